@@ -1,0 +1,99 @@
+"""A student: what they came for, when they like to learn, and how they judge a session.
+
+Students arrive (the platform's acquisition), book a tutor, and after every session decide to
+continue, switch tutor or leave, from how the session went and their patience.
+"""
+from __future__ import annotations
+
+import mesa
+
+from agents.traits import draw, pick
+
+CONTINUE, SWITCH, LEAVE, DONE = 0, 1, 2, 3
+ACTIONS = ("continue", "switch", "leave", "done")
+
+
+class Student(mesa.Agent):
+    def __init__(self, model, index: int, streams, existing: bool = False):
+        super().__init__(model)
+        self.index = index
+        self.student_id = f"ST{index + 1:06d}"
+        sc = model.scenario.students
+        # one stream per student: traits are drawn first, in a fixed order, then decisions
+        rng = self.stream = streams.stream("student", index)
+        self.grade = pick(sc.grade_weights, rng)
+        self.subject = pick(sc.subject_weights, rng)
+        self.duration = int(pick(sc.duration_weights[self.grade], rng))
+        self.cadence = int(pick(sc.cadence_weights, rng))          # sessions per week
+        self.attention = draw(sc.attention, rng)
+        self.no_show_prob = draw(sc.no_show_prob, rng)
+        self.reschedule_prob = draw(sc.reschedule_prob, rng)
+        self.goal_sessions = max(1, int(round(draw(sc.goal_sessions, rng))))
+        self.patience = draw(sc.patience, rng)
+        self.rating_bias = draw(sc.rating_bias, rng)
+        self.tech_setup = draw(sc.tech_setup, rng)
+        self.hour_weight = model.hour_weights[self.grade]      # [weekday][hour], shared by grade
+        # state
+        self.active = True
+        self.tutor = None
+        self.tutors_seen: set[int] = set()
+        self.sessions_done = 0
+        self.arrived_at = model.env.now
+        if existing:
+            # already a student before the simulation started: some sessions behind them
+            self.sessions_done = rng.randint(1, max(1, self.goal_sessions - 1))
+
+    def traits(self) -> dict:
+        return {
+            "student_id": self.student_id, "grade": self.grade, "subject": self.subject,
+            "duration": self.duration, "cadence_per_week": self.cadence,
+            "attention": self.attention, "no_show_prob": self.no_show_prob,
+            "reschedule_prob": self.reschedule_prob, "goal_sessions": self.goal_sessions,
+            "patience": self.patience, "rating_bias": self.rating_bias,
+            "tech_setup": self.tech_setup, "arrived_at_min": self.arrived_at,
+        }
+
+    @property
+    def days_between_sessions(self) -> float:
+        return 7.0 / self.cadence
+
+    def decide(self, p: float) -> bool:
+        return self.stream.random() < p
+
+    def react(self, held: bool, tutor_showed: bool, rating: float | None, first: bool) -> tuple[int, float]:
+        """After a session time: continue with this tutor, switch tutor, leave, or be done.
+        Returns the action and the probability of the draw that decided it."""
+        b = self.model.scenario.behaviour
+        impatience = 1.0 - self.patience
+        if not tutor_showed:
+            p_leave = b.leave_after_tutor_no_show * impatience
+            p_switch = b.switch_after_tutor_no_show
+        elif not held:                      # the student missed it: they book again
+            return CONTINUE, 1.0
+        elif self.sessions_done >= self.goal_sessions:
+            return DONE, 1.0
+        elif rating < b.poor_rating:
+            p_leave = (b.leave_after_poor_first if first else b.leave_after_poor) * impatience
+            p_switch = b.switch_after_poor_first if first else b.switch_after_poor
+        else:
+            return CONTINUE, 1.0
+        u = self.stream.random()
+        if u < p_leave:
+            return LEAVE, p_leave
+        if u < p_leave + (1 - p_leave) * p_switch:
+            return SWITCH, (1 - p_leave) * p_switch
+        return CONTINUE, (1 - p_leave) * (1 - p_switch)
+
+    def rate(self, quality: float, empathy: float, first: bool, connection: int, tech_issue: bool):
+        """The post-session survey: star rating (one decimal), satisfaction 1-10, recommend."""
+        b = self.model.scenario.behaviour
+        raw = (b.rating_base + b.rating_slope * quality + self.rating_bias
+               + (b.first_session_penalty if first else 0.0)
+               + self.model.connection_penalty[connection]
+               + (b.tech_issue_rating_penalty if tech_issue else 0.0)
+               + self.stream.gauss(0.0, b.rating_noise_sd))
+        rating = round(min(5.0, max(1.0, raw)), 1)
+        sat = (b.satisfaction_base + b.satisfaction_rating_weight * rating
+               + b.satisfaction_empathy_weight * (empathy - 6.5) + self.stream.gauss(0.0, b.satisfaction_noise_sd))
+        satisfaction = round(min(10.0, max(1.0, sat)), 1)
+        return rating, satisfaction, satisfaction >= b.recommend_threshold

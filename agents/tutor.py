@@ -1,0 +1,187 @@
+"""A tutor: persona-driven traits, a weekly timetable, and the decisions a tutor takes.
+
+Traits are drawn once from the persona's distributions (scenario data). Decisions (move a
+session, show up, quit) are Bernoulli draws from the tutor's own stream, with the probability
+computed from traits and state; each returns that probability so the event log can say why.
+"""
+from __future__ import annotations
+
+from collections import deque
+
+import mesa
+
+from agents.traits import draw, pick
+
+SUBJECTS = ("Math", "Science", "English", "History", "Test Prep", "Programming")
+MORNING_BLOCK = (8, 9, 10, 11)            # 8am-12pm
+EVENING_BLOCK = (15, 16, 17, 18, 19, 20)  # 3pm-9pm
+WEEKEND_BLOCK = tuple(range(8, 21))       # weekend tutors spread 8am-9pm
+ODD_HOURS = (6, 22)                       # 6-7am, 10-11pm
+MINUTES_PER_DAY = 1440
+
+
+class Tutor(mesa.Agent):
+    """One tutor. `index` is 0-based; `tutor_id` is the spec's T0001 form."""
+
+    def __init__(self, model, index: int, persona_name: str, traits, streams):
+        super().__init__(model)
+        self.index = index
+        self.tutor_id = f"T{index + 1:04d}"
+        self.persona = persona_name
+        rng_traits = streams.stream("tutor", index, "traits")
+        self.stream = streams.stream("tutor", index, "decisions")
+        self.session_stream = streams.stream("tutor", index, "sessions")
+        self._draw_traits(traits, rng_traits, model.calendar)
+        # state
+        self.active = True
+        self.quit_day: int | None = None
+        self.booked_slots: set[int] = set()          # absolute hours with a session starting
+        self.day_load: dict[int, int] = {}           # day -> sessions booked that day
+        self.upcoming: dict = {}                    # sid -> Session not yet at its time (ordered)
+        self.recent_ratings: deque = deque()         # (time, rating) of the last 7 days
+        self.last_session_time = 0.0
+        self.completed = 0                           # sessions held in the simulation
+
+    # --- traits ------------------------------------------------------------------------------
+    def _draw_traits(self, t, rng, calendar):
+        self.months_experience = int(round(draw(t.months_experience, rng)))
+        self.reliability = draw(t.reliability, rng)
+        self.skill = draw(t.skill, rng)
+        self.empathy = draw(t.empathy, rng)
+        self.clarity = draw(t.clarity, rng)
+        self.speak_style = draw(t.speak_style, rng)
+        self.camera_habit = draw(t.camera_habit, rng)
+        self.tech_setup = draw(t.tech_setup, rng)
+        self.screen_share_habit = draw(t.screen_share_habit, rng)
+        self.capacity_per_day = max(1, int(round(draw(t.capacity_per_day, rng))))
+        self.hours_flex = draw(t.hours_flex, rng)
+        self.historical_sessions_per_month = draw(t.historical_sessions_per_month, rng)
+        self.quit_propensity = draw(t.quit_propensity, rng)
+        self.responsiveness = draw(t.responsiveness, rng)
+        self.coachability = draw(t.coachability, rng)
+        self.burnout_max = draw(t.burnout_max, rng)
+        onset = draw(t.burnout_onset_day, rng) if t.burnout_onset_day is not None else None
+        # burnout starts on a day of the window (negative: during the warm-up)
+        self.burnout_onset = None if onset is None else calendar.window_start + onset * MINUTES_PER_DAY
+        self.certification = pick(t.certification, rng)
+        n_subjects = 1 + pick(dict(enumerate(self.model.scenario.tutors.subjects_count_weights)), rng)
+        self.primary_subject = rng.choice(SUBJECTS)
+        others = [s for s in SUBJECTS if s != self.primary_subject]
+        self.subjects = [self.primary_subject] + rng.sample(others, n_subjects - 1)
+        self.weekend_only = rng.random() < t.weekend_only_share
+        self.morning = rng.random() < t.morning_share
+        self.odd_hours = rng.random() < t.odd_hours_share
+        self._build_timetable(rng, draw(t.working_days, rng))
+        self._build_offer()
+
+    def _build_offer(self):
+        """Per weekday: the hours offered, with the tutor's willingness (1 in the preferred
+        block, `hours_flex` outside it) and whether the hour is preferred."""
+        self.offer = [tuple((h, 1.0, True) for h in self.preferred[wd])
+                      + tuple((h, self.hours_flex, False) for h in self.flexible[wd]) for wd in range(7)]
+
+    def _build_timetable(self, rng, working_days: float):
+        """Preferred hours per weekday (0 = Monday) and the hours accepted if asked."""
+        block = MORNING_BLOCK if self.morning else EVENING_BLOCK
+        near = (7, 12, 13) if self.morning else (13, 14, 21)
+        self.preferred = [() for _ in range(7)]
+        self.flexible = [() for _ in range(7)]
+        if self.weekend_only:
+            for wd in (5, 6):
+                self.preferred[wd] = WEEKEND_BLOCK
+                self.flexible[wd] = (7, 21) + (ODD_HOURS if self.odd_hours else ())
+            self.weekly_capacity = 2 * self.capacity_per_day
+            return
+        n = max(1, min(7, int(round(working_days))))
+        # weekends are worked less often than weekdays
+        days = sorted(_weighted_sample(list(range(7)), [1, 1, 1, 1, 1, 0.45, 0.45], n, rng))
+        for wd in days:
+            self.preferred[wd] = block
+            other_block = EVENING_BLOCK if self.morning else MORNING_BLOCK
+            self.flexible[wd] = near + other_block + (ODD_HOURS if self.odd_hours else ())
+        self.weekly_capacity = len(days) * self.capacity_per_day
+
+    def traits(self) -> dict:
+        """Ground truth: what the tutor is, which the platform would not see in full."""
+        return {
+            "tutor_id": self.tutor_id, "persona": self.persona,
+            "months_experience": self.months_experience, "certification": self.certification,
+            "subjects": ",".join(self.subjects), "primary_subject": self.primary_subject,
+            "reliability": self.reliability, "skill": self.skill, "empathy": self.empathy,
+            "clarity": self.clarity, "speak_style": self.speak_style,
+            "camera_habit": self.camera_habit, "tech_setup": self.tech_setup,
+            "screen_share_habit": self.screen_share_habit, "capacity_per_day": self.capacity_per_day,
+            "hours_flex": self.hours_flex, "morning": self.morning, "weekend_only": self.weekend_only,
+            "odd_hours": self.odd_hours,
+            "working_weekdays": "".join(str(wd) for wd in range(7) if self.preferred[wd]),
+            "historical_sessions_per_month": self.historical_sessions_per_month,
+            "quit_propensity": self.quit_propensity, "responsiveness": self.responsiveness,
+            "coachability": self.coachability, "burnout_onset_min": self.burnout_onset,
+            "burnout_max": self.burnout_max,
+        }
+
+
+    # --- state ---------------------------------------------------------------------------------
+    def burnout(self, t: float) -> float:
+        if self.burnout_onset is None or t <= self.burnout_onset:
+            return 0.0
+        ramp = self.model.scenario.behaviour.burnout_ramp_days * MINUTES_PER_DAY
+        return self.burnout_max * min(1.0, (t - self.burnout_onset) / ramp)
+
+    def recent_mean_rating(self, t: float) -> float | None:
+        q = self.recent_ratings
+        while q and q[0][0] < t - 7 * MINUTES_PER_DAY:
+            q.popleft()
+        if not q:
+            return None
+        return sum(r for _, r in q) / len(q)
+
+    # --- decisions -----------------------------------------------------------------------------
+    def reschedule_probability(self, t: float) -> float:
+        b = self.model.scenario.behaviour
+        return min(0.95, b.reschedule_scale * (1 - self.reliability) * (1 + b.reschedule_burnout_gain * self.burnout(t)))
+
+    def no_show_probability(self, t: float) -> float:
+        b = self.model.scenario.behaviour
+        p = b.no_show_scale * (1 - self.reliability) ** b.no_show_power
+        return min(0.95, p * (1 + b.no_show_burnout_gain * self.burnout(t)))
+
+    def quit_probability(self, t: float) -> float:
+        """Today's hazard of leaving the platform."""
+        b = self.model.scenario.behaviour
+        p = self.quit_propensity * (1 + b.quit_burnout_gain * self.burnout(t))
+        recent = self.recent_mean_rating(t)
+        if recent is not None and recent < 4.0:
+            p *= 1 + b.quit_low_rating_gain * (4.0 - recent)
+        if t - self.last_session_time > 7 * MINUTES_PER_DAY:
+            p *= 1 + b.quit_idle_gain
+        return min(1.0, p)
+
+    def decide(self, p: float) -> bool:
+        return self.stream.random() < p
+
+    # --- the tutor's day -----------------------------------------------------------------------
+    def day_loop(self):
+        """Every midnight the tutor may decide to stop tutoring for good."""
+        env = self.model.env
+        while self.active:
+            yield env.timeout(MINUTES_PER_DAY)
+            p = self.quit_probability(env.now)
+            if self.decide(p):
+                self.model.tutor_quits(self, p)
+
+    def note_session(self, t: float, rating: float | None):
+        self.last_session_time = t
+        if rating is not None:
+            self.completed += 1
+            self.recent_ratings.append((t, rating))
+
+
+def _weighted_sample(items, weights, k, rng):
+    """k distinct items, drawn without replacement with the given weights."""
+    items, weights, out = list(items), list(weights), []
+    for _ in range(min(k, len(items))):
+        i = rng.choices(range(len(items)), weights=weights)[0]
+        out.append(items.pop(i))
+        weights.pop(i)
+    return out

@@ -1,0 +1,229 @@
+"""Flattening the event log into the spec's tables.
+
+Every table is a pure function of the event log plus the agents' static traits (the ground-truth
+tables), so any of them can be rebuilt from a saved log without simulating again. Work is
+vectorised with pandas/numpy; nothing here touches simulation state.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from output.recorder import CONNECTION, INITIATOR
+from world.clock import MINUTES_PER_DAY
+from world.formulas import churn_score, churn_signals
+from world.streams import Streams
+
+SUBJECTS = ("Math", "Science", "English", "History", "Test Prep", "Programming")
+
+SESSION_COLUMNS = [
+    "session_id", "tutor_id", "student_id", "session_datetime", "scheduled_duration_min",
+    "actual_duration_min", "subject", "grade_level", "is_first_session", "session_completed",
+    "student_showed", "tutor_showed", "connection_quality", "had_technical_issues",
+    "student_attention_pct", "tutor_camera_on_pct", "tutor_speak_ratio", "screen_share_pct",
+    "overall_sentiment", "student_sentiment", "tutor_sentiment", "empathy_score", "clarity_score",
+    "engagement_score", "student_rating", "student_satisfaction", "would_recommend",
+]
+PROFILE_COLUMNS = [
+    "tutor_id", "months_experience", "total_sessions_completed", "certification_level",
+    "avg_historical_rating", "reliability_score", "reschedule_rate", "no_show_count",
+    "subjects_taught", "primary_subject", "active_status",
+]
+AGGREGATE_COLUMNS = [
+    "tutor_id", "total_sessions_30d", "total_sessions_7d", "avg_rating_30d", "avg_rating_7d",
+    "avg_engagement_score", "avg_empathy_score", "avg_clarity_score", "avg_student_satisfaction",
+    "first_session_count", "first_session_avg_rating", "poor_first_session_flag",
+    "recommendation_rate", "technical_issue_rate", "sentiment_trend_7d", "churn_probability",
+    "churn_risk_level", "churn_signals_detected",
+]
+
+# column of session_observed -> (table column, decimals)
+OBSERVED = {
+    "attention": ("student_attention_pct", 1), "camera": ("tutor_camera_on_pct", 1),
+    "speak": ("tutor_speak_ratio", 3), "screen": ("screen_share_pct", 1),
+    "sentiment_overall": ("overall_sentiment", 3), "sentiment_student": ("student_sentiment", 3),
+    "sentiment_tutor": ("tutor_sentiment", 3), "empathy": ("empathy_score", 2),
+    "clarity": ("clarity_score", 2), "engagement": ("engagement_score", 2),
+    "rating": ("student_rating", 1), "satisfaction": ("student_satisfaction", 1),
+}
+
+
+class Context:
+    """What the flattening needs besides the log: calendar bounds and the agents' static traits."""
+
+    def __init__(self, calendar, tutors: pd.DataFrame, students: pd.DataFrame, churn_cfg, seed: int):
+        self.calendar = calendar
+        self.tutors = tutors.reset_index(drop=True)      # row i = tutor index i
+        self.students = students.reset_index(drop=True)  # row i = student index i
+        self.churn = churn_cfg
+        self.seed = seed
+
+
+def session_frame(log, ctx: Context) -> pd.DataFrame:
+    """All sessions that reached their time inside the window, one row each, with internal codes
+    (session, tutor, student, start, ...) and the observed values; sorted by time."""
+    cal = ctx.calendar
+    booked = pd.DataFrame(log["session_booked"]).set_index("session")
+    moved = pd.DataFrame(log["session_rescheduled"])
+    outcome = pd.DataFrame(log["session_outcome"]).set_index("session")
+    outcome = outcome[(outcome["t"] >= cal.window_start) & (outcome["t"] < cal.window_end)]
+    df = outcome.rename(columns={"t": "start_final"}).join(booked.drop(columns=["t", "start"]), how="left")
+    obs = pd.DataFrame(log["session_observed"]).set_index("session").drop(columns=["t"])
+    df = df.join(obs, how="left")
+    tutor_moves = moved[moved["by"] == 0].groupby("session").size()
+    df["tutor_reschedules"] = tutor_moves.reindex(df.index, fill_value=0).to_numpy()
+    df = df.reset_index()
+    df = df.sort_values(["start_final", "session"], kind="mergesort").reset_index(drop=True)
+    df["completed"] = df["tutor_showed"] & df["student_showed"]
+    return df
+
+
+def sessions_table(sf: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+    cal = ctx.calendar
+    n = len(sf)
+    done = sf["completed"].to_numpy()
+    out = pd.DataFrame({
+        "session_id": [f"S{i + 1:06d}" for i in range(n)],
+        "tutor_id": ctx.tutors["tutor_id"].to_numpy()[sf["tutor"].to_numpy()],
+        "student_id": ctx.students["student_id"].to_numpy()[sf["student"].to_numpy()],
+        "session_datetime": (pd.Timestamp(cal.start_dt) + pd.to_timedelta(sf["start_final"], unit="min")).dt.strftime("%Y-%m-%d %H:%M:%S"),
+        "scheduled_duration_min": sf["duration"].astype(int),
+        "actual_duration_min": pd.array(np.where(done, sf["actual_duration"].fillna(0), 0), dtype="Int64"),
+        "subject": np.asarray(SUBJECTS)[sf["subject"].to_numpy()],
+        "grade_level": ctx.students["grade"].to_numpy()[sf["student"].to_numpy()],
+        "is_first_session": sf["first"].astype(bool),
+        "session_completed": sf["completed"].astype(bool),
+        "student_showed": sf["student_showed"].astype(bool),
+        "tutor_showed": sf["tutor_showed"].astype(bool),
+    })
+    out.loc[~done, "actual_duration_min"] = pd.NA
+    conn = np.asarray(CONNECTION, dtype=object)[sf["connection"].fillna(0).astype(int).to_numpy()]
+    out["connection_quality"] = pd.Series(np.where(done, conn, None), dtype="object")
+    out["had_technical_issues"] = pd.array(np.where(done, sf["tech_issue"].fillna(False).astype(bool), False), dtype="boolean")
+    out.loc[~done, "had_technical_issues"] = pd.NA
+    for col, (name, decimals) in OBSERVED.items():
+        out[name] = sf[col].astype("float64").round(decimals).where(done)
+    rec = pd.array(sf["recommend"].fillna(False).astype(bool), dtype="boolean")
+    out["would_recommend"] = rec
+    out.loc[~done, "would_recommend"] = pd.NA
+    return out[SESSION_COLUMNS]
+
+
+def profiles_table(sf: pd.DataFrame, log, ctx: Context) -> pd.DataFrame:
+    tutors = ctx.tutors
+    n = len(tutors)
+    cal = ctx.calendar
+    idx = np.arange(n)
+    sessions = np.bincount(sf["tutor"], minlength=n)
+    reschedules = np.bincount(sf["tutor"], weights=sf["tutor_reschedules"], minlength=n)
+    no_shows = np.bincount(sf["tutor"], weights=~sf["tutor_showed"].to_numpy(bool), minlength=n)
+    # history: every rating the tutor received in the simulation up to the window's end
+    obs = pd.DataFrame(log["session_observed"])
+    booked = pd.DataFrame(log["session_booked"])[["session", "tutor"]]
+    obs = obs[obs["t"] < cal.window_end].merge(booked, on="session", how="left")
+    rating_sum = np.bincount(obs["tutor"], weights=obs["rating"].astype("float64"), minlength=n)
+    rating_n = np.bincount(obs["tutor"], minlength=n)
+    quit_t = pd.DataFrame(log["tutor_quit"])
+    quit_before_end = set(quit_t.loc[quit_t["t"] < cal.window_end, "tutor"].tolist())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        hist_rating = np.where(rating_n > 0, rating_sum / np.maximum(rating_n, 1), np.nan)
+        resched_rate = np.where(sessions > 0, reschedules / np.maximum(sessions, 1), 0.0)
+    before_sim = np.round(tutors["months_experience"] * tutors["historical_sessions_per_month"]).astype(int)
+    return pd.DataFrame({
+        "tutor_id": tutors["tutor_id"],
+        "months_experience": tutors["months_experience"].astype(int),
+        "total_sessions_completed": before_sim + rating_n,
+        "certification_level": tutors["certification"],
+        "avg_historical_rating": np.round(hist_rating, 2),
+        "reliability_score": tutors["reliability"].round(3),
+        "reschedule_rate": np.round(resched_rate, 3),
+        "no_show_count": no_shows.astype(int),
+        "subjects_taught": tutors["subjects"],
+        "primary_subject": tutors["primary_subject"],
+        "active_status": [i not in quit_before_end for i in idx],
+    })[PROFILE_COLUMNS]
+
+
+def _per_tutor_mean(values: pd.Series, tutors: pd.Series, mask: np.ndarray, n: int):
+    v = values.to_numpy("float64")
+    m = mask & ~np.isnan(v)
+    cnt = np.bincount(tutors[m], minlength=n)
+    s = np.bincount(tutors[m], weights=v[m], minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(cnt > 0, s / np.maximum(cnt, 1), np.nan), cnt
+
+
+def aggregates_table(sf: pd.DataFrame, profiles: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+    """The platform's rolling job, run at the end of the window (spec sections 6 and 7)."""
+    cal, cfg = ctx.calendar, ctx.churn
+    n = len(ctx.tutors)
+    tut = sf["tutor"].to_numpy()
+    t = sf["start_final"].to_numpy()
+    done = sf["completed"].to_numpy(bool)
+    last30 = done & (t >= cal.window_end - 30 * MINUTES_PER_DAY)
+    last7 = done & (t >= cal.window_end - 7 * MINUTES_PER_DAY)
+    first = sf["first"].to_numpy(bool)
+    r30, n30 = _per_tutor_mean(sf["rating"], tut, last30, n)
+    r7, n7 = _per_tutor_mean(sf["rating"], tut, last7, n)
+    r7 = np.where(n7 >= cfg.min_sessions_7d, r7, np.nan)
+    eng, _ = _per_tutor_mean(sf["engagement"], tut, last30, n)
+    emp, _ = _per_tutor_mean(sf["empathy"], tut, last30, n)
+    cla, _ = _per_tutor_mean(sf["clarity"], tut, last30, n)
+    sat, _ = _per_tutor_mean(sf["satisfaction"], tut, last30, n)
+    rec, _ = _per_tutor_mean(sf["recommend"].astype("float64"), tut, last30, n)
+    tech, _ = _per_tutor_mean(sf["tech_issue"].astype("float64"), tut, last30, n)
+    sent7, _ = _per_tutor_mean(sf["sentiment_overall"], tut, last7, n)
+    fs_avg, fs_n = _per_tutor_mean(sf["rating"], tut, last30 & first, n)
+    signals = churn_signals(
+        cfg, rating_7d=r7, rating_30d=r30, engagement=eng,
+        reschedule_rate=profiles["reschedule_rate"].to_numpy(), first_session_avg=fs_avg,
+        no_show_count=profiles["no_show_count"].to_numpy(), sessions_7d=n7, sessions_30d=n30)
+    streams = Streams(ctx.seed)
+    day = cal.total_days
+    noise = np.array([streams.unit("platform", "churn_noise", i, day) for i in range(n)])
+    count, prob, level = churn_score(cfg, signals, noise)
+    return pd.DataFrame({
+        "tutor_id": ctx.tutors["tutor_id"],
+        "total_sessions_30d": n30,
+        "total_sessions_7d": n7,
+        "avg_rating_30d": np.round(r30, 2),
+        "avg_rating_7d": np.round(r7, 2),
+        "avg_engagement_score": np.round(eng, 2),
+        "avg_empathy_score": np.round(emp, 2),
+        "avg_clarity_score": np.round(cla, 2),
+        "avg_student_satisfaction": np.round(sat, 2),
+        "first_session_count": fs_n,
+        "first_session_avg_rating": np.round(fs_avg, 2),
+        "poor_first_session_flag": np.nan_to_num(fs_avg < cfg.poor_first_session, nan=0).astype(bool) & (fs_n >= 1),
+        "recommendation_rate": np.round(rec, 3),
+        "technical_issue_rate": np.round(tech, 3),
+        "sentiment_trend_7d": np.round(sent7, 3),
+        "churn_probability": np.round(prob, 3),
+        "churn_risk_level": level,
+        "churn_signals_detected": count.astype(int),
+    })[AGGREGATE_COLUMNS]
+
+
+def reschedules_table(log, sf: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
+    """Ground truth: every reschedule of a window session and who initiated it."""
+    moved = pd.DataFrame(log["session_rescheduled"])
+    sid = pd.Series(sessions["session_id"].to_numpy(), index=sf["session"].to_numpy())
+    moved = moved[moved["session"].isin(sid.index)]
+    return pd.DataFrame({
+        "session_id": sid.reindex(moved["session"]).to_numpy(),
+        "initiated_by": np.asarray(INITIATOR)[moved["by"].to_numpy()],
+        "probability": moved["p"].astype("float64").round(4).to_numpy(),
+    })
+
+
+def build_core_tables(log, ctx: Context) -> dict[str, pd.DataFrame]:
+    sf = session_frame(log, ctx)
+    sessions = sessions_table(sf, ctx)
+    profiles = profiles_table(sf, log, ctx)
+    aggregates = aggregates_table(sf, profiles, ctx)
+    return {
+        "tutor_profiles": profiles,
+        "sessions": sessions,
+        "tutor_aggregates": aggregates,
+        "ground_truth/reschedules": reschedules_table(log, sf, sessions),
+    }

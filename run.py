@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""tutorsim command line.
+
+    python run.py [SCENARIO.toml] [flags]     simulate a scenario (default: scenarios/production.toml)
+    python run.py --mode dev                  the dev scenario (25 tutors, 14 days)
+    python run.py validate [DATA_DIR]         measure the tables against the spec's targets
+
+Heavy libraries (mesa, pandas) are imported only once a simulation really starts, so `--help`
+and argument errors answer at once.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+SCENARIOS = ROOT / "scenarios"
+MODES = {"production": SCENARIOS / "production.toml", "dev": SCENARIOS / "dev.toml"}
+COMMANDS = ("run", "validate")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr and exit code 2."""
+
+    def error(self, message):
+        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
+        sys.exit(2)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def run_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(
+        prog="run.py",
+        description="Simulate a tutoring platform and write the spec's tables. Other commands: "
+                    "`run.py validate [DATA_DIR]`.",
+    )
+    p.add_argument("scenario", nargs="?", help="scenario TOML file (default: the --mode's scenario)")
+    p.add_argument("--mode", choices=sorted(MODES), help="production (default: 150 tutors, 30 days) or dev (25 tutors, 14 days)")
+    p.add_argument("--tutors", type=positive_int, help="number of tutors (overrides the scenario)")
+    p.add_argument("--days", type=positive_int, help="days in the observed window (overrides the scenario)")
+    p.add_argument("--sessions-per-day", type=positive_float, help="demand: sessions per day on average (overrides the scenario)")
+    p.add_argument("--seed", type=non_negative_int, help="root random seed (overrides the scenario)")
+    p.add_argument("--out", default="data", help="output folder (default: data); replaced only when the run completes")
+    p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
+                   help="override any scenario value, e.g. --set behaviour.no_show_scale=0.5 (repeatable)")
+    p.add_argument("--no-engagement-events", action="store_true", help="do not write engagement_events.csv")
+    p.add_argument("--no-interventions", action="store_true", help="do not write interventions.csv")
+    p.add_argument("--no-experiments", action="store_true", help="do not write experiments.csv and experiment_assignments.csv")
+    p.add_argument("--no-model", action="store_true", help="skip training the churn model")
+    p.add_argument("--no-event-log", action="store_true", help="do not save the event log (events.npz)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    return p
+
+
+def scenario_overrides(args) -> list[str]:
+    sets = list(args.set)
+    if args.tutors is not None:
+        sets.append(f"tutors.count={args.tutors}")
+    if args.days is not None:
+        sets.append(f"calendar.window_days={args.days}")
+    if args.sessions_per_day is not None:
+        sets.append(f"demand.sessions_per_day={args.sessions_per_day}")
+    if args.seed is not None:
+        sets.append(f"seed={args.seed}")
+    for flag, key in (("no_engagement_events", "engagement_events"), ("no_interventions", "interventions"),
+                      ("no_experiments", "experiments"), ("no_model", "model"), ("no_event_log", "event_log")):
+        if getattr(args, flag):
+            sets.append(f"outputs.{key}=false")
+    return sets
+
+
+def cmd_run(argv: list[str]) -> int:
+    args = run_parser().parse_args(argv)
+    if args.scenario and args.mode:
+        sys.stderr.write("run.py: error: give a scenario file or --mode, not both\n")
+        return 2
+    path = Path(args.scenario) if args.scenario else MODES[args.mode or "production"]
+    from world.scenario import ScenarioError, apply_overrides, read_document, validate_document
+    try:
+        document = apply_overrides(read_document(path), scenario_overrides(args))
+        scenario = validate_document(document, str(path))
+    except ScenarioError as e:
+        sys.stderr.write(f"{e}\n")
+        return 2
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        sys.stderr.write(f"run.py: error: --out {out}: exists and is not a folder\n")
+        return 2
+
+    from output.pipeline import run
+    summary = run(scenario, document, out, progress=not args.no_progress)
+    rows = summary["rows"]
+    sessions = rows["sessions"]
+    print(f"tutorsim: scenario {scenario.name!r}, seed {scenario.seed}, "
+          f"{scenario.tutors.count} tutors, {summary['window_days']}-day window")
+    for name, n in rows.items():
+        print(f"  {name + '.csv':32s} {n:>8,d} rows")
+    print(f"  sessions per day: {sessions / summary['window_days']:,.1f} "
+          f"(demand {scenario.demand.sessions_per_day:g})")
+    print(f"  wall time: {summary['total_s']:.2f} s (simulation {summary['simulate_s']:.2f} s)")
+    print(f"  files in: {summary['out']}/")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if argv and argv[0] in COMMANDS:
+        command, rest = argv[0], argv[1:]
+    else:
+        command, rest = "run", argv
+    if command == "validate":
+        from output.validate import main as validate_main
+        return validate_main(rest)
+    return cmd_run(rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,41 @@
+"""Simulated time: minutes since the start of the warm-up, and the observed window."""
+from __future__ import annotations
+
+import datetime as dt
+
+MINUTES_PER_HOUR = 60
+MINUTES_PER_DAY = 24 * 60
+
+
+class Calendar:
+    """The warm-up runs first; the window (what the tables show) ends at `window_end` midnight."""
+
+    def __init__(self, window_end: str, window_days: int, warmup_days: int):
+        self.window_days = window_days
+        self.warmup_days = warmup_days
+        self.total_days = window_days + warmup_days
+        end = dt.datetime.fromisoformat(window_end)
+        self.window_end_dt = end
+        self.start_dt = end - dt.timedelta(days=self.total_days)
+        self.window_start = warmup_days * MINUTES_PER_DAY          # in minutes
+        self.window_end = self.total_days * MINUTES_PER_DAY
+        self._start_weekday = self.start_dt.weekday()                # Monday = 0
+
+    def day(self, t: float) -> int:
+        return int(t // MINUTES_PER_DAY)
+
+    def weekday(self, day: int) -> int:
+        return (self._start_weekday + day) % 7
+
+    def is_weekend_day(self, day: int) -> bool:
+        return self.weekday(day) >= 5
+
+    def window_day(self, t: float) -> int:
+        """Day number inside the window (0 = first window day; negative during warm-up)."""
+        return int((t - self.window_start) // MINUTES_PER_DAY)
+
+    def in_window(self, t: float) -> bool:
+        return self.window_start <= t < self.window_end
+
+    def to_datetime(self, t: float) -> dt.datetime:
+        return self.start_dt + dt.timedelta(minutes=float(t))

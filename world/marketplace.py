@@ -1,0 +1,109 @@
+"""The marketplace: which tutor a student finds, and which hour they agree on.
+
+A tutor offers the hours of their weekly timetable (preferred block, and flexible hours with
+the tutor's `hours_flex` probability weight), up to `capacity_per_day` sessions a day. A student
+weighs the free hours by their own hour preference. Hours of day and weekend patterns of the
+sessions table come from this meeting of two timetables, not from a target histogram.
+"""
+from __future__ import annotations
+
+from world.clock import MINUTES_PER_DAY
+
+HOURS_PER_DAY = 24
+
+
+class Marketplace:
+    def __init__(self, model, tutors):
+        self.model = model
+        self.calendar = model.calendar
+        self.by_subject: dict[str, list] = {}
+        for t in tutors:
+            for s in t.subjects:
+                self.by_subject.setdefault(s, []).append(t)
+
+    # --- hours ---------------------------------------------------------------------------------
+    def find_slot(self, tutor, student, first_day: int, n_days: int, rng, avoid: int | None = None):
+        """A free starting hour (absolute hour number) with this tutor from `first_day` on, and
+        whether it is in the tutor's preferred block; None when nothing is free in those days.
+
+        The student takes the first day that has an hour they like (weight >= 1) and picks among
+        that day's free hours by preference; failing that, any acceptable hour in the days looked at.
+        """
+        now_hour = int(self.model.env.now // 60) + 2     # at least two hours' notice
+        booked = tutor.booked_slots
+        cap = tutor.capacity_per_day
+        day_load = tutor.day_load
+        weekday = self.calendar.weekday
+        keys, weights, preferred = [], [], []
+        for day in range(first_day, first_day + n_days):
+            if day_load.get(day, 0) >= cap:
+                continue
+            wd = weekday(day)
+            want = student.hour_weight[wd]
+            base = day * HOURS_PER_DAY
+            liked = False
+            for h, mult, pref in tutor.offer[wd]:
+                k = base + h
+                if k <= now_hour or k in booked or k == avoid:
+                    continue
+                w = want[h] * mult
+                keys.append(k)
+                weights.append(w)
+                preferred.append(pref)
+                liked = liked or w >= 1.0
+            if liked:
+                break
+        total = sum(weights)
+        if total <= 0:
+            return None
+        r = rng.random() * total
+        for i, w in enumerate(weights):
+            r -= w
+            if r < 0:
+                return keys[i], preferred[i]
+        return keys[-1], preferred[-1]
+
+    def reserve(self, tutor, hour_key: int, duration: int) -> None:
+        tutor.booked_slots.add(hour_key)
+        if duration > 60:
+            tutor.booked_slots.add(hour_key + 1)
+        day = hour_key // HOURS_PER_DAY
+        tutor.day_load[day] = tutor.day_load.get(day, 0) + 1
+
+    def release(self, tutor, hour_key: int, duration: int) -> None:
+        tutor.booked_slots.discard(hour_key)
+        if duration > 60:
+            tutor.booked_slots.discard(hour_key + 1)
+        day = hour_key // HOURS_PER_DAY
+        tutor.day_load[day] -= 1
+
+    # --- tutors --------------------------------------------------------------------------------
+    def match(self, student, first_day: int, rng, tries: int = 4):
+        """A new tutor for the student: one teaching the subject, found with probability rising
+        with free capacity (busy tutors show fewer open hours) and favouring the tutor's primary
+        subject. Returns (tutor, hour_key, preferred) or None."""
+        subject = student.subject
+        candidates = [t for t in self.by_subject.get(subject, ()) if t.active and t.index not in student.tutors_seen]
+        if not candidates:
+            candidates = [t for t in self.by_subject.get(subject, ()) if t.active]
+        if not candidates:
+            return None
+        weights = []
+        for t in candidates:
+            free = max(0.02, 1.0 - len(t.upcoming) / max(1, t.weekly_capacity))
+            weights.append(free * (3.0 if t.primary_subject == subject else 1.0))
+        days = 1 + self.model.scenario.students.days_flex
+        for _ in range(tries):
+            tutor = rng.choices(candidates, weights=weights)[0]
+            slot = self.find_slot(tutor, student, first_day, days, rng)
+            if slot is not None:
+                return tutor, slot[0], slot[1]
+        return None
+
+    @staticmethod
+    def minutes(hour_key: int) -> float:
+        return float(hour_key * 60)
+
+    @staticmethod
+    def day_of(t: float) -> int:
+        return int(t // MINUTES_PER_DAY)

@@ -1,0 +1,142 @@
+"""The platform: a Mesa model whose clock is a SimPy environment.
+
+It owns the agents (tutors and students register themselves with Mesa), the platform services
+(marketplace, session desk, network, acquisition) and the recorder it is handed. A daily SimPy
+process advances Mesa's step counter and collects the daily model-level series.
+"""
+from __future__ import annotations
+
+import gc
+
+import mesa
+import simpy
+
+from agents.student import Student
+from agents.tutor import Tutor
+from output.recorder import CONNECTION
+from world.acquisition import Acquisition
+from world.clock import MINUTES_PER_DAY, Calendar
+from world.marketplace import Marketplace
+from world.network import Network
+from world.sessions import SessionDesk
+from world.streams import Streams
+
+
+def persona_counts(personas: dict, n: int) -> dict[str, int]:
+    """Tutors per persona: shares times n, rounded by largest remainder (so they sum to n)."""
+    exact = {name: p.share * n for name, p in personas.items()}
+    counts = {name: int(v) for name, v in exact.items()}
+    left = n - sum(counts.values())
+    for name in sorted(exact, key=lambda k: (-(exact[k] - counts[k]), k))[:left]:
+        counts[name] += 1
+    return counts
+
+
+def persona_traits(tutors_cfg, persona):
+    """The persona's traits, falling back to [tutors.defaults] for those it does not give."""
+    defaults = tutors_cfg.defaults
+    merged = {k: getattr(persona, k) if getattr(persona, k) is not None else getattr(defaults, k)
+              for k in type(defaults).model_fields}
+    return type(defaults).model_construct(**merged)
+
+
+class Platform(mesa.Model):
+    def __init__(self, scenario, recorder):
+        super().__init__(rng=scenario.seed)
+        self.scenario = scenario
+        self.recorder = recorder
+        self.env = simpy.Environment()
+        cal = scenario.calendar
+        self.calendar = Calendar(cal.window_end, cal.window_days, cal.warmup_days)
+        self.streams = Streams(scenario.seed)
+        self.network = Network(scenario.network)
+        self.connection_penalty = [scenario.behaviour.connection_rating_penalty[c] for c in CONNECTION]
+        self.sessions_today = 0
+        self.ratings_today: list[float] = []
+        self.active_students = 0
+        self.students: list[Student] = []
+        self.hour_weights = {grade: [[pref.weekday.get(h, pref.other) for h in range(24)] if wd < 5 else
+                                     [pref.weekend.get(h, pref.other) for h in range(24)] for wd in range(7)]
+                             for grade, pref in scenario.students.hours.items()}
+
+        self.tutors = self._create_tutors()
+        self.marketplace = Marketplace(self, self.tutors)
+        self.desk = SessionDesk(self)
+        self.acquisition = Acquisition(self)
+        self.datacollector = mesa.DataCollector(model_reporters={
+            "day": lambda m: m.steps - 1,
+            "active_tutors": lambda m: sum(1 for t in m.tutors if t.active),
+            "active_students": lambda m: m.active_students,
+            "sessions": lambda m: m.sessions_today,
+            "mean_rating": lambda m: round(sum(m.ratings_today) / len(m.ratings_today), 3) if m.ratings_today else None,
+        })
+
+        self.acquisition.seed_population()
+        for tutor in self.tutors:
+            self.env.process(tutor.day_loop())
+        self.env.process(self.acquisition.run())
+        self.env.process(self.daily())
+
+    def _create_tutors(self) -> list[Tutor]:
+        cfg = self.scenario.tutors
+        slots = []
+        for name, count in persona_counts(cfg.personas, cfg.count).items():
+            slots += [name] * count
+        self.streams.stream("population", "personas").shuffle(slots)
+        traits = {name: persona_traits(cfg, p) for name, p in cfg.personas.items()}
+        return [Tutor(self, i, name, traits[name], self.streams) for i, name in enumerate(slots)]
+
+    # --- population changes ----------------------------------------------------------------------
+    def new_student(self, existing: bool) -> Student:
+        student = Student(self, len(self.students), self.streams, existing=existing)
+        self.students.append(student)
+        self.active_students += 1
+        self.recorder.student_arrived.append((self.env.now, student.index, existing))
+        return student
+
+    def student_leaves(self, student: Student) -> None:
+        if student.active:
+            student.active = False
+            self.active_students -= 1
+
+    def tutor_quits(self, tutor: Tutor, p: float) -> None:
+        t = self.env.now
+        tutor.active = False
+        tutor.quit_day = int(t // MINUTES_PER_DAY)
+        recent = tutor.recent_mean_rating(t)
+        self.recorder.tutor_quit.append((t, tutor.index, p, tutor.burnout(t), float("nan") if recent is None else recent))
+        for s in list(tutor.upcoming.values()):
+            s.process.interrupt("tutor_quit")
+
+    # --- the clock -------------------------------------------------------------------------------
+    def step(self) -> None:
+        """One simulated day has ended: collect the day's series and start the next."""
+        self.datacollector.collect(self)
+        self.acquisition.held_by_day.append(self.sessions_today)
+        self.acquisition.active_by_day.append(self.active_students)
+        self.sessions_today = 0
+        self.ratings_today = []
+        self.recorder.compact()
+
+    def daily(self):
+        while True:
+            yield self.env.timeout(MINUTES_PER_DAY)
+            self.step()
+
+    def run(self, on_day=None) -> None:
+        """Simulate warm-up and window, day by day (`on_day(day)` after each, for progress)."""
+        # the simulation makes millions of small acyclic objects: the cyclic garbage collector
+        # would walk them again and again for nothing, so it pauses while the clock runs
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            for day in range(self.calendar.total_days):
+                self.env.run(until=(day + 1) * MINUTES_PER_DAY + 1e-6)
+                if on_day is not None:
+                    on_day(day)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+
+    def daily_series(self):
+        return self.datacollector.get_model_vars_dataframe()

@@ -1,0 +1,75 @@
+"""What the platform's video and transcript analysis sees in a held session.
+
+Each observable is produced by the people in the session and its conditions: the student's
+attentiveness and the tutor's skill make attention; the tutor's speaking habit and the student's
+attention make the speak ratio; the tutor's empathy and clarity are what the NLP scores measure;
+the network at that hour makes the connection; the student's perception makes the rating.
+"""
+from __future__ import annotations
+
+from output.recorder import CONNECTION
+from world.formulas import engagement_score_scalar
+
+
+def _clip(x: float, lo: float, hi: float) -> float:
+    return lo if x < lo else hi if x > hi else x
+
+
+class Observer:
+    def __init__(self, model):
+        sc = model.scenario
+        self.b = sc.behaviour
+        self.width = sc.platform.speak_balance_width
+        self.calendar = model.calendar
+        self.network = model.network
+        self.att_conn = [self.b.attention_connection_penalty[c] for c in CONNECTION]
+        self.screen_subject = dict(self.b.screen_share_subject)
+
+    def observe(self, s, t: float, burnout: float) -> tuple:
+        """The session_observed row for session `s` held at time `t`."""
+        b = self.b
+        tutor, student = s.tutor, s.student
+        rng = tutor.session_stream
+        gauss = rng.gauss
+        day = int(t // 1440)
+        hour = int(t // 60) % 24
+        load = self.network.load(hour, self.calendar.is_weekend_day(day))
+        conn = self.network.connection(tutor.tech_setup, student.tech_setup, load, rng)
+        tech = rng.random() < self.network.tech_issue_prob[conn]
+
+        # what the camera and the microphone see
+        attention = _clip(student.attention + b.attention_tutor_weight * (tutor.skill - 0.8)
+                          + self.att_conn[conn] + gauss(0.0, b.attention_noise_sd), 10.0, 100.0)
+        speak = _clip(tutor.speak_style + b.speak_attention_weight * (72.0 - attention) / 100.0
+                      + gauss(0.0, b.speak_noise_sd), 0.20, 0.80)
+        camera = _clip(100.0 * tutor.camera_habit + gauss(0.0, b.camera_noise_sd)
+                       - (b.camera_tech_issue_penalty if tech else 0.0), 70.0, 100.0)
+        screen = _clip(self.screen_subject[student.subject] + tutor.screen_share_habit
+                       + gauss(0.0, b.screen_share_noise_sd), 10.0, 95.0)
+        rel = 1.0 + gauss(0.0, b.duration_noise_sd) - (b.duration_tech_issue_cut if tech else 0.0)
+        duration = int(_clip(round(s.duration * rel), 25, 105))
+
+        # what the transcript analysis scores
+        empathy = _clip(tutor.empathy * (1.0 - 0.15 * burnout) + gauss(0.0, b.empathy_noise_sd), 1.0, 10.0)
+        clarity = _clip(tutor.clarity + gauss(0.0, b.clarity_noise_sd), 1.0, 10.0)
+
+        # how good the session was for this student, and how they judge it
+        quality = (b.quality_skill_weight * tutor.skill * (1.0 - b.quality_burnout_penalty * burnout)
+                   + b.quality_empathy_weight * (empathy - 6.5)
+                   + b.quality_clarity_weight * (clarity - 6.8)
+                   + b.quality_attention_weight * (attention - 72.0) / 10.0
+                   + gauss(0.0, b.quality_noise_sd))
+        rating, satisfaction, recommend = student.rate(quality, empathy, s.first, conn, tech)
+
+        tutor_sent = _clip(b.sentiment_tutor_base + b.sentiment_tutor_empathy_weight * (tutor.empathy - 6.5)
+                           - b.sentiment_tutor_burnout_weight * burnout
+                           + gauss(0.0, b.sentiment_tutor_noise_sd), -0.2, 0.95)
+        student_sent = _clip(b.sentiment_student_base + b.sentiment_student_rating_weight * (rating - 4.1)
+                             + gauss(0.0, b.sentiment_student_noise_sd), -0.5, 0.95)
+        mix = b.sentiment_overall_mix
+        overall = _clip(mix * student_sent + (1.0 - mix) * tutor_sent + b.sentiment_overall_base
+                        + gauss(0.0, b.sentiment_overall_noise_sd), -0.5, 0.95)
+        engagement = engagement_score_scalar(attention, speak, overall, self.width)
+        return (t + duration, s.sid, duration, conn, load, tech, attention, camera, speak, screen,
+                overall, student_sent, tutor_sent, empathy, clarity, engagement, quality, rating,
+                satisfaction, recommend)

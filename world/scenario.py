@@ -1,0 +1,451 @@
+"""Scenario files: the schema, `extends`, `--set` overrides, and one-line errors.
+
+A scenario is a TOML file. It may say `extends = "production.toml"` (a path relative to the file)
+and then override only what differs: tables are merged key by key, everything else replaces.
+The merged document is validated against the pydantic models below; unknown keys are errors.
+"""
+from __future__ import annotations
+
+import difflib
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+SUBJECTS = ("Math", "Science", "English", "History", "Test Prep", "Programming")
+GRADES = ("Elementary", "Middle School", "High School", "College", "Adult")
+CERTIFICATIONS = ("Basic", "Advanced", "Expert")
+
+
+class ScenarioError(Exception):
+    """A problem with a scenario file; str() is the one-line message shown to the user."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- distributions of traits -------------------------------------------------------------------
+
+class Uniform(Strict):
+    dist: Literal["uniform"]
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
+        return self
+
+
+class Normal(Strict):
+    dist: Literal["normal"]
+    mean: float
+    sd: float = Field(ge=0)
+    min: float = float("-inf")
+    max: float = float("inf")
+
+
+class Gamma(Strict):
+    dist: Literal["gamma"]
+    shape: float = Field(gt=0)
+    scale: float = Field(gt=0)
+    min: float = 0.0
+    max: float = float("inf")
+
+
+class Beta(Strict):
+    """Beta(a, b) mapped onto [min, max]."""
+    dist: Literal["beta"]
+    a: float = Field(gt=0)
+    b: float = Field(gt=0)
+    min: float = 0.0
+    max: float = 1.0
+
+
+Dist = Annotated[Union[Uniform, Normal, Gamma, Beta], Field(discriminator="dist")]
+
+
+def _range_to_uniform(value):
+    """`[lo, hi]` in a file is shorthand for a uniform distribution."""
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):
+        return {"dist": "uniform", "low": value[0], "high": value[1]}
+    return value
+
+
+# --- tutors --------------------------------------------------------------------------------------
+
+TUTOR_TRAITS = (
+    "months_experience", "reliability", "skill", "empathy", "clarity", "speak_style",
+    "camera_habit", "tech_setup", "screen_share_habit", "capacity_per_day", "hours_flex",
+    "historical_sessions_per_month", "quit_propensity", "responsiveness", "coachability",
+    "burnout_onset_day", "burnout_max",
+)
+
+
+class TutorTraits(Strict):
+    """Trait distributions of one persona. Every field may be omitted in a persona: the value in
+    [tutors.defaults] is used instead."""
+    months_experience: Dist | None = None
+    reliability: Dist | None = None
+    skill: Dist | None = None              # latent teaching quality, ~0..1.2
+    empathy: Dist | None = None            # latent empathy on the 1-10 scale the NLP measures
+    clarity: Dist | None = None
+    speak_style: Dist | None = None        # the tutor's habitual share of talking time
+    camera_habit: Dist | None = None       # habitual share of time with the camera on
+    tech_setup: Dist | None = None         # quality of the tutor's connection / equipment (z-score)
+    screen_share_habit: Dist | None = None
+    capacity_per_day: Dist | None = None   # most sessions the tutor accepts on a day
+    hours_flex: Dist | None = None         # probability of accepting a slot outside the preferred block
+    historical_sessions_per_month: Dist | None = None  # workload before the simulation started
+    quit_propensity: Dist | None = None    # baseline daily hazard of quitting
+    responsiveness: Dist | None = None     # how quickly/likely the tutor reacts to platform emails
+    coachability: Dist | None = None       # how much coaching changes the tutor
+    burnout_onset_day: Dist | None = None  # window day on which burnout starts (none: never)
+    burnout_max: Dist | None = None        # burnout level reached (0..1)
+    morning_share: float | None = Field(None, ge=0, le=1)      # P(preferred block is morning)
+    weekend_only_share: float | None = Field(None, ge=0, le=1)
+    odd_hours_share: float | None = Field(None, ge=0, le=1)    # also takes 6-7am / 10-11pm slots
+    working_days: Dist | None = None       # weekdays worked per week (weekday tutors)
+    certification: dict[Literal["Basic", "Advanced", "Expert"], float] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ranges(cls, data):
+        if isinstance(data, dict):
+            return {k: _range_to_uniform(v) for k, v in data.items()}
+        return data
+
+    @model_validator(mode="after")
+    def _cert(self):
+        if self.certification is not None:
+            _check_shares(self.certification, "certification")
+        return self
+
+
+class Persona(TutorTraits):
+    share: float = Field(ge=0, le=1)
+    description: str = ""
+
+
+class Tutors(Strict):
+    count: int = Field(gt=0)
+    subjects_count_weights: list[float] = Field(min_length=3, max_length=3)  # 1, 2, 3 subjects
+    defaults: TutorTraits
+    personas: dict[str, Persona]
+
+    @model_validator(mode="after")
+    def _personas(self):
+        total = sum(p.share for p in self.personas.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"persona shares must sum to 1, they sum to {total:.4f}")
+        missing = [t for t in TUTOR_TRAITS if getattr(self.defaults, t) is None and t != "burnout_onset_day"]
+        missing += [t for t in ("morning_share", "weekend_only_share", "odd_hours_share",
+                                "working_days", "certification") if getattr(self.defaults, t) is None]
+        if missing:
+            raise ValueError(f"[tutors.defaults] must give every trait; missing: {', '.join(missing)}")
+        _check_shares(dict(enumerate(self.subjects_count_weights)), "subjects_count_weights")
+        return self
+
+
+# --- students ------------------------------------------------------------------------------------
+
+class HourPreference(Strict):
+    """When a student segment likes to have sessions: weights per hour (0-23) on weekdays and
+    at weekends. Hours missing from a table have weight `other`."""
+    weekday: dict[int, float]
+    weekend: dict[int, float]
+    other: float = Field(0.02, ge=0)
+
+
+class Students(Strict):
+    grade_weights: dict[str, float]
+    subject_weights: dict[str, float]
+    duration_weights: dict[str, dict[int, float]]       # grade -> {30: w, 60: w, 90: w}
+    cadence_weights: dict[int, float]                    # sessions per week -> weight
+    hours: dict[str, HourPreference]                     # grade -> preference
+    attention: Dist                                      # the student's attentiveness (pct)
+    no_show_prob: Dist
+    reschedule_prob: Dist
+    goal_sessions: Dist                                  # sessions the student came for
+    patience: Dist                                       # 0..1: tolerance for bad experiences
+    rating_bias: Dist                                    # personal rating leniency (stars)
+    tech_setup: Dist                                     # the student's connection (z-score)
+    days_flex: int = Field(ge=0)                         # days a booking may slip past the wish
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ranges(cls, data):
+        if isinstance(data, dict):
+            return {k: _range_to_uniform(v) for k, v in data.items()}
+        return data
+
+    @model_validator(mode="after")
+    def _weights(self):
+        for key in ("grade_weights", "subject_weights", "cadence_weights"):
+            _check_shares(getattr(self, key), key)
+        _check_keys(self.grade_weights, GRADES, "grade_weights")
+        _check_keys(self.subject_weights, SUBJECTS, "subject_weights")
+        _check_keys(self.duration_weights, GRADES, "duration_weights")
+        _check_keys(self.hours, GRADES, "hours")
+        for grade, w in self.duration_weights.items():
+            _check_shares(w, f"duration_weights.{grade}")
+        return self
+
+
+# --- behaviour of sessions, network and platform ------------------------------------------------
+
+class Behaviour(Strict):
+    """How traits become events: every coefficient of the causal model."""
+    # tutor reliability -> reschedules and no-shows
+    reschedule_scale: float = Field(ge=0)          # p = scale * (1 - reliability) * (1 + gain * burnout)
+    reschedule_burnout_gain: float = Field(ge=0)
+    reschedule_lead_hours: tuple[float, float]     # how long before the session it is moved
+    reschedule_shift_days: tuple[int, int]         # how far it is moved
+    no_show_scale: float = Field(ge=0)             # p = scale * (1 - reliability) ** power * (1 + gain * burnout)
+    no_show_power: float = Field(ge=0)
+    no_show_burnout_gain: float = Field(ge=0)
+    burnout_ramp_days: float = Field(gt=0)         # days from burnout onset to its full level
+    # quitting: daily hazard = propensity * (1 + burnout_gain * burnout) * (1 + idle_gain * idle)
+    quit_burnout_gain: float = Field(ge=0)
+    quit_low_rating_gain: float = Field(ge=0)      # per star below 4.0 of the tutor's recent mean
+    quit_idle_gain: float = Field(ge=0)            # when the tutor had no session in 7 days
+    # session perception
+    quality_skill_weight: float
+    quality_empathy_weight: float                  # per point of empathy above 6.5
+    quality_clarity_weight: float                  # per point of clarity above 6.8
+    quality_attention_weight: float                # per 10 points of attention above 72
+    quality_burnout_penalty: float                 # quality lost at burnout 1
+    quality_noise_sd: float = Field(ge=0)
+    rating_base: float
+    rating_slope: float
+    rating_noise_sd: float = Field(ge=0)
+    first_session_penalty: float
+    connection_rating_penalty: dict[Literal["Excellent", "Good", "Fair", "Poor"], float]
+    tech_issue_rating_penalty: float
+    satisfaction_base: float
+    satisfaction_rating_weight: float
+    satisfaction_empathy_weight: float
+    satisfaction_noise_sd: float = Field(ge=0)
+    recommend_threshold: float
+    # session observables
+    attention_tutor_weight: float                  # attention points per unit of quality above 0.75
+    attention_noise_sd: float = Field(ge=0)
+    attention_connection_penalty: dict[Literal["Excellent", "Good", "Fair", "Poor"], float]
+    speak_noise_sd: float = Field(ge=0)
+    speak_attention_weight: float                  # tutors talk more to inattentive students
+    camera_noise_sd: float = Field(ge=0)
+    camera_tech_issue_penalty: float
+    screen_share_subject: dict[str, float]
+    screen_share_noise_sd: float = Field(ge=0)
+    duration_noise_sd: float = Field(ge=0)         # relative
+    duration_tech_issue_cut: float                 # relative
+    sentiment_tutor_base: float
+    sentiment_tutor_empathy_weight: float
+    sentiment_tutor_burnout_weight: float
+    sentiment_tutor_noise_sd: float = Field(ge=0)
+    sentiment_student_base: float
+    sentiment_student_rating_weight: float         # per star above 4.1
+    sentiment_student_noise_sd: float = Field(ge=0)
+    sentiment_overall_mix: float = Field(ge=0, le=1)   # weight of the student's speech
+    sentiment_overall_base: float                      # the lesson's content is more neutral than either party
+    sentiment_overall_noise_sd: float = Field(ge=0)
+    empathy_noise_sd: float = Field(ge=0)
+    clarity_noise_sd: float = Field(ge=0)
+    # students' reactions
+    leave_after_poor_first: float = Field(ge=0, le=1)      # poor = rating < poor_rating
+    switch_after_poor_first: float = Field(ge=0, le=1)
+    leave_after_poor: float = Field(ge=0, le=1)
+    switch_after_poor: float = Field(ge=0, le=1)
+    poor_rating: float
+    leave_after_tutor_no_show: float = Field(ge=0, le=1)
+    switch_after_tutor_no_show: float = Field(ge=0, le=1)
+
+
+class Network(Strict):
+    """Connection quality = tutor setup + student setup + noise - load(hour, weekend), cut at
+    thresholds. Load is the congestion of home internet by hour."""
+    load_by_hour: dict[int, float]
+    weekend_load: float
+    noise_sd: float = Field(gt=0)
+    thresholds: tuple[float, float, float]             # Poor | Fair | Good | Excellent
+    tech_issue_prob: dict[Literal["Excellent", "Good", "Fair", "Poor"], float]
+
+
+class ChurnFormula(Strict):
+    """The platform's rule-based churn score (spec section 7)."""
+    declining_rating_drop: float = 0.3
+    low_engagement: float = 5.5
+    high_reschedule_rate: float = 0.15
+    poor_first_session: float = 3.5
+    poor_first_session_weight: int = 2
+    no_show_count: int = 2
+    declining_activity_ratio: float = 0.25
+    per_signal: float = 0.12
+    cap: float = 0.85
+    noise_max: float = 0.10
+    high: float = 0.5
+    medium: float = 0.3
+    min_sessions_7d: int = 3
+
+
+class Platform(Strict):
+    speak_balance_width: float = Field(gt=0)          # |ratio - 0.5| at which balance reaches 0
+    churn: ChurnFormula = ChurnFormula()
+    acquisition_gain: float = Field(ge=0, le=1)       # how fast marketing corrects to demand
+
+
+class Calendar(Strict):
+    window_days: int = Field(gt=0)
+    warmup_days: int = Field(ge=0)
+    window_end: str                                   # ISO date; the window ends at its midnight
+
+    @model_validator(mode="after")
+    def _date(self):
+        import datetime as dt
+        try:
+            dt.date.fromisoformat(self.window_end)
+        except ValueError:
+            raise ValueError(f"window_end must be an ISO date like 2026-11-01, got {self.window_end!r}")
+        return self
+
+
+class Demand(Strict):
+    sessions_per_day: float = Field(gt=0)
+
+
+class Outputs(Strict):
+    engagement_events: bool = True
+    interventions: bool = True
+    experiments: bool = True
+    model: bool = True
+    event_log: bool = True
+
+
+class Scenario(Strict):
+    name: str
+    description: str = ""
+    seed: int = Field(ge=0)
+    calendar: Calendar
+    demand: Demand
+    tutors: Tutors
+    students: Students
+    behaviour: Behaviour
+    network: Network
+    platform: Platform
+    outputs: Outputs = Outputs()
+
+
+def _check_shares(weights: dict, name: str) -> None:
+    if any(v < 0 for v in weights.values()):
+        raise ValueError(f"{name}: weights must be >= 0")
+    if sum(weights.values()) <= 0:
+        raise ValueError(f"{name}: weights must not all be 0")
+
+
+def _check_keys(mapping: dict, allowed: tuple, name: str) -> None:
+    bad = [k for k in mapping if k not in allowed]
+    if bad:
+        raise ValueError(f"{name}: unknown key {bad[0]!r}, expected one of {', '.join(allowed)}")
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def read_document(path: Path, _seen: tuple = ()) -> dict:
+    """The TOML document at `path` with its `extends` chain merged in."""
+    path = Path(path)
+    if not path.exists():
+        raise ScenarioError(f"{path}: scenario file not found")
+    if path.resolve() in _seen:
+        raise ScenarioError(f"{path}: extends: circular chain of scenario files")
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(f"{path}: not valid TOML: {e}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ScenarioError(f"{path}: cannot read: {e}") from None
+    parent = doc.pop("extends", None)
+    if parent is None:
+        return doc
+    if not isinstance(parent, str):
+        raise ScenarioError(f"{path}:extends: expected a file name, found {parent!r}")
+    parent_path = path.parent / parent
+    if not parent_path.exists():
+        raise ScenarioError(f"{path}:extends: expected an existing scenario file, found {parent!r} (no such file)")
+    return _merge(read_document(parent_path, _seen + (path.resolve(),)), doc)
+
+
+def apply_overrides(doc: dict, overrides: list[str], source: str = "--set") -> dict:
+    """`key.path=value` strings; value parsed as TOML (so 0.5, true, [1,2], "text")."""
+    doc = _merge(doc, {})
+    for item in overrides:
+        if "=" not in item:
+            raise ScenarioError(f"{source} {item}: expected key.path=value")
+        key, raw = item.split("=", 1)
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw  # a bare word is a string
+        node = doc
+        parts = key.strip().split(".")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ScenarioError(f"{source} {item}: {p} is not a table")
+        node[parts[-1]] = value
+    return doc
+
+
+def _suggest(loc: tuple, doc: dict) -> str:
+    """For an unknown key, the closest known key at that level."""
+    model = Scenario
+    for part in loc[:-1]:
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return ""
+        ann = field.annotation
+        model = next((a for a in getattr(ann, "__args__", (ann,)) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if model is None:
+            if part == "personas":
+                model = Persona
+                continue
+            return ""
+    names = list(getattr(model, "model_fields", {}))
+    close = difflib.get_close_matches(str(loc[-1]), names, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def validate_document(doc: dict, source: str) -> Scenario:
+    try:
+        return Scenario.model_validate(doc)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in ("uniform", "normal", "gamma", "beta")))
+            where = ".".join(str(p) for p in loc) or "(top)"
+            if err["type"] == "extra_forbidden":
+                msg = f"unknown key{_suggest(loc, doc)}"
+            elif err["type"] == "missing":
+                msg = "required key is missing"
+            else:
+                msg = f"{err['msg']}, found {err.get('input')!r}"
+            problems.append(f"{source}:{where}: {msg}")
+        raise ScenarioError("\n".join(problems)) from None
+
+
+def load(path: str | Path, overrides: list[str] = ()) -> Scenario:
+    doc = read_document(Path(path))
+    doc = apply_overrides(doc, list(overrides))
+    return validate_document(doc, str(path))

@@ -1,0 +1,164 @@
+"""The life of a session, as one SimPy process.
+
+    booked -> (maybe moved by the tutor or the student, hours before) -> at its time, tutor and
+    student show up or not -> if both came, the session is held and observed, the student rates
+    it -> the student continues with the tutor, switches tutor, leaves, or is done.
+
+A tutor who quits interrupts every session they still have booked; the student looks for
+another tutor.
+"""
+from __future__ import annotations
+
+import simpy
+
+from agents.student import CONTINUE, SWITCH
+from world.clock import MINUTES_PER_DAY
+from world.observation import Observer
+
+SUBJECT_CODE = {s: i for i, s in enumerate(("Math", "Science", "English", "History", "Test Prep", "Programming"))}
+RATING_COLUMN = 17       # position of the rating in a session_observed row
+
+
+class Session:
+    __slots__ = ("sid", "tutor", "student", "hour_key", "start", "duration", "first", "process")
+
+    def __init__(self, sid, tutor, student, hour_key, duration, first):
+        self.sid = sid
+        self.tutor = tutor
+        self.student = student
+        self.hour_key = hour_key
+        self.start = hour_key * 60.0
+        self.duration = duration
+        self.first = first
+        self.process = None
+
+
+class SessionDesk:
+    """Books sessions and runs each one's process."""
+
+    def __init__(self, model):
+        self.model = model
+        self.env = model.env
+        self.rec = model.recorder
+        self.market = model.marketplace
+        self.b = model.scenario.behaviour
+        self.days_flex = model.scenario.students.days_flex
+        self.observer = Observer(model)
+        self.next_sid = 0
+
+    # --- booking -------------------------------------------------------------------------------
+    def book(self, student, tutor, hour_key: int, preferred: bool, first: bool) -> Session:
+        s = Session(self.next_sid, tutor, student, hour_key, student.duration, first)
+        self.next_sid += 1
+        self.market.reserve(tutor, hour_key, s.duration)
+        tutor.upcoming[s.sid] = s
+        student.tutor = tutor
+        student.tutors_seen.add(tutor.index)
+        self.rec.session_booked.append((self.env.now, s.sid, tutor.index, student.index, s.start,
+                                        s.duration, SUBJECT_CODE[student.subject], first, preferred))
+        s.process = self.env.process(self.life(s))
+        return s
+
+    def book_with(self, student, tutor, wish_day: int) -> bool:
+        """The student's next session with the tutor they have."""
+        slot = self.market.find_slot(tutor, student, wish_day, 1 + self.days_flex, student.stream)
+        if slot is None:
+            return False
+        self.book(student, tutor, slot[0], slot[1], first=False)
+        return True
+
+    def book_new_tutor(self, student, wish_day: int) -> bool:
+        """A first session with a tutor the student has not had yet."""
+        found = self.market.match(student, wish_day, student.stream)
+        if found is None:
+            return False
+        tutor, hour_key, preferred = found
+        self.book(student, tutor, hour_key, preferred, first=True)
+        return True
+
+    # --- the session process ---------------------------------------------------------------------
+    def life(self, s: Session):
+        env = self.env
+        try:
+            mover, p, when = self._who_moves_it(s)
+            if mover is not None:
+                yield env.timeout(when - env.now)
+                self._move(s, mover, p)
+            yield env.timeout(s.start - env.now)
+        except simpy.Interrupt as stop:
+            self._cancelled(s, stop.cause)
+            return
+        self._happens(s)
+
+    def _who_moves_it(self, s: Session):
+        """At booking, whether the tutor (or, rarely, the student) will move this session, and when."""
+        tutor, student, now = s.tutor, s.student, self.env.now
+        p_tutor = tutor.reschedule_probability(now)
+        if tutor.decide(p_tutor):
+            mover, p = 0, p_tutor
+        elif student.decide(student.reschedule_prob):
+            mover, p = 1, student.reschedule_prob
+        else:
+            return None, 0.0, 0.0
+        lo, hi = self.b.reschedule_lead_hours
+        when = max(now, s.start - 60.0 * tutor.stream.uniform(lo, hi))
+        return mover, p, when
+
+    def _move(self, s: Session, mover: int, p: float) -> None:
+        tutor, student = s.tutor, s.student
+        lo, hi = self.b.reschedule_shift_days
+        day = s.hour_key // 24 + tutor.stream.randint(lo, hi)
+        slot = self.market.find_slot(tutor, student, day, 1 + self.days_flex, tutor.stream, avoid=s.hour_key)
+        if slot is None:
+            return
+        self.market.release(tutor, s.hour_key, s.duration)
+        old = s.start
+        s.hour_key = slot[0]
+        s.start = slot[0] * 60.0
+        self.market.reserve(tutor, s.hour_key, s.duration)
+        self.rec.session_rescheduled.append((self.env.now, s.sid, mover, old, s.start, p, tutor.burnout(self.env.now)))
+
+    def _happens(self, s: Session) -> None:
+        t = self.env.now
+        tutor, student = s.tutor, s.student
+        tutor.upcoming.pop(s.sid, None)
+        burnout = tutor.burnout(t)
+        p_tutor = tutor.no_show_probability(t)
+        tutor_showed = not tutor.decide(p_tutor)
+        p_student = student.no_show_prob
+        student_showed = not student.decide(p_student)
+        held = tutor_showed and student_showed
+        self.rec.session_outcome.append((t, s.sid, tutor_showed, student_showed, p_tutor, p_student, burnout))
+        self.model.sessions_today += 1
+        rating = None
+        end = t + s.duration
+        if held:
+            row = self.observer.observe(s, t, burnout)
+            self.rec.session_observed.append(row)
+            rating = row[RATING_COLUMN]
+            end = row[0]
+            student.sessions_done += 1
+            self.model.ratings_today.append(rating)
+        tutor.note_session(t, rating)
+        action, p = student.react(held, tutor_showed, rating, s.first)
+        self.rec.student_decision.append((end, student.index, s.sid, action, p))
+        self._next(student, action, t)
+
+    def _next(self, student, action: int, t: float) -> None:
+        day = int(t // MINUTES_PER_DAY)
+        if action == CONTINUE:
+            gap = max(1, round(student.days_between_sessions * student.stream.uniform(0.8, 1.2)))
+            if student.tutor.active and self.book_with(student, student.tutor, day + gap):
+                return
+            action = SWITCH
+        if action == SWITCH and self.book_new_tutor(student, day + 1):
+            return
+        self.model.student_leaves(student)
+
+    def _cancelled(self, s: Session, reason) -> None:
+        """The tutor quit before this session: the student looks for another tutor."""
+        self.rec.session_cancelled.append((self.env.now, s.sid, 0))
+        s.tutor.upcoming.pop(s.sid, None)
+        student = s.student
+        if not self.book_new_tutor(student, int(self.env.now // MINUTES_PER_DAY) + 1):
+            self.model.student_leaves(student)
