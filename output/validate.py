@@ -1,0 +1,436 @@
+"""`run.py validate`: measure how close the produced tables land on the field specification.
+
+Loads whichever of the seven spec tables are present in DATA_DIR (plus the optional ground truth
+and run.json), evaluates every check of output/targets.py whose tables are present, prints a
+table grouped by spec section and ends with the line `N passed, M failed[, K skipped]`.
+
+Exit status: 0 when no check fails, 1 when one does, 2 when DATA_DIR is missing, holds none of
+the tables, or a present file cannot be parsed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from output import targets as T
+
+EPS = 1e-9
+NA_VALUES = ["", "NA", "NaN", "nan", "null", "None"]
+TRUE_WORDS = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False}
+
+
+class LoadError(Exception):
+    """A present file that cannot be parsed: str(self) is the one line printed on stderr."""
+
+
+class MissingTable(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------------- loading
+
+
+def _convert(df: pd.DataFrame, types: dict[str, str], path: Path) -> pd.DataFrame:
+    out = {}
+    for col, kind in types.items():
+        if col not in df:
+            continue
+        raw = df[col]
+        present = raw.notna()
+        if kind == T.NUM:
+            val = pd.to_numeric(raw, errors="coerce")
+        elif kind == T.BOOL:
+            val = raw.str.strip().str.lower().map(TRUE_WORDS).astype("boolean")
+        else:
+            try:
+                val = pd.to_datetime(raw, errors="coerce", format="ISO8601")
+            except (ValueError, TypeError) as exc:   # mixed time zones and the like
+                raise LoadError(f"{path}: column {col}: {exc}") from None
+            if getattr(val.dt, "tz", None) is not None:
+                val = val.dt.tz_convert("UTC").dt.tz_localize(None)
+        bad = present & val.isna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            what = {T.NUM: "a number", T.BOOL: "True/False", T.TIME: "a date-time"}[kind]
+            k = int(bad.sum())
+            raise LoadError(f"{path}: column {col}: {raw.iloc[i]!r} on line {i + 2} is not {what}"
+                            + (f" ({k} such values)" if k > 1 else ""))
+        out[col] = val
+    return df.assign(**out) if out else df
+
+
+def read_table(path: Path, types: dict[str, str]) -> pd.DataFrame:
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=NA_VALUES)
+    except pd.errors.EmptyDataError:
+        raise LoadError(f"{path}: empty file (no header)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        msg = " ".join(str(exc).split())
+        raise LoadError(f"{path}: cannot parse CSV: {msg}") from None
+    if df.columns.duplicated().any():
+        raise LoadError(f"{path}: duplicated column names: "
+                        f"{sorted(set(df.columns[df.columns.duplicated()]))}")
+    return _convert(df, types, path)
+
+
+class Data:
+    """The tables of one DATA_DIR, with lazily built (and cached) views."""
+
+    def __init__(self, root: Path, tables: dict[str, pd.DataFrame], manifest: dict | None):
+        self.root = root
+        self.tables = tables
+        self.manifest = manifest
+        self._views: dict[str, pd.DataFrame] = {}
+
+    def has(self, name: str) -> bool:
+        return name in self.tables
+
+    def table(self, name: str) -> pd.DataFrame:
+        if name not in self.tables:
+            raise MissingTable(name)
+        return self.tables[name]
+
+    def view(self, name: str) -> pd.DataFrame:
+        if name not in self._views:
+            self._views[name] = T.VIEWS[name](self)
+        return self._views[name]
+
+    def spec_tables(self) -> list[str]:
+        return [n for n in T.TABLE_FILES if n in self.tables]
+
+
+def load(root: Path) -> Data:
+    tables: dict[str, pd.DataFrame] = {}
+    for name, fname in {**T.TABLE_FILES, **T.EXTRA_FILES}.items():
+        path = root / fname
+        if path.is_file():
+            tables[name] = read_table(path, T.COLUMN_TYPES.get(name, {}))
+    manifest = None
+    mpath = root / T.MANIFEST_FILE
+    if mpath.is_file():
+        try:
+            manifest = json.loads(mpath.read_text())
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise LoadError(f"{mpath}: not valid JSON: {exc}") from None
+        if not isinstance(manifest, dict):
+            raise LoadError(f"{mpath}: not a JSON object")
+    return Data(root, tables, manifest)
+
+
+# ------------------------------------------------------------------------------- evaluation
+
+
+@dataclass
+class Result:
+    check: T.Check
+    status: str                 # PASS / FAIL / SKIP
+    measured: Any = None        # number, or {category: share} for shares
+    text: str = ""              # measured, as printed
+    n: int | None = None
+    target_text: str = ""
+    lo: float | None = None
+    hi: float | None = None
+
+    def as_dict(self) -> dict:
+        c = self.check
+        return {"id": c.id, "section": c.section, "claim": c.claim, "level": c.level,
+                "kind": c.kind, "key": c.key or None, "target": _jsonable(c.target),
+                "tolerance": _jsonable(c.tol), "lo": _jsonable(self.lo),
+                "hi": _jsonable(self.hi), "target_text": self.target_text,
+                "measured": _jsonable(self.measured), "measured_text": self.text,
+                "n": _jsonable(self.n), "status": self.status, "note": c.note or None}
+
+
+def _jsonable(v):
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return None if math.isnan(v) else float(v)
+    return v
+
+
+def _series(df: pd.DataFrame, col) -> pd.Series:
+    return col(df) if callable(col) else df[col]
+
+
+def _mask(obj, df: pd.DataFrame, na: bool) -> pd.Series:
+    """A predicate's result as a plain boolean Series on df's index (NA -> `na`).
+
+    Aligned by position, never by label: a result of the wrong length is an error, not a
+    silent reindex to NA."""
+    if isinstance(obj, pd.Series) and obj.index.equals(df.index):
+        s = obj
+    else:
+        arr = obj.to_numpy() if isinstance(obj, (pd.Series, pd.Index)) else np.asarray(obj)
+        if arr.ndim == 0:
+            arr = np.repeat(arr, len(df))
+        if len(arr) != len(df):
+            raise ValueError(f"predicate gave {len(arr)} values for {len(df)} rows")
+        s = pd.Series(arr, index=df.index)
+    return s.astype("boolean").fillna(na).astype(bool)
+
+
+def _where(df: pd.DataFrame, where) -> pd.DataFrame:
+    return df if where is None else df[_mask(where(df), df, False)]
+
+
+def _inside(x: float, lo, hi) -> bool:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return False
+    return (lo is None or x >= lo - EPS) and (hi is None or x <= hi + EPS)
+
+
+def _num(x: float) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    if float(x).is_integer():
+        return f"{x:,.0f}"
+    return f"{x:.3f}" if abs(x) < 10 else f"{x:.1f}"
+
+
+def _violations(c: T.Check, df: pd.DataFrame, bad: pd.Series, n: int) -> Result:
+    k = int(bad.sum())
+    text = f"{k:,} of {n:,} rows violate"
+    ident = c.params.get("ident")
+    if k and ident and ident in df:
+        examples = ", ".join(map(str, df.loc[bad, ident].head(3)))
+        text += f" (e.g. {examples})"
+    return Result(c, "PASS" if k == 0 else "FAIL", k, text, n, lo=0, hi=0)
+
+
+def _measure(c: T.Check, d: Data) -> Result:
+    kind, p = c.kind, c.params
+    if kind == "metric":
+        m = p["fn"](d)
+        if not isinstance(m, T.Measured):
+            m = T.Measured(float(m))
+        lo = m.lo if m.lo is not None or m.hi is not None else c.lo
+        hi = m.hi if m.lo is not None or m.hi is not None else c.hi
+        value = float(m.value)
+        r = Result(c, "PASS" if _inside(value, lo, hi) else "FAIL", value,
+                   m.text or _num(value), m.n, lo=lo, hi=hi)
+        if m.target_text:
+            r.target_text = m.target_text
+        return r
+
+    df = d.view(c.view)
+    if kind in ("range", "enum"):
+        v = df[p["col"]]
+        nn = v.notna()
+        n = int(nn.sum())
+        if n == 0:
+            raise T.Skip(f"no {p['col']} values")
+        if kind == "range":
+            bad = nn & ~v.between(c.lo - EPS, c.hi + EPS)
+            if p.get("integer"):
+                bad |= nn & ((v - v.round()).abs() > EPS)
+            r = _violations(c, df, bad, n)
+            r.text += f"; min {_num(v.min())}, max {_num(v.max())}"
+        else:
+            bad = nn & ~v.isin(p["values"])
+            r = _violations(c, df, bad, n)
+            if bad.any():
+                r.text += f"; e.g. {v[bad].iloc[0]!r}"
+        return r
+    if kind == "rule":
+        if df.empty:
+            raise T.Skip("no rows")
+        return _violations(c, df, ~_mask(p["ok"](df), df, True), len(df))
+    if kind == "fk":
+        if df.empty:
+            raise T.Skip("no rows")
+        v = df[p["col"]]
+        ref = d.table(p["ref"])[p["ref_col"]]
+        bad = ~v.isin(ref.dropna())
+        if p.get("nullable"):
+            bad &= v.notna()
+        r = _violations(c, df, bad, len(df))
+        if bad.any() and not p.get("ident"):
+            r.text += f" (e.g. {v[bad].iloc[0]})"
+        return r
+    if kind == "share":
+        sub = _where(df, p.get("where"))
+        if sub.empty:
+            raise T.Skip("no rows to take a share of")
+        share = float(_mask(p["pred"](sub), sub, False).mean())
+        return Result(c, "PASS" if _inside(share, c.lo, c.hi) else "FAIL", share,
+                      f"{share:.3f} (n={len(sub):,})", len(sub), lo=c.lo, hi=c.hi)
+    if kind == "shares":
+        sub = _where(df, p.get("where"))
+        vals = _series(sub, p["col"]).dropna()
+        if vals.empty:
+            raise T.Skip("no values")
+        got = vals.value_counts(normalize=True)
+        shares = {k: float(got.get(k, 0.0)) for k in c.target}
+        dev = max(abs(shares[k] - t) for k, t in c.target.items())
+        text = "/".join(f"{v * 100:.0f}" for v in shares.values()) + \
+            f"% (max dev {dev * 100:.1f} pts, n={len(vals):,})"
+        return Result(c, "PASS" if dev <= c.tol + EPS else "FAIL", shares, text, len(vals))
+    if kind in ("mean", "sd"):
+        sub = _where(df, p.get("where"))
+        v = pd.to_numeric(_series(sub, p["col"]), errors="coerce").dropna()
+        if len(v) < (1 if kind == "mean" else 2):
+            raise T.Skip("no values")
+        x = float(v.mean() if kind == "mean" else v.std(ddof=1))
+        return Result(c, "PASS" if _inside(x, c.lo, c.hi) else "FAIL", x,
+                      f"{_num(x)} (n={len(v):,})", len(v), lo=c.lo, hi=c.hi)
+    if kind == "corr":
+        sub = _where(df, p.get("where"))
+        xy = pd.DataFrame({"x": pd.to_numeric(_series(sub, p["x"]), errors="coerce"),
+                           "y": pd.to_numeric(_series(sub, p["y"]), errors="coerce")}).dropna()
+        if len(xy) < 3:
+            raise T.Skip(f"{len(xy)} complete pairs")
+        if xy["x"].std() == 0 or xy["y"].std() == 0:
+            return Result(c, "FAIL", None, f"undefined: a constant column (n={len(xy):,})",
+                          len(xy), lo=c.lo, hi=c.hi)
+        r = float(np.corrcoef(xy["x"], xy["y"])[0, 1])
+        ok = _inside(r, c.lo, c.hi)
+        if c.target is not None and np.sign(r) != np.sign(c.target):
+            ok = False
+        return Result(c, "PASS" if ok else "FAIL", r, f"r {r:+.3f} (n={len(xy):,})", len(xy),
+                      lo=c.lo, hi=c.hi)
+    raise ValueError(f"unknown check kind {kind!r}")
+
+
+def evaluate_one(c: T.Check, d: Data) -> Result:
+    missing = [n for n in c.needs if not d.has(n)]
+    if missing:
+        files = ", ".join({**T.TABLE_FILES, **T.EXTRA_FILES}[n] for n in missing)
+        return Result(c, "SKIP", text=f"needs {files}", target_text=c.target_text)
+    try:
+        r = _measure(c, d)
+    except T.Skip as exc:
+        return Result(c, "SKIP", text=str(exc), target_text=c.target_text)
+    except MissingTable as exc:
+        return Result(c, "SKIP", text=f"needs {exc}", target_text=c.target_text)
+    except KeyError as exc:
+        return Result(c, "FAIL", text=f"missing column {exc.args[0]!r}",
+                      target_text=c.target_text)
+    except Exception as exc:  # a defect in the data a measurement cannot survive
+        return Result(c, "FAIL", text=f"error: {type(exc).__name__}: {exc}"[:200],
+                      target_text=c.target_text)
+    if not r.target_text:
+        r.target_text = c.target_text
+    return r
+
+
+def evaluate(d: Data, checks: list[T.Check] | None = None) -> list[Result]:
+    return [evaluate_one(c, d) for c in (T.CHECKS if checks is None else checks)]
+
+
+def summary_line(results: list[Result]) -> str:
+    n = {s: sum(r.status == s for r in results) for s in ("PASS", "FAIL", "SKIP")}
+    line = f"{n['PASS']} passed, {n['FAIL']} failed"
+    return line + (f", {n['SKIP']} skipped" if n["SKIP"] else "")
+
+
+# ---------------------------------------------------------------------------------- output
+
+
+def _cut(s: str, width: int) -> str:
+    return s if len(s) <= width else s[:width - 1] + "…"
+
+
+def format_table(results: list[Result], width_claim: int = 70) -> str:
+    lines = []
+    by_section: dict[int, list[Result]] = {}
+    for r in results:
+        by_section.setdefault(r.check.section, []).append(r)
+    for sec in sorted(by_section):
+        rs = by_section[sec]
+        counts = {s: sum(r.status == s for r in rs) for s in ("PASS", "FAIL", "SKIP")}
+        lines.append(f"§{sec} {T.SECTIONS.get(sec, '')}  "
+                     f"[{counts['PASS']} pass, {counts['FAIL']} fail, {counts['SKIP']} skip]")
+        for r in rs:
+            lines.append(f"  {r.check.id:<6}{_cut(r.check.claim, width_claim):<{width_claim}}  "
+                         f"{_cut(r.target_text, 24):<24}  {_cut(r.text, 44):<44}  {r.status}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def describe_run(d: Data) -> str:
+    parts = [f"{n}={len(d.tables[n]):,}" for n in d.spec_tables()]
+    extra = [T.EXTRA_FILES[n] for n in T.EXTRA_FILES if d.has(n)]
+    info = T.run_info(d)
+    m = d.manifest
+    run = (f"run.json: scenario {m.get('scenario', '?')}, seed {m.get('seed', '?')}" if m
+           else f"no run.json, mode inferred: {info['mode']}")
+    s = f"validate {d.root}: " + ", ".join(parts) + f" ({run})"
+    if extra:
+        s += "; ground truth: " + ", ".join(extra)
+    return s
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(
+        prog="run.py validate",
+        description="Measure how close the produced tables land on the field specification.")
+    ap.add_argument("data_dir", nargs="?", default="data", metavar="DATA_DIR",
+                    help="folder holding the CSV tables (default: data)")
+    ap.add_argument("--no-report", action="store_true",
+                    help="do not write DATA_DIR/report.md and DATA_DIR/figures/")
+    ap.add_argument("--json", action="store_true",
+                    help="print the results as one JSON document instead of the table")
+    args = ap.parse_args(argv)
+
+    root = Path(args.data_dir)
+    if not root.is_dir():
+        print(f"validate: {root}: no such directory", file=sys.stderr)
+        return 2
+    try:
+        d = load(root)
+    except LoadError as exc:
+        print(f"validate: {exc}", file=sys.stderr)
+        return 2
+    if not d.spec_tables():
+        print(f"validate: {root}: none of the tables found "
+              f"({', '.join(T.TABLE_FILES.values())})", file=sys.stderr)
+        return 2
+
+    results = evaluate(d)
+    failed = any(r.status == "FAIL" for r in results)
+
+    report_path = None
+    if not args.no_report:
+        try:
+            from output import report
+            report_path = report.write_report(d, results, root)
+        except Exception as exc:  # the check results stand even if a figure cannot be drawn
+            print(f"validate: report not written: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+    line = summary_line(results)
+    if args.json:
+        doc = {"data_dir": str(root), "manifest": d.manifest,
+               "tables": {n: len(d.tables[n]) for n in d.tables},
+               "report": str(report_path) if report_path else None,
+               "results": [r.as_dict() for r in results],
+               "passed": sum(r.status == "PASS" for r in results),
+               "failed": sum(r.status == "FAIL" for r in results),
+               "skipped": sum(r.status == "SKIP" for r in results),
+               "summary": line}
+        print(json.dumps(doc, indent=1, ensure_ascii=False))
+        return 1 if failed else 0
+
+    print(describe_run(d))
+    print()
+    print(format_table(results))
+    if report_path:
+        print(f"report: {report_path}")
+    print(line)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main(sys.argv[1:]))
