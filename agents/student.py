@@ -84,11 +84,15 @@ class Student(mesa.Agent):
             return SWITCH, (1 - p_leave) * p_switch
         return CONTINUE, (1 - p_leave) * (1 - p_switch)
 
-    def rate(self, quality: float, empathy: float, first: bool, connection: int, tech_issue: bool):
-        """The post-session survey: star rating (one decimal), satisfaction 1-10, recommend."""
+    def rate(self, quality: float, empathy: float, first: bool, connection: int, tech_issue: bool,
+             tutor_reliability: float = 0.8):
+        """The post-session survey: star rating (one decimal), satisfaction 1-10, recommend.
+        A first session also judges the tutor's punctuality and preparation: an unreliable tutor
+        (late, unprepared) makes a poorer first impression."""
         b = self.model.scenario.behaviour
         raw = (b.rating_base + b.rating_slope * quality + self.rating_bias
-               + (b.first_session_penalty if first else 0.0)
+               + ((b.first_session_penalty
+                   - b.first_session_unreliability_penalty * max(0.0, 0.8 - tutor_reliability)) if first else 0.0)
                + self.model.connection_penalty[connection]
                + (b.tech_issue_rating_penalty if tech_issue else 0.0)
                + self.stream.gauss(0.0, b.rating_noise_sd))

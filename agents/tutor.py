@@ -10,7 +10,7 @@ from collections import deque
 
 import mesa
 
-from agents.traits import draw, pick
+from agents.traits import correlated_uniforms, draw, pick, quantile
 
 SUBJECTS = ("Math", "Science", "English", "History", "Test Prep", "Programming")
 MORNING_BLOCK = (8, 9, 10, 11)            # 8am-12pm
@@ -23,7 +23,8 @@ MINUTES_PER_DAY = 1440
 class Tutor(mesa.Agent):
     """One tutor. `index` is 0-based; `tutor_id` is the spec's T0001 form."""
 
-    def __init__(self, model, index: int, persona_name: str, traits, streams):
+    def __init__(self, model, index: int, persona_name: str, traits, streams, primary_subject: str,
+                 n_subjects: int):
         super().__init__(model)
         self.index = index
         self.tutor_id = f"T{index + 1:04d}"
@@ -31,6 +32,8 @@ class Tutor(mesa.Agent):
         rng_traits = streams.stream("tutor", index, "traits")
         self.stream = streams.stream("tutor", index, "decisions")
         self.session_stream = streams.stream("tutor", index, "sessions")
+        self.primary_subject = primary_subject
+        self.n_subjects = n_subjects
         self._draw_traits(traits, rng_traits, model.calendar)
         # state
         self.active = True
@@ -41,11 +44,15 @@ class Tutor(mesa.Agent):
         self.recent_ratings: deque = deque()         # (time, rating) of the last 7 days
         self.last_session_time = 0.0
         self.completed = 0                           # sessions held in the simulation
+        self.rating_sum = 0.0                        # of all ratings received in the simulation
+        self.shown_rating = 4.0                      # what the platform shows new students (prior)
 
     # --- traits ------------------------------------------------------------------------------
     def _draw_traits(self, t, rng, calendar):
-        self.months_experience = int(round(draw(t.months_experience, rng)))
-        self.reliability = draw(t.reliability, rng)
+        # seasoned tutors are more reliable: experience and reliability share a latent factor
+        u_exp, u_rel = correlated_uniforms(self.model.scenario.tutors.experience_reliability_rho, rng)
+        self.months_experience = int(round(quantile(t.months_experience, u_exp)))
+        self.reliability = quantile(t.reliability, u_rel)
         self.skill = draw(t.skill, rng)
         self.empathy = draw(t.empathy, rng)
         self.clarity = draw(t.clarity, rng)
@@ -64,10 +71,8 @@ class Tutor(mesa.Agent):
         # burnout starts on a day of the window (negative: during the warm-up)
         self.burnout_onset = None if onset is None else calendar.window_start + onset * MINUTES_PER_DAY
         self.certification = pick(t.certification, rng)
-        n_subjects = 1 + pick(dict(enumerate(self.model.scenario.tutors.subjects_count_weights)), rng)
-        self.primary_subject = rng.choice(SUBJECTS)
         others = [s for s in SUBJECTS if s != self.primary_subject]
-        self.subjects = [self.primary_subject] + rng.sample(others, n_subjects - 1)
+        self.subjects = [self.primary_subject] + rng.sample(others, self.n_subjects - 1)
         self.weekend_only = rng.random() < t.weekend_only_share
         self.morning = rng.random() < t.morning_share
         self.odd_hours = rng.random() < t.odd_hours_share
@@ -94,7 +99,7 @@ class Tutor(mesa.Agent):
             return
         n = max(1, min(7, int(round(working_days))))
         # weekends are worked less often than weekdays
-        days = sorted(_weighted_sample(list(range(7)), [1, 1, 1, 1, 1, 0.45, 0.45], n, rng))
+        days = sorted(_weighted_sample(list(range(7)), [1, 1, 1, 1, 1, 0.25, 0.25], n, rng))
         for wd in days:
             self.preferred[wd] = block
             other_block = EVENING_BLOCK if self.morning else MORNING_BLOCK
@@ -128,6 +133,17 @@ class Tutor(mesa.Agent):
         ramp = self.model.scenario.behaviour.burnout_ramp_days * MINUTES_PER_DAY
         return self.burnout_max * min(1.0, (t - self.burnout_onset) / ramp)
 
+    def reliability_now(self, t: float) -> float:
+        """Reliability as it is today: burnout wears it down."""
+        return self.reliability * (1.0 - self.model.scenario.behaviour.burnout_reliability_cut * self.burnout(t))
+
+    def capacity_on(self, t: float) -> int:
+        """Sessions the tutor takes on a day; burnout makes them take fewer."""
+        b = self.burnout(t)
+        if b <= 0.0:
+            return self.capacity_per_day
+        return max(1, int(round(self.capacity_per_day * (1.0 - self.model.scenario.behaviour.burnout_capacity_cut * b))))
+
     def recent_mean_rating(self, t: float) -> float | None:
         q = self.recent_ratings
         while q and q[0][0] < t - 7 * MINUTES_PER_DAY:
@@ -139,12 +155,11 @@ class Tutor(mesa.Agent):
     # --- decisions -----------------------------------------------------------------------------
     def reschedule_probability(self, t: float) -> float:
         b = self.model.scenario.behaviour
-        return min(0.95, b.reschedule_scale * (1 - self.reliability) * (1 + b.reschedule_burnout_gain * self.burnout(t)))
+        return min(0.95, b.reschedule_scale * (1 - self.reliability_now(t)) ** b.reschedule_power)
 
     def no_show_probability(self, t: float) -> float:
         b = self.model.scenario.behaviour
-        p = b.no_show_scale * (1 - self.reliability) ** b.no_show_power
-        return min(0.95, p * (1 + b.no_show_burnout_gain * self.burnout(t)))
+        return min(0.95, b.no_show_scale * (1 - self.reliability_now(t)) ** b.no_show_power)
 
     def quit_probability(self, t: float) -> float:
         """Today's hazard of leaving the platform."""
@@ -174,7 +189,10 @@ class Tutor(mesa.Agent):
         self.last_session_time = t
         if rating is not None:
             self.completed += 1
+            self.rating_sum += rating
             self.recent_ratings.append((t, rating))
+            # shrunk towards 4.0 until the tutor has a few ratings, as listings do
+            self.shown_rating = (self.rating_sum + 4.0 * 5) / (self.completed + 5)
 
 
 def _weighted_sample(items, weights, k, rng):

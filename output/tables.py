@@ -174,6 +174,8 @@ def aggregates_table(sf: pd.DataFrame, profiles: pd.DataFrame, ctx: Context) -> 
     tech, _ = _per_tutor_mean(sf["tech_issue"].astype("float64"), tut, last30, n)
     sent7, _ = _per_tutor_mean(sf["sentiment_overall"], tut, last7, n)
     fs_avg, fs_n = _per_tutor_mean(sf["rating"], tut, last30 & first, n)
+    # the platform reports two decimals and flags on what it reports
+    r30, r7, eng, emp, cla, sat, fs_avg = (np.round(v, 2) for v in (r30, r7, eng, emp, cla, sat, fs_avg))
     signals = churn_signals(
         cfg, rating_7d=r7, rating_30d=r30, engagement=eng,
         reschedule_rate=profiles["reschedule_rate"].to_numpy(), first_session_avg=fs_avg,

@@ -31,7 +31,7 @@ class Marketplace:
         """
         now_hour = int(self.model.env.now // 60) + 2     # at least two hours' notice
         booked = tutor.booked_slots
-        cap = tutor.capacity_per_day
+        cap = tutor.capacity_on(self.model.env.now)
         day_load = tutor.day_load
         weekday = self.calendar.weekday
         keys, weights, preferred = [], [], []
@@ -80,18 +80,21 @@ class Marketplace:
     # --- tutors --------------------------------------------------------------------------------
     def match(self, student, first_day: int, rng, tries: int = 4):
         """A new tutor for the student: one teaching the subject, found with probability rising
-        with free capacity (busy tutors show fewer open hours) and favouring the tutor's primary
-        subject. Returns (tutor, hour_key, preferred) or None."""
+        with free capacity (busy tutors show fewer open hours) and with the rating the platform
+        shows, and favouring the tutor's primary subject. Returns (tutor, hour_key, preferred)
+        or None."""
         subject = student.subject
         candidates = [t for t in self.by_subject.get(subject, ()) if t.active and t.index not in student.tutors_seen]
         if not candidates:
             candidates = [t for t in self.by_subject.get(subject, ()) if t.active]
         if not candidates:
             return None
+        sensitivity = self.model.scenario.students.rating_sensitivity
         weights = []
         for t in candidates:
             free = max(0.02, 1.0 - len(t.upcoming) / max(1, t.weekly_capacity))
-            weights.append(free * (3.0 if t.primary_subject == subject else 1.0))
+            stars = (t.shown_rating / 5.0) ** sensitivity
+            weights.append(free * stars * (3.0 if t.primary_subject == subject else 1.0))
         days = 1 + self.model.scenario.students.days_flex
         for _ in range(tries):
             tutor = rng.choices(candidates, weights=weights)[0]

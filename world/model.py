@@ -12,7 +12,7 @@ import mesa
 import simpy
 
 from agents.student import Student
-from agents.tutor import Tutor
+from agents.tutor import SUBJECTS, Tutor
 from output.recorder import CONNECTION
 from world.acquisition import Acquisition
 from world.clock import MINUTES_PER_DAY, Calendar
@@ -24,10 +24,15 @@ from world.streams import Streams
 
 def persona_counts(personas: dict, n: int) -> dict[str, int]:
     """Tutors per persona: shares times n, rounded by largest remainder (so they sum to n)."""
-    exact = {name: p.share * n for name, p in personas.items()}
+    return largest_remainder({name: p.share for name, p in personas.items()}, n)
+
+
+def largest_remainder(shares: dict, n: int) -> dict:
+    """Split n in the given shares, in whole numbers that sum to n."""
+    exact = {k: v * n for k, v in shares.items()}
     counts = {name: int(v) for name, v in exact.items()}
     left = n - sum(counts.values())
-    for name in sorted(exact, key=lambda k: (-(exact[k] - counts[k]), k))[:left]:
+    for name in sorted(exact, key=lambda k: (-(exact[k] - counts[k]), str(k)))[:left]:
         counts[name] += 1
     return counts
 
@@ -84,7 +89,17 @@ class Platform(mesa.Model):
             slots += [name] * count
         self.streams.stream("population", "personas").shuffle(slots)
         traits = {name: persona_traits(cfg, p) for name, p in cfg.personas.items()}
-        return [Tutor(self, i, name, traits[name], self.streams) for i, name in enumerate(slots)]
+        # the platform recruits evenly across subjects (primary subjects in equal numbers) and
+        # the breadth of tutors' subjects in the scenario's proportions, exactly
+        subjects = [SUBJECTS[i % len(SUBJECTS)] for i in range(cfg.count)]
+        self.streams.stream("population", "primary_subjects").shuffle(subjects)
+        breadth = []
+        shares = {k + 1: w / sum(cfg.subjects_count_weights) for k, w in enumerate(cfg.subjects_count_weights)}
+        for k, count in largest_remainder(shares, cfg.count).items():
+            breadth += [k] * count
+        self.streams.stream("population", "subject_counts").shuffle(breadth)
+        return [Tutor(self, i, name, traits[name], self.streams, subjects[i], breadth[i])
+                for i, name in enumerate(slots)]
 
     # --- population changes ----------------------------------------------------------------------
     def new_student(self, existing: bool) -> Student:

@@ -14,6 +14,7 @@ class Network:
         self.load_weekday = [cfg.load_by_hour.get(h, 0.0) for h in range(24)]
         self.weekend_load = cfg.weekend_load
         self.noise_sd = cfg.noise_sd
+        self.jitter = cfg.jitter_per_load
         self.t_poor, self.t_fair, self.t_good = cfg.thresholds
         self.tech_issue_prob = [cfg.tech_issue_prob[c] for c in CONNECTION]
 
@@ -22,7 +23,10 @@ class Network:
 
     def connection(self, tutor_setup: float, student_setup: float, load: float, rng) -> int:
         """Index into CONNECTION (0 = Excellent ... 3 = Poor)."""
-        score = tutor_setup + student_setup + rng.gauss(0.0, self.noise_sd) - load
+        sd = self.noise_sd
+        if load > 0.0:
+            sd = (sd * sd + (self.jitter * load) ** 2) ** 0.5
+        score = tutor_setup + student_setup + rng.gauss(0.0, sd) - load
         if score >= self.t_good:
             return 0
         if score >= self.t_fair:

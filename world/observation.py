@@ -59,7 +59,7 @@ class Observer:
                    + b.quality_clarity_weight * (clarity - 6.8)
                    + b.quality_attention_weight * (attention - 72.0) / 10.0
                    + gauss(0.0, b.quality_noise_sd))
-        rating, satisfaction, recommend = student.rate(quality, empathy, s.first, conn, tech)
+        rating, satisfaction, recommend = student.rate(quality, empathy, s.first, conn, tech, tutor.reliability_now(t))
 
         tutor_sent = _clip(b.sentiment_tutor_base + b.sentiment_tutor_empathy_weight * (tutor.empathy - 6.5)
                            - b.sentiment_tutor_burnout_weight * burnout

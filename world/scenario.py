@@ -133,6 +133,7 @@ class Persona(TutorTraits):
 class Tutors(Strict):
     count: int = Field(gt=0)
     subjects_count_weights: list[float] = Field(min_length=3, max_length=3)  # 1, 2, 3 subjects
+    experience_reliability_rho: float = Field(ge=-1, le=1)   # within a persona
     defaults: TutorTraits
     personas: dict[str, Persona]
 
@@ -161,6 +162,7 @@ class HourPreference(Strict):
 
 
 class Students(Strict):
+    # how strongly a new student prefers better-rated tutors: weight (rating / 5) ** sensitivity
     grade_weights: dict[str, float]
     subject_weights: dict[str, float]
     duration_weights: dict[str, dict[int, float]]       # grade -> {30: w, 60: w, 90: w}
@@ -174,6 +176,7 @@ class Students(Strict):
     rating_bias: Dist                                    # personal rating leniency (stars)
     tech_setup: Dist                                     # the student's connection (z-score)
     days_flex: int = Field(ge=0)                         # days a booking may slip past the wish
+    rating_sensitivity: float = Field(ge=0)
 
     @model_validator(mode="before")
     @classmethod
@@ -200,14 +203,15 @@ class Students(Strict):
 class Behaviour(Strict):
     """How traits become events: every coefficient of the causal model."""
     # tutor reliability -> reschedules and no-shows
-    reschedule_scale: float = Field(ge=0)          # p = scale * (1 - reliability) * (1 + gain * burnout)
-    reschedule_burnout_gain: float = Field(ge=0)
+    reschedule_scale: float = Field(ge=0)          # p = scale * (1 - reliability now) ** power
+    reschedule_power: float = Field(ge=0)
     reschedule_lead_hours: tuple[float, float]     # how long before the session it is moved
     reschedule_shift_days: tuple[int, int]         # how far it is moved
-    no_show_scale: float = Field(ge=0)             # p = scale * (1 - reliability) ** power * (1 + gain * burnout)
+    no_show_scale: float = Field(ge=0)             # p = scale * (1 - reliability now) ** power
     no_show_power: float = Field(ge=0)
-    no_show_burnout_gain: float = Field(ge=0)
+    burnout_reliability_cut: float = Field(ge=0, le=1)  # share of reliability lost at burnout 1
     burnout_ramp_days: float = Field(gt=0)         # days from burnout onset to its full level
+    burnout_capacity_cut: float = Field(ge=0, le=1)  # share of daily capacity lost at burnout 1
     # quitting: daily hazard = propensity * (1 + burnout_gain * burnout) * (1 + idle_gain * idle)
     quit_burnout_gain: float = Field(ge=0)
     quit_low_rating_gain: float = Field(ge=0)      # per star below 4.0 of the tutor's recent mean
@@ -223,6 +227,7 @@ class Behaviour(Strict):
     rating_slope: float
     rating_noise_sd: float = Field(ge=0)
     first_session_penalty: float
+    first_session_unreliability_penalty: float     # stars lost per unit of reliability below 0.8
     connection_rating_penalty: dict[Literal["Excellent", "Good", "Fair", "Poor"], float]
     tech_issue_rating_penalty: float
     satisfaction_base: float
@@ -270,6 +275,7 @@ class Network(Strict):
     load_by_hour: dict[int, float]
     weekend_load: float
     noise_sd: float = Field(gt=0)
+    jitter_per_load: float = Field(ge=0)               # congestion also makes connections erratic
     thresholds: tuple[float, float, float]             # Poor | Fair | Good | Excellent
     tech_issue_prob: dict[Literal["Excellent", "Good", "Fair", "Poor"], float]
 
