@@ -92,7 +92,7 @@ class Student(mesa.Agent):
         b = self.model.scenario.behaviour
         raw = (b.rating_base + b.rating_slope * quality + self.rating_bias
                + ((b.first_session_penalty
-                   - b.first_session_unreliability_penalty * max(0.0, 0.8 - tutor_reliability)) if first else 0.0)
+                   - b.first_session_unreliability_penalty * max(0.0, 0.8 - tutor_reliability) ** 2) if first else 0.0)
                + self.model.connection_penalty[connection]
                + (b.tech_issue_rating_penalty if tech_issue else 0.0)
                + self.stream.gauss(0.0, b.rating_noise_sd))

@@ -41,6 +41,7 @@ class Tutor(mesa.Agent):
         self.booked_slots: set[int] = set()          # absolute hours with a session starting
         self.day_load: dict[int, int] = {}           # day -> sessions booked that day
         self.upcoming: dict = {}                    # sid -> Session not yet at its time (ordered)
+        self.roster_load = 0.0                       # sessions a week wanted by the tutor's students
         self.recent_ratings: deque = deque()         # (time, rating) of the last 7 days
         self.last_session_time = 0.0
         self.completed = 0                           # sessions held in the simulation
@@ -78,6 +79,8 @@ class Tutor(mesa.Agent):
         self.odd_hours = rng.random() < t.odd_hours_share
         self._build_timetable(rng, draw(t.working_days, rng))
         self._build_offer()
+        # sessions a week the tutor can really give: hours offered, up to the daily maximum
+        self.weekly_capacity = sum(min(self.capacity_per_day, len(o)) for o in self.offer)
 
     def _build_offer(self):
         """Per weekday: the hours offered, with the tutor's willingness (1 in the preferred
@@ -88,23 +91,21 @@ class Tutor(mesa.Agent):
     def _build_timetable(self, rng, working_days: float):
         """Preferred hours per weekday (0 = Monday) and the hours accepted if asked."""
         block = MORNING_BLOCK if self.morning else EVENING_BLOCK
-        near = (7, 12, 13) if self.morning else (13, 14, 21)
+        # hours next to the preferred block are accepted if asked; the other block is not
+        near = (7, 12, 13, 14) if self.morning else (13, 14, 21)
         self.preferred = [() for _ in range(7)]
         self.flexible = [() for _ in range(7)]
         if self.weekend_only:
             for wd in (5, 6):
                 self.preferred[wd] = WEEKEND_BLOCK
                 self.flexible[wd] = (7, 21) + (ODD_HOURS if self.odd_hours else ())
-            self.weekly_capacity = 2 * self.capacity_per_day
             return
         n = max(1, min(7, int(round(working_days))))
         # weekends are worked less often than weekdays
-        days = sorted(_weighted_sample(list(range(7)), [1, 1, 1, 1, 1, 0.25, 0.25], n, rng))
+        days = sorted(_weighted_sample(list(range(7)), [1, 1, 1, 1, 1, 0.3, 0.3], n, rng))
         for wd in days:
             self.preferred[wd] = block
-            other_block = EVENING_BLOCK if self.morning else MORNING_BLOCK
-            self.flexible[wd] = near + other_block + (ODD_HOURS if self.odd_hours else ())
-        self.weekly_capacity = len(days) * self.capacity_per_day
+            self.flexible[wd] = near + (ODD_HOURS if self.odd_hours else ())
 
     def traits(self) -> dict:
         """Ground truth: what the tutor is, which the platform would not see in full."""

@@ -18,8 +18,9 @@ class Acquisition:
         self.demand = sc.demand.sessions_per_day
         self.gain = sc.platform.acquisition_gain
         cw = sc.students.cadence_weights
-        mean_cadence = sum(k * w for k, w in cw.items()) / sum(cw.values())
-        self.target_active = self.demand * 7.0 / mean_cadence
+        # a student has a session every 7/cadence days, plus about a day of slack in booking
+        mean_interval = sum(w * 7.0 / k for k, w in cw.items()) / sum(cw.values()) + 1.0
+        self.target_active = self.demand * mean_interval
         # marketing has limits: it never aims for more than twice the students demand implies
         self.max_active = 2.0 * self.target_active
         self.rng = model.streams.stream("platform", "acquisition")

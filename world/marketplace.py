@@ -79,20 +79,22 @@ class Marketplace:
 
     # --- tutors --------------------------------------------------------------------------------
     def match(self, student, first_day: int, rng, tries: int = 4):
-        """A new tutor for the student: one teaching the subject, found with probability rising
-        with free capacity (busy tutors show fewer open hours) and with the rating the platform
+        """A new tutor for the student: one teaching the subject and accepting new students, found
+        with probability rising with the room left in their week and with the rating the platform
         shows, and favouring the tutor's primary subject. Returns (tutor, hour_key, preferred)
         or None."""
         subject = student.subject
-        candidates = [t for t in self.by_subject.get(subject, ()) if t.active and t.index not in student.tutors_seen]
-        if not candidates:
-            candidates = [t for t in self.by_subject.get(subject, ()) if t.active]
+        fill = self.model.scenario.platform.roster_fill
+        # a tutor whose week is taken by their students' cadences accepts no new students
+        open_tutors = [t for t in self.by_subject.get(subject, ())
+                       if t.active and t.roster_load + student.cadence <= fill * t.weekly_capacity]
+        candidates = [t for t in open_tutors if t.index not in student.tutors_seen] or open_tutors
         if not candidates:
             return None
         sensitivity = self.model.scenario.students.rating_sensitivity
         weights = []
         for t in candidates:
-            free = max(0.02, 1.0 - len(t.upcoming) / max(1, t.weekly_capacity))
+            free = max(0.02, 1.0 - t.roster_load / (fill * t.weekly_capacity))
             stars = (t.shown_rating / 5.0) ** sensitivity
             weights.append(free * stars * (3.0 if t.primary_subject == subject else 1.0))
         days = 1 + self.model.scenario.students.days_flex

@@ -109,10 +109,19 @@ class Platform(mesa.Model):
         self.recorder.student_arrived.append((self.env.now, student.index, existing))
         return student
 
+    def assign_tutor(self, student: Student, tutor) -> None:
+        """The student's regular tutor changes: their weekly sessions move to the new roster."""
+        if student.tutor is not None:
+            student.tutor.roster_load -= student.cadence
+        student.tutor = tutor
+        if tutor is not None:
+            tutor.roster_load += student.cadence
+
     def student_leaves(self, student: Student) -> None:
         if student.active:
             student.active = False
             self.active_students -= 1
+            self.assign_tutor(student, None)
 
     def tutor_quits(self, tutor: Tutor, p: float) -> None:
         t = self.env.now

@@ -40,7 +40,8 @@ class Observer:
         # what the camera and the microphone see
         attention = _clip(student.attention + b.attention_tutor_weight * (tutor.skill - 0.8)
                           + self.att_conn[conn] + gauss(0.0, b.attention_noise_sd), 10.0, 100.0)
-        speak = _clip(tutor.speak_style + b.speak_attention_weight * (72.0 - attention) / 100.0
+        speak = _clip(tutor.speak_style + b.speak_burnout_shift * burnout
+                      + b.speak_attention_weight * (72.0 - attention) / 100.0
                       + gauss(0.0, b.speak_noise_sd), 0.20, 0.80)
         camera = _clip(100.0 * tutor.camera_habit + gauss(0.0, b.camera_noise_sd)
                        - (b.camera_tech_issue_penalty if tech else 0.0), 70.0, 100.0)

@@ -227,7 +227,7 @@ class Behaviour(Strict):
     rating_slope: float
     rating_noise_sd: float = Field(ge=0)
     first_session_penalty: float
-    first_session_unreliability_penalty: float     # stars lost per unit of reliability below 0.8
+    first_session_unreliability_penalty: float     # stars lost: k * (0.8 - reliability now) ** 2
     connection_rating_penalty: dict[Literal["Excellent", "Good", "Fair", "Poor"], float]
     tech_issue_rating_penalty: float
     satisfaction_base: float
@@ -241,6 +241,7 @@ class Behaviour(Strict):
     attention_connection_penalty: dict[Literal["Excellent", "Good", "Fair", "Poor"], float]
     speak_noise_sd: float = Field(ge=0)
     speak_attention_weight: float                  # tutors talk more to inattentive students
+    speak_burnout_shift: float                     # burned-out tutors lecture instead of engaging
     camera_noise_sd: float = Field(ge=0)
     camera_tech_issue_penalty: float
     screen_share_subject: dict[str, float]
@@ -301,6 +302,7 @@ class Platform(Strict):
     speak_balance_width: float = Field(gt=0)          # |ratio - 0.5| at which balance reaches 0
     churn: ChurnFormula = ChurnFormula()
     acquisition_gain: float = Field(ge=0, le=1)       # how fast marketing corrects to demand
+    roster_fill: float = Field(gt=0)                  # regulars' nominal weekly sessions per weekly slot a tutor accepts
 
 
 class Calendar(Strict):

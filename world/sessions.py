@@ -52,7 +52,8 @@ class SessionDesk:
         self.next_sid += 1
         self.market.reserve(tutor, hour_key, s.duration)
         tutor.upcoming[s.sid] = s
-        student.tutor = tutor
+        if student.tutor is not tutor:
+            self.model.assign_tutor(student, tutor)
         student.tutors_seen.add(tutor.index)
         self.rec.session_booked.append((self.env.now, s.sid, tutor.index, student.index, s.start,
                                         s.duration, SUBJECT_CODE[student.subject], first, preferred))
@@ -60,8 +61,11 @@ class SessionDesk:
         return s
 
     def book_with(self, student, tutor, wish_day: int) -> bool:
-        """The student's next session with the tutor they have."""
+        """The student's next session with the tutor they have; if the tutor is full around the
+        day they wished, they look at the week after before giving up on this tutor."""
         slot = self.market.find_slot(tutor, student, wish_day, 1 + self.days_flex, student.stream)
+        if slot is None:
+            slot = self.market.find_slot(tutor, student, wish_day + 1 + self.days_flex, 7, student.stream)
         if slot is None:
             return False
         self.book(student, tutor, slot[0], slot[1], first=False)
@@ -109,6 +113,8 @@ class SessionDesk:
         lo, hi = self.b.reschedule_shift_days
         day = s.hour_key // 24 + tutor.stream.randint(lo, hi)
         slot = self.market.find_slot(tutor, student, day, 1 + self.days_flex, tutor.stream, avoid=s.hour_key)
+        if slot is None:   # nothing near: the tutor offers a time the week after
+            slot = self.market.find_slot(tutor, student, day + 1 + self.days_flex, 7, tutor.stream, avoid=s.hour_key)
         if slot is None:
             return
         self.market.release(tutor, s.hour_key, s.duration)
