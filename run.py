@@ -105,6 +105,11 @@ def cmd_run(argv: list[str]) -> int:
         sys.stderr.write("run.py: error: give a scenario file or --mode, not both\n")
         return 2
     path = Path(args.scenario) if args.scenario else MODES[args.mode or "production"]
+    if not args.scenario:
+        try:
+            path = path.relative_to(Path.cwd())
+        except ValueError:
+            pass
     from world.scenario import ScenarioError, apply_overrides, read_document, validate_document
     try:
         document = apply_overrides(read_document(path), scenario_overrides(args))

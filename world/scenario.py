@@ -448,7 +448,11 @@ def validate_document(doc: dict, source: str) -> Scenario:
             elif err["type"] == "missing":
                 msg = "required key is missing"
             else:
-                msg = f"{err['msg']}, found {err.get('input')!r}"
+                msg = err["msg"].removeprefix("Value error, ")
+                found = err.get("input")
+                if not isinstance(found, (dict, list)):
+                    text = repr(found)
+                    msg += f", found {text if len(text) <= 60 else text[:57] + '...'}"
             problems.append(f"{source}:{where}: {msg}")
         raise ScenarioError("\n".join(problems)) from None
 
