@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Benchmark a tutorsim run end to end, the way a user runs it.
+
+    python bench/run_bench.py                      # production, 5 repetitions
+    python bench/run_bench.py --reps 3
+    python bench/run_bench.py --scenario scenarios/dev.toml
+    python bench/run_bench.py --args "--tutors 300 --days 60"    # extra run.py arguments
+    python bench/run_bench.py --reps 3 -- --tutors 300 --no-model  # or after `--`
+
+Each repetition is `python run.py [SCENARIO] --no-progress --out <tmp> [ARGS]` in a fresh
+subprocess (interpreter start-up and imports included), timed with a monotonic wall clock. The peak
+resident memory of each run comes from wait4()'s resource usage of that one child process.
+Sessions per second = rows of sessions.csv / median wall time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cpu_info() -> dict:
+    model, cores = None, set()
+    phys = core = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            key, value = key.strip(), value.strip()
+            if key == "model name" and model is None:
+                model = value
+            elif key == "physical id":
+                phys = value
+            elif key == "core id":
+                core = value
+            elif not line.strip():
+                if core is not None:
+                    cores.add((phys, core))
+                phys = core = None
+        if core is not None:
+            cores.add((phys, core))
+    except OSError:
+        pass
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    return {"cpu": model or platform.processor() or platform.machine(),
+            "logical_cpus": os.cpu_count(), "physical_cores": len(cores) or None, "usable_cpus": usable}
+
+
+def interpreter_info(python: str) -> dict:
+    code = ("import sys, json, importlib.metadata as m\n"
+            "v = {}\n"
+            "for p in ('simpy', 'mesa', 'numpy', 'pandas', 'pydantic'):\n"
+            "    try: v[p] = m.version(p)\n"
+            "    except Exception: v[p] = None\n"
+            "print(json.dumps({'python': sys.version.split()[0], 'implementation': sys.implementation.name, 'packages': v}))")
+    try:
+        out = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
+        return json.loads(out)
+    except (subprocess.SubprocessError, OSError, json.JSONDecodeError):
+        return {"python": None, "implementation": None, "packages": {}}
+
+
+def one_run(python: str, run_args: list[str], out: Path, log: Path) -> dict:
+    """Run once; wall time, exit status, peak RSS (MiB) of that child, and its session count."""
+    cmd = [python, "run.py", *run_args, "--no-progress", "--out", str(out)]
+    with open(log, "w") as sink:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    sessions = None
+    manifest = out / "run.json"
+    if manifest.is_file():
+        sessions = json.loads(manifest.read_text()).get("rows", {}).get("sessions")
+    if sessions is None and (out / "sessions.csv").is_file():
+        with open(out / "sessions.csv", "rb") as f:
+            sessions = sum(1 for _ in f) - 1
+    return {"wall_s": wall, "returncode": proc.returncode, "peak_rss_mib": usage.ru_maxrss / 1024.0,
+            "user_s": usage.ru_utime, "sys_s": usage.ru_stime, "sessions": sessions, "cmd": cmd}
+
+
+def main(argv: list[str]) -> int:
+    passthrough: list[str] = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, passthrough = argv[:i], argv[i + 1:]
+    p = argparse.ArgumentParser(prog="run_bench.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--reps", type=int, default=5, help="repetitions (default 5)")
+    p.add_argument("--warmup", type=int, default=0, help="untimed runs first (default 0)")
+    p.add_argument("--scenario", help="scenario TOML file (default: run.py's default, production)")
+    p.add_argument("--args", default="", help='extra run.py arguments as one string, e.g. "--tutors 300 --days 60"')
+    p.add_argument("--python", default=sys.executable, help="interpreter that runs run.py (default: this one)")
+    p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    a = p.parse_args(argv)
+    if a.reps < 1:
+        p.error("--reps must be >= 1")
+
+    run_args = ([a.scenario] if a.scenario else []) + shlex.split(a.args) + passthrough
+    machine = cpu_info()
+    interp = interpreter_info(a.python)
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    print(f"machine : {machine['cpu']}; {machine['logical_cpus']} logical CPUs, "
+          f"{machine['physical_cores']} physical cores, {machine['usable_cpus']} usable; "
+          f"{platform.system()} {platform.release()}")
+    pk = ", ".join(f"{k} {v}" for k, v in interp["packages"].items() if v)
+    print(f"python  : {interp['python']} ({interp['implementation']}) {a.python}; {pk}")
+    if load:
+        print(f"load    : {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (1/5/15 min) at start")
+    print(f"command : python run.py {' '.join(run_args + ['--no-progress', '--out', '<tmp>'])}")
+    print(f"reps    : {a.reps}" + (f" (+{a.warmup} warm-up)" if a.warmup else ""))
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="tutorsim-bench-") as tmp:
+        for i in range(a.warmup + a.reps):
+            out = Path(tmp) / f"out{i}"
+            r = one_run(a.python, run_args, out, Path(tmp) / f"log{i}.txt")
+            if r["returncode"] != 0:
+                sys.stderr.write(f"run {i + 1} failed (exit {r['returncode']}):\n"
+                                 + (Path(tmp) / f"log{i}.txt").read_text()[-3000:])
+                return 1
+            warm = i < a.warmup
+            label = f"warm-up {i + 1}" if warm else f"run {i + 1 - a.warmup}"
+            print(f"  {label:10s} {r['wall_s']:7.2f} s wall  {r['user_s']:6.2f} s user  "
+                  f"{r['sys_s']:5.2f} s sys  {r['peak_rss_mib']:7.1f} MiB peak  {r['sessions']:,} sessions")
+            if not warm:
+                results.append(r)
+            shutil.rmtree(out, ignore_errors=True)
+
+    walls = [r["wall_s"] for r in results]
+    median, best = statistics.median(walls), min(walls)
+    sessions = results[0]["sessions"]
+    same = all(r["sessions"] == sessions for r in results)
+    rss = [r["peak_rss_mib"] for r in results]
+    print(f"median  : {median:.2f} s   min {best:.2f} s   max {max(walls):.2f} s")
+    print(f"sessions: {sessions:,} per run{'' if same else ' (varies between runs!)'}; "
+          f"{sessions / median:,.0f} sessions simulated per second (at the median), {sessions / best:,.0f} at the min")
+    print(f"memory  : peak RSS {max(rss):.1f} MiB (median {statistics.median(rss):.1f} MiB)")
+    if a.json:
+        Path(a.json).write_text(json.dumps({
+            "machine": machine, "interpreter": interp, "loadavg_start": load, "run_args": run_args,
+            "runs": [{k: v for k, v in r.items() if k != "cmd"} for r in results],
+            "median_s": median, "min_s": best, "sessions": sessions,
+            "sessions_per_s_median": sessions / median, "peak_rss_mib": max(rss),
+        }, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
