@@ -43,6 +43,7 @@ class Tutor(mesa.Agent):
         self.upcoming: dict = {}                    # sid -> Session not yet at its time (ordered)
         self.roster_load = 0.0                       # sessions a week wanted by the tutor's students
         self.recent_ratings: deque = deque()         # (time, rating) of the last 7 days
+        self.missed_sessions: deque = deque()        # times of the tutor's no-shows, last 30 days
         self.last_session_time = 0.0
         self.completed = 0                           # sessions held in the simulation
         self.rating_sum = 0.0                        # of all ratings received in the simulation
@@ -92,7 +93,7 @@ class Tutor(mesa.Agent):
         """Preferred hours per weekday (0 = Monday) and the hours accepted if asked."""
         block = MORNING_BLOCK if self.morning else EVENING_BLOCK
         # hours next to the preferred block are accepted if asked; the other block is not
-        near = (7, 12, 13, 14) if self.morning else (13, 14, 21)
+        near = (7, 12, 13, 14, 15, 16) if self.morning else (13, 14, 21)
         self.preferred = [() for _ in range(7)]
         self.flexible = [() for _ in range(7)]
         if self.weekend_only:
@@ -165,7 +166,8 @@ class Tutor(mesa.Agent):
     def quit_probability(self, t: float) -> float:
         """Today's hazard of leaving the platform."""
         b = self.model.scenario.behaviour
-        p = self.quit_propensity * (1 + b.quit_burnout_gain * self.burnout(t))
+        p = (self.quit_propensity * b.quit_certification_factor[self.certification]
+             * (1 + b.quit_burnout_gain * self.burnout(t)))
         recent = self.recent_mean_rating(t)
         if recent is not None and recent < 4.0:
             p *= 1 + b.quit_low_rating_gain * (4.0 - recent)

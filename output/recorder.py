@@ -18,6 +18,7 @@ CHUNK_ROWS = 65536
 CONNECTION = ("Excellent", "Good", "Fair", "Poor")
 INITIATOR = ("tutor", "student")
 CANCEL_REASON = ("tutor_quit", "student_left")
+LEAVE_REASON = ("quit", "suspended")          # why a tutor stopped: their decision, or the platform's
 
 # event type -> its columns (name, numpy dtype). Every type starts with the time in minutes.
 SCHEMA: dict[str, list[tuple[str, str]]] = {
@@ -40,8 +41,46 @@ SCHEMA: dict[str, list[tuple[str, str]]] = {
                          ("satisfaction", "f4"), ("recommend", "?")],
     "student_decision": [("t", "f8"), ("student", "i4"), ("session", "i4"), ("action", "i1"),
                          ("p", "f4")],
-    "tutor_quit": [("t", "f8"), ("tutor", "i4"), ("p", "f4"), ("burnout", "f4"),
+    "tutor_quit": [("t", "f8"), ("tutor", "i4"), ("reason", "i1"), ("p", "f4"), ("burnout", "f4"),
                    ("recent_rating", "f4")],
+    # --- the platform loop (codes: world/engagement.py, world/interventions.py, world/experiments.py)
+    # a tutor logs in: routine or before a session (session = that session, else -1); p = the
+    # day's login probability
+    "tutor_login": [("t", "f8"), ("tutor", "i4"), ("kind", "i1"), ("device", "i1"), ("ip", "u4"),
+                    ("session", "i4"), ("p", "f4")],
+    # what a tutor does on the platform: schedule / complete a session, update the profile,
+    # message a student (detail: profile field or message kind, else -1)
+    "tutor_action": [("t", "f8"), ("tutor", "i4"), ("action", "i1"), ("session", "i4"),
+                     ("student", "i4"), ("device", "i1"), ("ip", "u4"), ("detail", "i1"), ("p", "f4")],
+    # the platform decides to email a tutor (the daily job, or an experiment's campaign), with the
+    # signals it read; experiment/variant -1 when none
+    "intervention": [("t", "f8"), ("intervention", "i4"), ("tutor", "i4"), ("itype", "i1"),
+                     ("campaign", "?"), ("experiment", "i2"), ("variant", "i1"), ("send_at", "f8"),
+                     ("churn_probability", "f4"), ("churn_signals", "i1"), ("rating_30d", "f4"),
+                     ("rating_7d", "f4"), ("engagement_30d", "f4"), ("first_session_avg", "f4"),
+                     ("tech_rate", "f4"), ("sessions_7d", "i2"), ("sessions_30d", "i2")],
+    # one step of an email: sent, delivered, failed, opened, clicked, responded, or a decision
+    # against a step (unopened, unclicked, unanswered); p: the step's probability
+    "intervention_step": [("t", "f8"), ("intervention", "i4"), ("step", "i1"), ("p", "f4")],
+    # coaching booked / attended / missed (at: the coaching time)
+    "coaching": [("t", "f8"), ("tutor", "i4"), ("intervention", "i4"), ("experiment", "i2"),
+                 ("what", "i1"), ("at", "f8"), ("p", "f4")],
+    # a tutor's traits change (deltas); k = effect x coachability x share that drove it
+    "trait_change": [("t", "f8"), ("tutor", "i4"), ("intervention", "i4"), ("experiment", "i2"),
+                     ("cause", "i1"), ("k", "f4"), ("skill", "f4"), ("reliability", "f4"),
+                     ("empathy", "f4"), ("speak_style", "f4"), ("tech_setup", "f4"),
+                     ("hours_flex", "f4"), ("quit_propensity", "f4"), ("capacity", "i1")],
+    "experiment_started": [("t", "f8"), ("experiment", "i2"), ("eligible", "i4"), ("assigned", "i4")],
+    "experiment_assigned": [("t", "f8"), ("experiment", "i2"), ("tutor", "i4"), ("variant", "i1")],
+    "experiment_exposed": [("t", "f8"), ("experiment", "i2"), ("tutor", "i4"), ("channel", "i1"),
+                           ("p", "f4")],
+    # the tutor takes the variant's call to action (a click); baseline: the metric's 7-day mean
+    "experiment_acted": [("t", "f8"), ("experiment", "i2"), ("tutor", "i4"), ("channel", "i1"),
+                         ("baseline", "f4"), ("n_before", "i2"), ("p", "f4")],
+    # conversion_days after the action the platform compares the metric before and after
+    "experiment_evaluated": [("t", "f8"), ("experiment", "i2"), ("tutor", "i4"), ("acted_at", "f8"),
+                             ("before", "f4"), ("after", "f4"), ("n_before", "i2"), ("n_after", "i2"),
+                             ("lift", "f4"), ("converted", "?")],
 }
 
 

@@ -70,6 +70,9 @@ def session_frame(log, ctx: Context) -> pd.DataFrame:
     df = outcome.rename(columns={"t": "start_final"}).join(booked.drop(columns=["t", "start"]), how="left")
     obs = pd.DataFrame(log["session_observed"]).set_index("session").drop(columns=["t"])
     df = df.join(obs, how="left")
+    # the survey's answers have one decimal: averages are taken of those, exactly
+    for col in ("rating", "satisfaction"):
+        df[col] = df[col].astype("float64").round(1)
     tutor_moves = moved[moved["by"] == 0].groupby("session").size()
     df["tutor_reschedules"] = tutor_moves.reindex(df.index, fill_value=0).to_numpy()
     df = df.reset_index()
@@ -114,14 +117,20 @@ def profiles_table(sf: pd.DataFrame, log, ctx: Context) -> pd.DataFrame:
     n = len(tutors)
     cal = ctx.calendar
     idx = np.arange(n)
-    sessions = np.bincount(sf["tutor"], minlength=n)
-    reschedules = np.bincount(sf["tutor"], weights=sf["tutor_reschedules"], minlength=n)
     no_shows = np.bincount(sf["tutor"], weights=~sf["tutor_showed"].to_numpy(bool), minlength=n)
+    # the reschedule rate is the tutor's history in the simulation (warm-up and window): every
+    # session that reached its time by the window's end, and the moves the tutor made to them
+    booked_all = pd.DataFrame(log["session_booked"])[["session", "tutor"]]
+    reached = pd.DataFrame(log["session_outcome"])
+    reached = reached.loc[reached["t"] < cal.window_end, ["session"]].merge(booked_all, on="session")
+    moved = pd.DataFrame(log["session_rescheduled"])
+    moved = moved[(moved["by"] == 0) & moved["session"].isin(reached["session"])].merge(booked_all, on="session")
+    sessions = np.bincount(reached["tutor"], minlength=n)
+    reschedules = np.bincount(moved["tutor"], minlength=n)
     # history: every rating the tutor received in the simulation up to the window's end
     obs = pd.DataFrame(log["session_observed"])
-    booked = pd.DataFrame(log["session_booked"])[["session", "tutor"]]
-    obs = obs[obs["t"] < cal.window_end].merge(booked, on="session", how="left")
-    rating_sum = np.bincount(obs["tutor"], weights=obs["rating"].astype("float64"), minlength=n)
+    obs = obs[obs["t"] < cal.window_end].merge(booked_all, on="session", how="left")
+    rating_sum = np.bincount(obs["tutor"], weights=obs["rating"].astype("float64").round(1), minlength=n)
     rating_n = np.bincount(obs["tutor"], minlength=n)
     quit_t = pd.DataFrame(log["tutor_quit"])
     quit_before_end = set(quit_t.loc[quit_t["t"] < cal.window_end, "tutor"].tolist())
@@ -183,7 +192,9 @@ def aggregates_table(sf: pd.DataFrame, profiles: pd.DataFrame, ctx: Context) -> 
     streams = Streams(ctx.seed)
     day = cal.total_days
     noise = np.array([streams.unit("platform", "churn_noise", i, day) for i in range(n)])
-    count, prob, level = churn_score(cfg, signals, noise)
+    count, prob, _ = churn_score(cfg, signals, noise)
+    prob = np.round(prob, 3)            # the level follows the probability the platform publishes
+    level = np.where(prob >= cfg.high, "High", np.where(prob >= cfg.medium, "Medium", "Low"))
     return pd.DataFrame({
         "tutor_id": ctx.tutors["tutor_id"],
         "total_sessions_30d": n30,
@@ -200,7 +211,7 @@ def aggregates_table(sf: pd.DataFrame, profiles: pd.DataFrame, ctx: Context) -> 
         "recommendation_rate": np.round(rec, 3),
         "technical_issue_rate": np.round(tech, 3),
         "sentiment_trend_7d": np.round(sent7, 3),
-        "churn_probability": np.round(prob, 3),
+        "churn_probability": prob,
         "churn_risk_level": level,
         "churn_signals_detected": count.astype(int),
     })[AGGREGATE_COLUMNS]

@@ -100,7 +100,7 @@ HELD_ONLY = ["actual_duration_min", "connection_quality", "had_technical_issues"
              "engagement_score", "student_rating", "student_satisfaction", "would_recommend"]
 FEEDBACK = ["student_rating", "student_satisfaction", "would_recommend"]
 # aggregates that are undefined (empty) for a tutor without the sessions they average
-AGG_MAY_BE_EMPTY = {"avg_rating_30d", "avg_rating_7d", "avg_engagement_score", "avg_empathy_score",
+AGG_MAY_BE_EMPTY = {"avg_historical_rating", "avg_rating_30d", "avg_rating_7d", "avg_engagement_score", "avg_empathy_score",
                     "avg_clarity_score", "avg_student_satisfaction", "first_session_avg_rating",
                     "recommendation_rate", "technical_issue_rate", "sentiment_trend_7d"}
 
@@ -238,6 +238,18 @@ def test_profile_and_aggregate_fields_are_never_empty(data):
         required = [c for c in SPECS[name] if c not in AGG_MAY_BE_EMPTY]
         empty = {c: int((df[c] == "").sum()) for c in required if (df[c] == "").any()}
         assert not empty, f"{name}.csv has empty cells in {empty}"
+
+
+def test_historical_rating_is_empty_only_without_any_rating(data):
+    """avg_historical_rating is the mean of every rating the tutor received in the simulation:
+    empty exactly for a tutor who never held a rated session (e.g. quit early in the warm-up)."""
+    p = data.raw["tutor_profiles"]
+    empty = p.loc[p["avg_historical_rating"] == "", "tutor_id"]
+    with np.load(data.dir / "events.npz") as log:
+        tutor_of = dict(zip(log["session_booked.session"].tolist(), log["session_booked.tutor"].tolist()))
+        rated = {tutor_of[int(sid)] for sid in log["session_observed.session"]}
+    for tid in empty:
+        assert int(tid[1:]) - 1 not in rated, f"{tid} has ratings but no avg_historical_rating"
 
 
 def test_every_session_has_its_fields_and_every_held_session_its_observations(data):

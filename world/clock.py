@@ -10,15 +10,19 @@ MINUTES_PER_DAY = 24 * 60
 class Calendar:
     """The warm-up runs first; the window (what the tables show) ends at `window_end` midnight."""
 
-    def __init__(self, window_end: str, window_days: int, warmup_days: int):
+    def __init__(self, window_end: str, window_days: int, warmup_days: int, lookahead_days: int = 0):
         self.window_days = window_days
         self.warmup_days = warmup_days
-        self.total_days = window_days + warmup_days
+        self.total_days = window_days + warmup_days                  # warm-up + window
+        # the look-ahead is simulated after the window (churn labels only): sim_days in all
+        self.lookahead_days = lookahead_days
+        self.sim_days = self.total_days + lookahead_days
         end = dt.datetime.fromisoformat(window_end)
         self.window_end_dt = end
         self.start_dt = end - dt.timedelta(days=self.total_days)
         self.window_start = warmup_days * MINUTES_PER_DAY          # in minutes
         self.window_end = self.total_days * MINUTES_PER_DAY
+        self.lookahead_end = self.sim_days * MINUTES_PER_DAY
         self._start_weekday = self.start_dt.weekday()                # Monday = 0
 
     def day(self, t: float) -> int:

@@ -7,8 +7,6 @@ sessions table come from this meeting of two timetables, not from a target histo
 """
 from __future__ import annotations
 
-from world.clock import MINUTES_PER_DAY
-
 HOURS_PER_DAY = 24
 
 
@@ -104,11 +102,3 @@ class Marketplace:
             if slot is not None:
                 return tutor, slot[0], slot[1]
         return None
-
-    @staticmethod
-    def minutes(hour_key: int) -> float:
-        return float(hour_key * 60)
-
-    @staticmethod
-    def day_of(t: float) -> int:
-        return int(t // MINUTES_PER_DAY)

@@ -16,9 +16,13 @@ from agents.tutor import SUBJECTS, Tutor
 from output.recorder import CONNECTION
 from world.acquisition import Acquisition
 from world.clock import MINUTES_PER_DAY, Calendar
+from world.engagement import Engagement
+from world.experiments import Experiments
+from world.interventions import Interventions
 from world.marketplace import Marketplace
 from world.network import Network
 from world.sessions import SessionDesk
+from world.signals import Signals
 from world.streams import Streams
 
 
@@ -52,7 +56,7 @@ class Platform(mesa.Model):
         self.recorder = recorder
         self.env = simpy.Environment()
         cal = scenario.calendar
-        self.calendar = Calendar(cal.window_end, cal.window_days, cal.warmup_days)
+        self.calendar = Calendar(cal.window_end, cal.window_days, cal.warmup_days, cal.lookahead_days)
         self.streams = Streams(scenario.seed)
         self.network = Network(scenario.network)
         self.connection_penalty = [scenario.behaviour.connection_rating_penalty[c] for c in CONNECTION]
@@ -68,18 +72,31 @@ class Platform(mesa.Model):
         self.marketplace = Marketplace(self, self.tutors)
         self.desk = SessionDesk(self)
         self.acquisition = Acquisition(self)
-        self.datacollector = mesa.DataCollector(model_reporters={
+        # the platform loop: tutors' own activity, the intervention job, experiments
+        self.signals = Signals(self)
+        self.engagement = Engagement(self)
+        self.interventions = Interventions(self, self.signals)
+        self.experiments = Experiments(self, self.signals, self.interventions, self.engagement)
+        reporters = {
             "day": lambda m: m.steps - 1,
             "active_tutors": lambda m: sum(1 for t in m.tutors if t.active),
             "active_students": lambda m: m.active_students,
             "sessions": lambda m: m.sessions_today,
             "mean_rating": lambda m: round(sum(m.ratings_today) / len(m.ratings_today), 3) if m.ratings_today else None,
-        })
+        }
+        # what-if hook: once world/interventions.py counts the interventions still open (sent and
+        # not yet settled) as `open_count()`, daily.csv gets an `open_interventions` column
+        if callable(getattr(self.interventions, "open_count", None)):
+            reporters["open_interventions"] = lambda m: m.interventions.open_count()
+        self.datacollector = mesa.DataCollector(model_reporters=reporters)
 
         self.acquisition.seed_population()
         for tutor in self.tutors:
             self.env.process(tutor.day_loop())
         self.env.process(self.acquisition.run())
+        self.env.process(self.experiments.run())
+        self.env.process(self.engagement.run())
+        self.env.process(self.interventions.run())
         self.env.process(self.daily())
 
     def _create_tutors(self) -> list[Tutor]:
@@ -109,6 +126,18 @@ class Platform(mesa.Model):
         self.recorder.student_arrived.append((self.env.now, student.index, existing))
         return student
 
+    def tutor_missed_session(self, tutor: Tutor) -> None:
+        """Platform policy: a tutor who misses `no_show_suspension` sessions within 30 days is
+        suspended."""
+        limit = self.scenario.platform.no_show_suspension
+        t = self.env.now
+        misses = tutor.missed_sessions
+        misses.append(t)
+        while misses and misses[0] <= t - 30 * MINUTES_PER_DAY:
+            misses.popleft()
+        if limit and len(misses) >= limit and tutor.active:
+            self.tutor_quits(tutor, 1.0, reason=1)
+
     def assign_tutor(self, student: Student, tutor) -> None:
         """The student's regular tutor changes: their weekly sessions move to the new roster."""
         if student.tutor is not None:
@@ -123,12 +152,15 @@ class Platform(mesa.Model):
             self.active_students -= 1
             self.assign_tutor(student, None)
 
-    def tutor_quits(self, tutor: Tutor, p: float) -> None:
+    def tutor_quits(self, tutor: Tutor, p: float, reason: int = 0) -> None:
+        """The tutor stops: by their own decision (reason 0, with probability p that day) or
+        suspended by the platform (reason 1)."""
         t = self.env.now
         tutor.active = False
         tutor.quit_day = int(t // MINUTES_PER_DAY)
         recent = tutor.recent_mean_rating(t)
-        self.recorder.tutor_quit.append((t, tutor.index, p, tutor.burnout(t), float("nan") if recent is None else recent))
+        self.recorder.tutor_quit.append((t, tutor.index, reason, p, tutor.burnout(t),
+                                         float("nan") if recent is None else recent))
         for s in list(tutor.upcoming.values()):
             s.process.interrupt("tutor_quit")
 
@@ -147,17 +179,22 @@ class Platform(mesa.Model):
             yield self.env.timeout(MINUTES_PER_DAY)
             self.step()
 
-    def run(self, on_day=None) -> None:
-        """Simulate warm-up and window, day by day (`on_day(day)` after each, for progress)."""
+    def run(self, on_day=None, on_window_end=None) -> None:
+        """Simulate warm-up, window and look-ahead, day by day (`on_day(day)` after each, for
+        progress). `on_window_end()` is called once the window's last day has run, before the
+        look-ahead: what it reads is exactly what a run without look-ahead ends with (the clock
+        only moves forward, so nothing after the window changes what happened in it)."""
         # the simulation makes millions of small acyclic objects: the cyclic garbage collector
         # would walk them again and again for nothing, so it pauses while the clock runs
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            for day in range(self.calendar.total_days):
+            for day in range(self.calendar.sim_days):
                 self.env.run(until=(day + 1) * MINUTES_PER_DAY + 1e-6)
                 if on_day is not None:
                     on_day(day)
+                if day == self.calendar.total_days - 1 and on_window_end is not None:
+                    on_window_end()
         finally:
             if gc_was_enabled:
                 gc.enable()

@@ -216,6 +216,7 @@ class Behaviour(Strict):
     quit_burnout_gain: float = Field(ge=0)
     quit_low_rating_gain: float = Field(ge=0)      # per star below 4.0 of the tutor's recent mean
     quit_idle_gain: float = Field(ge=0)            # when the tutor had no session in 7 days
+    quit_certification_factor: dict[Literal["Basic", "Advanced", "Expert"], float]
     # session perception
     quality_skill_weight: float
     quality_empathy_weight: float                  # per point of empathy above 6.5
@@ -298,17 +299,193 @@ class ChurnFormula(Strict):
     min_sessions_7d: int = 3
 
 
+# --- the platform loop: tutors' own activity, interventions, coaching, experiments ---------------
+
+INTERVENTION_TYPES = ("engagement", "first_session", "quality", "technical", "churn")
+InterventionType = Literal["engagement", "first_session", "quality", "technical", "churn"]
+Hours = tuple[float, float]
+
+
+def _ordered_pair(v, name):
+    if v[1] < v[0]:
+        raise ValueError(f"{name}: [{v[0]}, {v[1]}] must be [low, high]")
+
+
+class EmailBehaviour(Strict):
+    """How tutors treat the platform's emails and in-app cards. Every probability scales with the
+    tutor's `responsiveness` trait: p = scale * responsiveness * ..., capped at `max_p`."""
+    active_hours: dict[Literal["morning", "evening"], Hours]   # when morning / evening tutors read mail
+    open_scale: float = Field(ge=0)              # P(open) = scale * responsiveness * fit * variant
+    off_hours_open_factor: float = Field(ge=0)   # fit of an email arriving outside the active hours
+    open_delay_hours: float = Field(gt=0)        # mean reading delay = this * (1 - responsiveness) + 0.25 h
+    open_horizon_hours: float = Field(gt=0)      # an email not opened within this is never opened
+    click_scale: float = Field(ge=0)             # P(click | opened) = scale * responsiveness * variant
+    click_delay_minutes: Hours
+    respond_after_click: float = Field(ge=0, le=1)   # P(reply | clicked)
+    respond_scale: float = Field(ge=0)           # P(reply | opened, not clicked) = scale * responsiveness
+    respond_delay_hours: Hours
+    in_app_view_prob: float = Field(ge=0, le=1)  # P(a login shows the tutor a pending in-app card)
+    burnout_drop: float = Field(ge=0, le=1)      # every reaction * (1 - drop * burnout)
+    max_p: float = Field(gt=0, le=1)
+
+
+class Engagement(Strict):
+    """Tutors' own platform activity (spec section 12): logins and what they do when logged in."""
+    login_rate: float = Field(ge=0)              # logins a week = login_rate * responsiveness
+    burnout_login_drop: float = Field(ge=0, le=1)
+    weekend_factor: float = Field(ge=0)          # a weekend day's login chance relative to a weekday's
+    pre_session_share: float = Field(ge=0, le=1) # share of login days the tutor logs in before a session
+    pre_session_lead_hours: Hours                # how long before that session
+    earliest_login_hour: float = Field(ge=0, lt=24)
+    peak_hours: dict[Literal["morning", "evening"], Hours]  # routine logins, by the tutor's block
+    schedule_prob: float = Field(ge=0, le=1)     # a login schedules each of the next upcoming sessions ...
+    schedule_max_per_login: int = Field(ge=0)    # ... up to this many
+    schedule_after_login_minutes: Hours
+    schedule_horizon_hours: float = Field(gt=0)  # only sessions starting within this are scheduled
+    message_prob: float = Field(ge=0, le=1)      # a login sends a message to an upcoming student
+    message_delay_minutes: Hours
+    profile_update_prob: float = Field(ge=0, le=1)
+    profile_delay_minutes: Hours
+    completed_delay_minutes: Hours               # session_completed after the session's end
+    devices: dict[Literal["desktop", "laptop", "mobile", "tablet"], float]
+    device_habit: float = Field(ge=0, le=1)      # P(a login uses the tutor's usual device)
+    email: EmailBehaviour
+
+    @model_validator(mode="after")
+    def _pairs(self):
+        for name in ("pre_session_lead_hours", "schedule_after_login_minutes", "message_delay_minutes",
+                     "profile_delay_minutes", "completed_delay_minutes"):
+            _ordered_pair(getattr(self, name), name)
+        _check_shares(self.devices, "devices")
+        return self
+
+
+class InterventionPolicy(Strict):
+    """The platform's daily intervention job: who gets an email, of which type, how often."""
+    enabled: bool = True
+    job_hour: float = Field(ge=0, lt=24)         # when the job reads the signals each day
+    send_hour: float = Field(ge=0, lt=24)        # default hour an email goes out (variants may move it)
+    first_day: int = Field(ge=0)                 # simulation day the job first runs (history needed)
+    min_days_between: float = Field(ge=0)        # frequency cap per tutor
+    min_sessions_30d: int = Field(ge=0)          # too little data: no intervention
+    priority: list[InterventionType] = Field(min_length=1)  # the first type whose rule fires is sent
+    churn_probability: float                     # churn: churn_probability >= this
+    first_session_rating: float                  # first_session: 30-day first-session mean < this
+    technical_issue_rate: float                  # technical: 30-day technical-issue rate > this
+    quality_rating_30d: float                    # quality: 30-day rating < this ...
+    quality_rating_drop: float                   # ... or 7-day rating < 30-day rating - this
+    low_engagement: float                        # engagement: 30-day engagement < this ...
+    engagement_activity_ratio: float = Field(ge=0)  # ... or sessions_7d < sessions_30d x this (0: off)
+    delivery_minutes: Hours
+    failure_rate: float = Field(ge=0, le=1)      # emails that bounce
+
+
+class CoachingGains(Strict):
+    """Trait change of a fully coachable tutor (coachability 1) at coaching effect 1."""
+    skill: float
+    reliability: float
+    empathy: float
+    speak_balance: float = Field(ge=0, le=1)     # share of the gap to a 50/50 speak ratio closed
+    tech_setup: float                            # technical interventions: the tutor fixes the setup
+
+
+class Coaching(Strict):
+    """What the emails and coaching sessions do to a tutor (scaled by the `coachability` trait)."""
+    effect: float = Field(ge=0)                  # 0: coaching changes nothing (what-if lever)
+    gains: CoachingGains
+    self_study_share: float = Field(ge=0)        # reading an email: this share of a coaching's effect
+    delay_days: tuple[int, int]                  # coaching session this many days after booking
+    hours: Hours                                 # at this time of day
+    duration_minutes: int = Field(gt=0)
+    availability_gain: float = Field(ge=0, le=1) # a reply: share of the gap to hours_flex 1 closed
+    capacity_gain: int = Field(ge=0)             # a reply: sessions a day the tutor accepts in addition
+    retention_effect: float = Field(ge=0, le=1)  # a reply: quit propensity * (1 - this)
+
+
+class ExperimentPolicy(Strict):
+    """How the platform runs and analyses experiments."""
+    # conversion: the metric's 7-day mean `conversion_days` after a tutor's action (so that the
+    # coaching it booked has happened) against its 7-day mean before the action
+    conversion_days: float = Field(ge=7)
+    exposure_hours: float = Field(gt=0)          # a variant not seen within this is never seen
+    min_exposure_hours: float = Field(ge=0)      # no exposure before this (assignment is at midnight)
+    conversion_threshold: float = Field(ge=0)    # relative improvement that counts as a conversion
+    min_sessions: int = Field(ge=1)              # sessions needed on each side of the comparison
+    alpha: float = Field(gt=0, lt=1)             # significance level for a winner
+    in_app_delay_minutes: Hours                  # an in-app click after the card is seen
+
+
 class Platform(Strict):
     speak_balance_width: float = Field(gt=0)          # |ratio - 0.5| at which balance reaches 0
     churn: ChurnFormula = ChurnFormula()
     acquisition_gain: float = Field(ge=0, le=1)       # how fast marketing corrects to demand
+    no_show_suspension: int = Field(ge=0)              # no-shows in 30 days that suspend a tutor (0: never)
     roster_fill: float = Field(gt=0)                  # regulars' nominal weekly sessions per weekly slot a tutor accepts
+    interventions: InterventionPolicy
+    coaching: Coaching
+    experiments: ExperimentPolicy
+
+
+SEGMENT_KEYS = ("churn_risk_level", "churn_probability", "churn_signals_detected",
+                "total_sessions_30d", "total_sessions_7d", "avg_rating_30d", "avg_rating_7d",
+                "avg_engagement_score", "first_session_count", "first_session_avg_rating",
+                "technical_issue_rate", "months_experience", "certification_level", "active_status")
+
+
+class Bounds(Strict):
+    min: float | None = None
+    max: float | None = None
+
+
+class VariantEffect(Strict):
+    """What a variant changes in the platform's messages to the tutors assigned to it."""
+    open_multiplier: float = Field(1.0, ge=0)
+    click_multiplier: float = Field(1.0, ge=0)   # appeal of the call to action: clicks and replies
+    coaching_multiplier: float = Field(1.0, ge=0)  # how much more the coaching it leads to changes a tutor
+    send_hour: float | None = Field(None, ge=0, lt=24)
+    min_days_between: float | None = Field(None, ge=0)
+
+
+class Experiment(Strict):
+    """One A/B test (spec section 14). Days are relative to the window's first day (negative:
+    during the warm-up); no end_day: still running at the window's end."""
+    id: str = Field(pattern=r"^EXP\d{3}$")
+    name: str
+    hypothesis: str
+    description: str = ""
+    variants: list[str] = Field(min_length=2)
+    target_segment: dict[Literal[SEGMENT_KEYS], Union[list[Union[bool, int, float, str]], Bounds]]
+    primary_metric: Literal["engagement_lift", "rating_lift"]
+    secondary_metrics: dict[str, Union[bool, int, float, str]] = {}
+    start_day: int
+    end_day: int | None = None
+    allocation: float = Field(1.0, gt=0, le=1)   # share of eligible tutors assigned
+    in_app_view: float | None = Field(None, ge=0, le=1)  # P(a login shows the in-app variant):
+    # where it is placed (a banner, a dashboard card); default engagement.email.in_app_view_prob
+    channels: list[Literal["email", "in_app"]] = Field(min_length=1)
+    intervention_type: InterventionType          # the campaign email's template
+    applies_to: list[InterventionType] = []      # daily-job emails the variants also govern
+    effects: dict[str, VariantEffect] = {}
+
+    @model_validator(mode="after")
+    def _check(self):
+        if len(set(self.variants)) != len(self.variants):
+            raise ValueError("variants must be distinct")
+        bad = [v for v in self.effects if v not in self.variants]
+        if bad:
+            raise ValueError(f"effects: {bad[0]!r} is not one of the variants")
+        if self.end_day is not None and self.end_day <= self.start_day:
+            raise ValueError(f"end_day ({self.end_day}) must be after start_day ({self.start_day})")
+        return self
 
 
 class Calendar(Strict):
     window_days: int = Field(gt=0)
     warmup_days: int = Field(ge=0)
     window_end: str                                   # ISO date; the window ends at its midnight
+    # days simulated AFTER the window, only to see which tutors stop then (ground_truth/
+    # churn_labels.csv, the churn model's label); nothing of them reaches the spec's tables
+    lookahead_days: int = Field(0, ge=0)
 
     @model_validator(mode="after")
     def _date(self):
@@ -343,7 +520,21 @@ class Scenario(Strict):
     behaviour: Behaviour
     network: Network
     platform: Platform
+    engagement: Engagement
+    experiments: list[Experiment] = []
     outputs: Outputs = Outputs()
+
+    @model_validator(mode="after")
+    def _experiments(self):
+        seen = set()
+        for i, e in enumerate(self.experiments):
+            if e.id in seen:
+                raise ValueError(f"experiments[{i}].id: {e.id} is used twice")
+            seen.add(e.id)
+            if e.start_day < -self.calendar.warmup_days:
+                raise ValueError(f"experiments[{i}].start_day: {e.start_day} is before the simulation "
+                                 f"starts (warm-up of {self.calendar.warmup_days} days)")
+        return self
 
 
 def _check_shares(weights: dict, name: str) -> None:
@@ -376,8 +567,6 @@ def read_document(path: Path, _seen: tuple = ()) -> dict:
     path = Path(path)
     if not path.exists():
         raise ScenarioError(f"{path}: scenario file not found")
-    if path.resolve() in _seen:
-        raise ScenarioError(f"{path}: extends: circular chain of scenario files")
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
@@ -392,12 +581,19 @@ def read_document(path: Path, _seen: tuple = ()) -> dict:
     parent_path = path.parent / parent
     if not parent_path.exists():
         raise ScenarioError(f"{path}:extends: expected an existing scenario file, found {parent!r} (no such file)")
-    return _merge(read_document(parent_path, _seen + (path.resolve(),)), doc)
+    chain = _seen + (path.resolve(),)
+    if parent_path.resolve() in chain:
+        loop = " -> ".join(p.name for p in chain[chain.index(parent_path.resolve()):] + (parent_path.resolve(),))
+        raise ScenarioError(f"{path}:extends: circular chain of scenario files ({loop})")
+    return _merge(read_document(parent_path, chain), doc)
 
 
 def apply_overrides(doc: dict, overrides: list[str], source: str = "--set") -> dict:
-    """`key.path=value` strings; value parsed as TOML (so 0.5, true, [1,2], "text")."""
-    doc = _merge(doc, {})
+    """`key.path=value` strings; value parsed as TOML (so 0.5, true, [1,2], "text"). Returns a
+    new document: `doc` is left as it was (a sweep derives many documents from one)."""
+    import copy
+
+    doc = copy.deepcopy(doc)
     for item in overrides:
         if "=" not in item:
             raise ScenarioError(f"{source} {item}: expected key.path=value")
@@ -454,10 +650,64 @@ def validate_document(doc: dict, source: str) -> Scenario:
                     text = repr(found)
                     msg += f", found {text if len(text) <= 60 else text[:57] + '...'}"
             problems.append(f"{source}:{where}: {msg}")
+        problems += [f"{source}:{where}: {msg}" for where, msg in _unreached_checks(doc, e.errors())]
         raise ScenarioError("\n".join(problems)) from None
+
+
+def _unreached_checks(doc: dict, errors: list) -> list[tuple[str, str]]:
+    """Cross-field rules that pydantic skipped because another key of the same table failed:
+    checked on the raw document, so that every problem of a file is reported at once."""
+    out = []
+    locs = [tuple(err["loc"]) for err in errors]
+    tutors = doc.get("tutors")
+    if (isinstance(tutors, dict) and ("tutors",) not in locs
+            and any(loc[:1] == ("tutors",) for loc in locs)
+            and not any(loc[:2] == ("tutors", "personas") for loc in locs)):
+        personas = tutors.get("personas")
+        shares = [p.get("share") for p in personas.values() if isinstance(p, dict)] if isinstance(personas, dict) else []
+        if shares and all(isinstance(s, (int, float)) and not isinstance(s, bool) and 0 <= s <= 1 for s in shares):
+            total = sum(shares)
+            if abs(total - 1.0) > 1e-6:
+                out.append(("tutors", f"persona shares must sum to 1, they sum to {total:.4f}"))
+    return out
 
 
 def load(path: str | Path, overrides: list[str] = ()) -> Scenario:
     doc = read_document(Path(path))
     doc = apply_overrides(doc, list(overrides))
     return validate_document(doc, str(path))
+
+
+def json_schema() -> dict:
+    """The JSON Schema of a scenario (what `run.py schema` prints): pydantic's, made valid JSON
+    (unbounded defaults such as max = inf are left out) and completed with what the loader adds
+    before validation: `extends`, and the `[lo, hi]` shorthand for a uniform distribution."""
+    import math
+
+    schema = Scenario.model_json_schema()
+    dist_refs = {f"#/$defs/{name}" for name in ("Uniform", "Normal", "Gamma", "Beta")}
+    shorthand = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2,
+                 "description": "[low, high]: shorthand for a uniform distribution"}
+
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("default"), float) and not math.isfinite(node["default"]):
+                del node["default"]
+            for key in ("oneOf", "anyOf"):
+                options = node.get(key)
+                if isinstance(options, list) and {o.get("$ref") for o in options if isinstance(o, dict)} >= dist_refs:
+                    options.append(dict(shorthand))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["description"] = ("A tutorsim scenario, after its `extends` chain is merged (a file that extends "
+                             "another gives only what differs). " + (Scenario.__doc__ or "")).strip()
+    schema["properties"] = {"extends": {"type": "string", "description": "path of the scenario this one "
+                                        "extends, relative to this file; tables are merged key by key"},
+                            **schema["properties"]}
+    return schema

@@ -45,6 +45,9 @@ class SessionDesk:
         self.days_flex = model.scenario.students.days_flex
         self.observer = Observer(model)
         self.next_sid = 0
+        # the platform's services that watch sessions (world/signals.py, world/engagement.py):
+        # each has session_happened(s, t, held, tutor_showed, row) and session_moved(s, mover, t)
+        self.listeners: list = []
 
     # --- booking -------------------------------------------------------------------------------
     def book(self, student, tutor, hour_key: int, preferred: bool, first: bool) -> Session:
@@ -123,6 +126,8 @@ class SessionDesk:
         s.start = slot[0] * 60.0
         self.market.reserve(tutor, s.hour_key, s.duration)
         self.rec.session_rescheduled.append((self.env.now, s.sid, mover, old, s.start, p, tutor.burnout(self.env.now)))
+        for listener in self.listeners:
+            listener.session_moved(s, mover, self.env.now)
 
     def _happens(self, s: Session) -> None:
         t = self.env.now
@@ -135,6 +140,8 @@ class SessionDesk:
         student_showed = not student.decide(p_student)
         held = tutor_showed and student_showed
         self.rec.session_outcome.append((t, s.sid, tutor_showed, student_showed, p_tutor, p_student, burnout))
+        if not tutor_showed:
+            self.model.tutor_missed_session(tutor)
         self.model.sessions_today += 1
         rating = None
         end = t + s.duration
@@ -148,6 +155,8 @@ class SessionDesk:
         tutor.note_session(t, rating)
         action, p = student.react(held, tutor_showed, rating, s.first)
         self.rec.student_decision.append((end, student.index, s.sid, action, p))
+        for listener in self.listeners:
+            listener.session_happened(s, t, held, tutor_showed, row if held else None)
         self._next(student, action, t)
 
     def _next(self, student, action: int, t: float) -> None:

@@ -1,0 +1,476 @@
+"""The churn model: who of the tutors still active at the window's end stops soon after it?
+
+    python run.py model DATA_DIR [--seed N]     retrain on a run folder's saved tables
+
+A run trains it after writing the tables (skipped by `--no-model` / `outputs.model = false`).
+
+Task. The population is the tutors active at the window's end (`active_status` True); the label
+(ground_truth/churn_labels.csv) is whether the tutor stops, by quitting or by a suspension, in the
+`horizon_days` simulated after the window (`calendar.lookahead_days`). Tutors who stopped before
+the window's end are left out: their label is already known when the tables are written, and
+their aggregates are cut short by the stop itself (no sessions after it), so learning from them
+would teach the model to recognise a stop that has happened, not to foresee one. For the same
+reason `active_status` is not a feature (it is True for every row of the population).
+
+Features: the numeric columns of tutor_aggregates.csv and tutor_profiles.csv, the number of
+subjects taught, two trends (7-day minus 30-day rating, 7-day over 30-day sessions), and one-hot
+certification level and churn risk level. `churn_probability` is not a feature: it is the
+baseline the learned models are measured against.
+
+Evaluation: RepeatedStratifiedKFold (5 folds x 5 repeats, seeded), out-of-fold predictions. The
+baseline is the spec's formula (section 7): `churn_probability` used as the predicted
+probability, no fitting. The learned models are a logistic regression (median imputation with
+missing-value indicators, standard scaling, L2 with C = 0.2) and a small gradient-boosting
+model. Every model is scored on the same folds (metrics.json records the folds and their hash
+for each model): ROC AUC, PR AUC (average precision; a random score gets the base rate) and the
+Brier score, each computed on the out-of-fold predictions of one repeat, then mean and standard
+deviation over the repeats, and the paired difference learned - baseline per repeat.
+
+Writes into DATA_DIR/model/: metrics.json, churn_model.json (the logistic regression fitted on
+every row, as plain numbers: imputation medians, scaler means and scales, coefficients; loaded
+with `load_model` and applied with `predict`, no pickle), feature_importance.png and
+calibration.png (reliability diagram of the out-of-fold predictions). With too few positives (or
+one class) it writes metrics.json saying so and trains nothing; it never raises into the run
+(`train_safely`).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+MIN_POSITIVES = 5
+MIN_NEGATIVES = 5
+N_SPLITS = 5
+N_REPEATS = 5
+LOGISTIC_C = 0.2
+MODEL_FORMAT = "tutorsim-churn-logistic"
+MODEL_FORMAT_VERSION = 1
+
+NUMERIC_PROFILE = ["months_experience", "total_sessions_completed", "avg_historical_rating",
+                   "reliability_score", "reschedule_rate", "no_show_count"]
+NUMERIC_AGGREGATE = ["total_sessions_30d", "total_sessions_7d", "avg_rating_30d", "avg_rating_7d",
+                     "avg_engagement_score", "avg_empathy_score", "avg_clarity_score",
+                     "avg_student_satisfaction", "first_session_count", "first_session_avg_rating",
+                     "poor_first_session_flag", "recommendation_rate", "technical_issue_rate",
+                     "sentiment_trend_7d", "churn_signals_detected"]
+DERIVED = ["subjects_count", "rating_trend_7d_30d", "activity_ratio_7d_30d"]
+CERTIFICATIONS = ("Basic", "Advanced", "Expert")
+RISK_LEVELS = ("Low", "Medium", "High")
+FEATURES = (NUMERIC_PROFILE + NUMERIC_AGGREGATE + DERIVED
+            + [f"certification_{c}" for c in CERTIFICATIONS] + [f"risk_{r}" for r in RISK_LEVELS])
+BASELINE = "spec_formula"
+
+
+class BadInput(Exception):
+    """str(self) is the one line shown to the user."""
+
+
+# ================================================================================ data
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise BadInput(f"{path}: not found")
+    try:
+        return pd.read_csv(path, float_precision="round_trip")
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        raise BadInput(f"{path}: cannot read: {e}") from None
+
+
+def _as_bool(s: pd.Series) -> pd.Series:
+    if s.dtype == bool:
+        return s
+    return s.astype(str).str.strip().str.lower().map({"true": True, "false": False, "1": True, "0": False})
+
+
+def features(profiles: pd.DataFrame, aggregates: pd.DataFrame) -> pd.DataFrame:
+    """The feature matrix (columns FEATURES, NaN where a value is missing), one row per tutor in
+    the order of `profiles`."""
+    df = profiles.merge(aggregates, on="tutor_id", how="left", validate="one_to_one")
+    out = pd.DataFrame(index=df.index)
+    for col in NUMERIC_PROFILE + NUMERIC_AGGREGATE:
+        values = df[col]
+        if col == "poor_first_session_flag":
+            values = _as_bool(values).astype("float64")
+        out[col] = pd.to_numeric(values, errors="coerce").astype("float64")
+    out["subjects_count"] = df["subjects_taught"].fillna("").astype(str).map(
+        lambda s: len([x for x in s.split(",") if x.strip()])).astype("float64")
+    out["rating_trend_7d_30d"] = out["avg_rating_7d"] - out["avg_rating_30d"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["activity_ratio_7d_30d"] = np.where(out["total_sessions_30d"] > 0,
+                                                out["total_sessions_7d"] / out["total_sessions_30d"].where(out["total_sessions_30d"] > 0),
+                                                np.nan)
+    for c in CERTIFICATIONS:
+        out[f"certification_{c}"] = (df["certification_level"] == c).astype("float64")
+    for r in RISK_LEVELS:
+        out[f"risk_{r}"] = (df["churn_risk_level"] == r).astype("float64")
+    return out[FEATURES]
+
+
+def load_dataset(data_dir: Path) -> dict:
+    """Features, label and baseline score of the population (tutors active at the window's end)."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise BadInput(f"{data_dir}: no such folder")
+    profiles = _read_csv(data_dir / "tutor_profiles.csv")
+    aggregates = _read_csv(data_dir / "tutor_aggregates.csv")
+    labels_path = data_dir / "ground_truth" / "churn_labels.csv"
+    if not labels_path.is_file():
+        raise BadInput(f"{labels_path}: not found (a run made before churn labels existed?)")
+    labels = _read_csv(labels_path)
+    for name, df, cols in (("tutor_profiles.csv", profiles, ["tutor_id", "active_status", "certification_level",
+                                                            "subjects_taught", *NUMERIC_PROFILE]),
+                           ("tutor_aggregates.csv", aggregates, ["tutor_id", "churn_probability",
+                                                                 "churn_risk_level", *NUMERIC_AGGREGATE]),
+                           ("ground_truth/churn_labels.csv", labels, ["tutor_id", "churned", "churned_at",
+                                                                      "horizon_days"])):
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            raise BadInput(f"{data_dir / name}: has no column {missing[0]}")
+    window_end = None
+    run_json = data_dir / "run.json"
+    if run_json.is_file():
+        try:
+            window_end = pd.Timestamp(json.loads(run_json.read_text(encoding="utf-8"))["window_end"])
+        except (OSError, ValueError, KeyError, TypeError):
+            window_end = None
+    active = _as_bool(profiles["active_status"])
+    if active.isna().any():
+        raise BadInput(f"{data_dir / 'tutor_profiles.csv'}: active_status must be True or False")
+    population = profiles[active.to_numpy(bool)].reset_index(drop=True)
+    lab = labels.set_index("tutor_id").reindex(population["tutor_id"])
+    if lab["churned"].isna().any():
+        missing = population["tutor_id"][lab["churned"].isna().to_numpy()].iloc[0]
+        raise BadInput(f"{labels_path}: no label for tutor {missing}")
+    y = _as_bool(lab["churned"]).to_numpy(bool)
+    if window_end is not None:
+        at = pd.to_datetime(lab["churned_at"])
+        early = y & (at < window_end).to_numpy(bool)
+        if early.any():
+            raise BadInput(f"{labels_path}: tutor {population['tutor_id'][early].iloc[0]} is active at "
+                           "the window's end in tutor_profiles.csv but churned before it")
+    horizon = int(pd.to_numeric(labels["horizon_days"], errors="coerce").fillna(0).max()) if len(labels) else 0
+    X = features(population, aggregates)
+    baseline = aggregates.set_index("tutor_id")["churn_probability"].reindex(population["tutor_id"]).to_numpy("float64")
+    return {"X": X, "y": y, "baseline": baseline, "tutor_id": population["tutor_id"].to_numpy(),
+            "horizon_days": horizon, "tutors": len(profiles), "stopped_before_end": int((~active).sum())}
+
+
+# ================================================================================ models
+
+def logistic_model(seed: int):
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+    return Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+                     ("scale", StandardScaler()),
+                     ("model", LogisticRegression(C=LOGISTIC_C, solver="newton-cholesky", max_iter=200))])
+
+
+def boosting_model(seed: int):
+    from sklearn.ensemble import GradientBoostingClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    return Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                     ("model", GradientBoostingClassifier(n_estimators=40, max_depth=2, learning_rate=0.05,
+                                                          subsample=0.8, min_samples_leaf=5,
+                                                          random_state=seed))])
+
+
+LEARNED = {"logistic": logistic_model, "gradient_boosting": boosting_model}
+
+
+def fold_hash(splits) -> str:
+    h = hashlib.sha256()
+    for k, (_, test) in enumerate(splits):
+        h.update(f"{k}:".encode() + ",".join(map(str, sorted(int(i) for i in test))).encode() + b";")
+    return h.hexdigest()[:16]
+
+
+def _metrics(y, p) -> dict:
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+    return {"roc_auc": float(roc_auc_score(y, p)), "pr_auc": float(average_precision_score(y, p)),
+            "brier": float(brier_score_loss(y, np.clip(p, 0, 1)))}
+
+
+def _summary(per_repeat: list[dict]) -> dict:
+    out = {}
+    for key in ("roc_auc", "pr_auc", "brier"):
+        v = np.array([m[key] for m in per_repeat])
+        out[key] = {"mean": round(float(v.mean()), 4), "sd": round(float(v.std(ddof=1)) if len(v) > 1 else 0.0, 4),
+                    "per_repeat": [round(float(x), 4) for x in v]}
+    return out
+
+
+def cross_validate(X: pd.DataFrame, y: np.ndarray, baseline: np.ndarray, seed: int) -> dict:
+    """Every model on the same repeated stratified folds; out-of-fold predictions per repeat."""
+    import warnings
+
+    from sklearn.model_selection import RepeatedStratifiedKFold
+    n_splits = int(min(N_SPLITS, y.sum(), (~y).sum()))
+    splitter = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=N_REPEATS, random_state=seed)
+    splits = list(splitter.split(X, y))
+    Xv = X.to_numpy("float64")
+    results, oof_all = {}, {}
+    for name in (BASELINE, *LEARNED):
+        oof = np.full((N_REPEATS, len(y)), np.nan)
+        seen = []
+        for k, (train, test) in enumerate(splits):
+            seen.append((train, test))
+            if name == BASELINE:
+                p = baseline[test]                      # the spec's formula: nothing is fitted
+            else:
+                model = LEARNED[name](seed)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    model.fit(Xv[train], y[train])
+                    p = model.predict_proba(Xv[test])[:, 1]
+            oof[k // n_splits, test] = p
+        per_repeat = [_metrics(y, oof[r]) for r in range(N_REPEATS)]
+        results[name] = {"fold_hash": fold_hash(seen), **_summary(per_repeat), "_per_repeat": per_repeat}
+        oof_all[name] = oof
+    comparison = {}
+    for name in LEARNED:
+        diff = {}
+        for key in ("roc_auc", "pr_auc", "brier"):
+            d = np.array([a[key] - b[key] for a, b in zip(results[name]["_per_repeat"], results[BASELINE]["_per_repeat"])])
+            diff[key] = {"mean": round(float(d.mean()), 4), "sd": round(float(d.std(ddof=1)), 4),
+                         "repeats_better": int((d < 0).sum() if key == "brier" else (d > 0).sum())}
+        comparison[f"{name}_minus_{BASELINE}"] = diff
+    for r in results.values():
+        r.pop("_per_repeat")
+    cv = {"scheme": "RepeatedStratifiedKFold", "n_splits": n_splits, "n_repeats": N_REPEATS,
+          "random_state": seed, "fold_hash": fold_hash(splits),
+          "test_folds": [[int(i) for i in test] for _, test in splits]}
+    return {"cv": cv, "models": results, "comparison": comparison, "oof": oof_all}
+
+
+# ================================================================================ the saved model
+
+def export_logistic(pipeline, feature_names: list[str], extra: dict) -> dict:
+    """The fitted logistic pipeline as plain numbers (JSON): nothing executable."""
+    import sklearn
+    imp, scale, lr = (pipeline.named_steps[k] for k in ("impute", "scale", "model"))
+    indicator = [feature_names[i] for i in imp.indicator_.features_] if imp.indicator_ is not None else []
+    names = list(feature_names) + [f"missing_{n}" for n in indicator]
+    return {
+        "format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION,
+        "sklearn_version": sklearn.__version__,
+        "estimator": "SimpleImputer(median, add_indicator) -> StandardScaler -> LogisticRegression(C=%g)" % LOGISTIC_C,
+        "features": list(feature_names),
+        "impute_median": [float(v) for v in imp.statistics_],
+        "missing_indicators": indicator,
+        "inputs": names,
+        "scaler_mean": [float(v) for v in scale.mean_],
+        "scaler_scale": [float(v) for v in scale.scale_],
+        "coef": [float(v) for v in lr.coef_[0]],
+        "intercept": float(lr.intercept_[0]),
+        **extra,
+    }
+
+
+def load_model(path: Path) -> dict:
+    model = json.loads(Path(path).read_text(encoding="utf-8"))
+    if model.get("format") != MODEL_FORMAT or model.get("format_version") != MODEL_FORMAT_VERSION:
+        raise BadInput(f"{path}: not a {MODEL_FORMAT} v{MODEL_FORMAT_VERSION} model")
+    return model
+
+
+def predict(model: dict, X: pd.DataFrame) -> np.ndarray:
+    """Churn probability of each row of a feature frame (`features(profiles, aggregates)`)."""
+    x = X[model["features"]].to_numpy("float64")
+    missing = np.isnan(x)
+    x = np.where(missing, np.asarray(model["impute_median"]), x)
+    idx = [model["features"].index(n) for n in model["missing_indicators"]]
+    x = np.hstack([x, missing[:, idx].astype("float64")])
+    z = (x - np.asarray(model["scaler_mean"])) / np.asarray(model["scaler_scale"])
+    logit = z @ np.asarray(model["coef"]) + model["intercept"]
+    return 1.0 / (1.0 + np.exp(-logit))
+
+
+# ================================================================================ figures
+
+def _figures(folder: Path, y, oof: dict, exported: dict, boosting, feature_names, results: dict) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.calibration import calibration_curve
+
+    # feature importance: standardized logistic coefficients and the boosting model's importances
+    coef = pd.Series(exported["coef"], index=exported["inputs"])
+    top = coef.reindex(coef.abs().sort_values(ascending=False).index)[:15][::-1]
+    gb = pd.Series(boosting.named_steps["model"].feature_importances_, index=feature_names)
+    gb_top = gb.sort_values(ascending=False)[:15][::-1]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 6))
+    axes[0].barh(top.index, top.to_numpy(), color=np.where(top.to_numpy() > 0, "#c0392b", "#2e86c1"))
+    axes[0].axvline(0, color="black", lw=0.8)
+    axes[0].set_title("Logistic regression: coefficient per standard deviation\n(red: more churn)")
+    axes[1].barh(gb_top.index, gb_top.to_numpy(), color="#7d8c8d")
+    axes[1].set_title("Gradient boosting: impurity importance")
+    fig.suptitle("Churn model features (fitted on every tutor active at the window's end)")
+    fig.tight_layout()
+    fig.savefig(folder / "feature_importance.png", dpi=110)
+    plt.close(fig)
+
+    # reliability diagram: out-of-fold predictions of every repeat, pooled
+    fig, ax = plt.subplots(figsize=(6.5, 6))
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfectly calibrated")
+    yy = np.tile(y, N_REPEATS)
+    styles = {BASELINE: ("#7d8c8d", "s"), "logistic": ("#c0392b", "o"), "gradient_boosting": ("#2e86c1", "^")}
+    top_p = 0.0
+    for name, p in oof.items():
+        pp = np.clip(p.ravel(), 0, 1)
+        frac, mean_p = calibration_curve(yy, pp, n_bins=6, strategy="quantile")
+        top_p = max(top_p, float(mean_p.max()), float(frac.max()))
+        color, marker = styles.get(name, ("black", "x"))
+        ax.plot(mean_p, frac, marker=marker, color=color,
+                label=f"{name} (Brier {results[name]['brier']['mean']:.3f})")
+    base = float(y.mean())
+    ax.axhline(base, color="black", lw=0.6, ls=":", label=f"base rate {base:.3f}")
+    lim = min(1.0, max(0.2, top_p * 1.1))
+    ax.set_xlim(0, lim)
+    ax.set_ylim(0, lim)
+    ax.set_xlabel("predicted churn probability (out of fold, quantile bins)")
+    ax.set_ylabel("observed churn share")
+    ax.set_title("Calibration of the churn predictions")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(folder / "calibration.png", dpi=110)
+    plt.close(fig)
+
+
+# ================================================================================ training
+
+def _write(folder: Path, metrics: dict, writers=()) -> None:
+    """metrics.json and what `writers` (callables taking the folder) write, all or nothing."""
+    from output.writers import atomic_directory
+    with atomic_directory(folder) as tmp:
+        for writer in writers:
+            writer(tmp)
+        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+
+
+def train(data_dir, seed: int) -> dict:
+    """Train and evaluate on a run folder's tables; write DATA_DIR/model/. Returns metrics.json's
+    content (status "trained" or "skipped"). Raises BadInput when the folder lacks what it needs."""
+    started = time.perf_counter()
+    data_dir = Path(data_dir)
+    data = load_dataset(data_dir)
+    X, y, baseline = data["X"], data["y"], data["baseline"]
+    positives, rows = int(y.sum()), len(y)
+    metrics = {
+        "status": "trained", "seed": int(seed),
+        "population": "tutors active at the window's end (active_status True); tutors who stopped "
+                      "before it are left out (their label is known and their aggregates are cut short)",
+        "label": "the tutor stops (quits or is suspended) within horizon_days after the window's end",
+        "horizon_days": data["horizon_days"], "tutors": data["tutors"],
+        "stopped_before_window_end": data["stopped_before_end"],
+        "rows": rows, "positives": positives, "base_rate": round(positives / rows, 4) if rows else None,
+        "features": list(X.columns), "baseline": f"{BASELINE}: churn_probability of tutor_aggregates.csv (spec section 7)",
+    }
+    reason = None
+    if data["horizon_days"] <= 0:
+        reason = "no look-ahead (calendar.lookahead_days = 0): no tutor can churn after the window"
+    elif positives < MIN_POSITIVES or rows - positives < MIN_NEGATIVES:
+        reason = (f"{positives} tutors churned after the window and {rows - positives} did not; at least "
+                  f"{MIN_POSITIVES} of each are needed (use scenarios/churn_study.toml or a longer "
+                  "calendar.lookahead_days)")
+    if reason:
+        metrics.update(status="skipped", reason=reason)
+        _write(data_dir / "model", metrics)
+        return metrics
+
+    import sklearn                      # imported only now: a skipped model costs nothing
+    metrics["sklearn_version"] = sklearn.__version__
+    cv = cross_validate(X, y, baseline, seed)
+    metrics["cv"] = {**cv["cv"], "rows_are": "tutor_ids below, in this order (indices of test_folds)",
+                     "tutor_ids": [str(t) for t in data["tutor_id"]]}
+    metrics["models"] = cv["models"]
+    metrics["comparison"] = cv["comparison"]
+    import warnings
+    Xv = X.to_numpy("float64")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        final = logistic_model(seed).fit(Xv, y)
+        boosting = boosting_model(seed).fit(Xv, y)
+    exported = export_logistic(final, list(X.columns), {
+        "population": metrics["population"], "label": metrics["label"],
+        "horizon_days": data["horizon_days"], "trained_rows": rows, "trained_positives": positives,
+        "seed": int(seed)})
+    metrics["saved_model"] = {"file": "churn_model.json", "estimator": exported["estimator"],
+                              "format": f"{MODEL_FORMAT} v{MODEL_FORMAT_VERSION} (JSON numbers, no pickle)"}
+    writers = (
+        lambda d: (d / "churn_model.json").write_text(json.dumps(exported, indent=2) + "\n", encoding="utf-8"),
+        lambda d: _figures(d, y, cv["oof"], exported, boosting, list(X.columns), cv["models"]),
+    )
+    _write(data_dir / "model", metrics, writers)
+    # not in metrics.json: the same run and seed write the same bytes
+    return {**metrics, "seconds": round(time.perf_counter() - started, 2)}
+
+
+def train_safely(data_dir, seed: int) -> dict:
+    """`train`, but a problem becomes metrics.json with status "error" instead of an exception:
+    the run that called it has its tables whatever happens here."""
+    try:
+        return train(data_dir, seed)
+    except Exception as e:  # noqa: BLE001 - the model must never cost the run its tables
+        metrics = {"status": "error", "reason": f"{type(e).__name__}: {e}".splitlines()[0]}
+        try:
+            _write(Path(data_dir) / "model", metrics)
+        except Exception:  # noqa: BLE001
+            pass
+        return metrics
+
+
+def describe(metrics: dict) -> str:
+    """One line for the command line."""
+    status = metrics.get("status")
+    if status != "trained":
+        return f"churn model: {status}: {metrics.get('reason')}"
+    m = metrics["models"]
+
+    def s(name):
+        return f"ROC AUC {m[name]['roc_auc']['mean']:.3f}, PR AUC {m[name]['pr_auc']['mean']:.3f}, Brier {m[name]['brier']['mean']:.3f}"
+    return (f"churn model: {metrics['positives']}/{metrics['rows']} active tutors churned within "
+            f"{metrics['horizon_days']} days (base rate {metrics['base_rate']:.3f}); spec formula {s(BASELINE)}; "
+            f"logistic {s('logistic')} (out of fold, {metrics['cv']['n_splits']}x{metrics['cv']['n_repeats']} CV)")
+
+
+# ================================================================================ command line
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
+        sys.exit(2)
+
+
+def main(argv: list[str]) -> int:
+    p = _Parser(prog="run.py model",
+                description="Train and evaluate the churn model on a run folder's saved tables "
+                            "(tutor_profiles.csv, tutor_aggregates.csv, ground_truth/churn_labels.csv); "
+                            "writes DATA_DIR/model/.")
+    p.add_argument("data_dir", metavar="DATA_DIR", help="a folder written by `run.py`")
+    p.add_argument("--seed", type=int, help="seed of the folds and the models (default: the run's seed)")
+    args = p.parse_args(argv)
+    folder = Path(args.data_dir)
+    seed = args.seed
+    if seed is None:
+        try:
+            seed = int(json.loads((folder / "run.json").read_text(encoding="utf-8"))["seed"])
+        except (OSError, ValueError, KeyError, TypeError):
+            seed = 0
+    try:
+        metrics = train(folder, seed)
+    except BadInput as e:
+        sys.stderr.write(f"run.py model: {e}\n")
+        return 2
+    print(describe(metrics))
+    print(f"  files in: {folder / 'model'}/")
+    return 0

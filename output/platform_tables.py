@@ -1,0 +1,367 @@
+"""Flattening the platform loop's events into the spec's tables (sections 12-15).
+
+    engagement_events.csv       tutor-initiated platform actions in the window: logins, sessions
+                                scheduled / completed in the platform, profile updates, messages,
+                                coaching booked / attended, emails opened / clicked
+    interventions.csv           every email the platform decided to send in the window, with its
+                                steps and the tutor's sessions 7 days before / after sending
+    experiments.csv             every experiment started by the window's end, with the analysis of
+                                completed ones (chi-square test across variants)
+    experiment_assignments.csv  every assignment of those experiments (completed experiments ran
+                                in the warm-up: their assignments are written whole)
+
+Pure functions of the event log, the ground-truth tables (via Context) and the scenario (the
+experiments' definitions, the email templates), like output/tables.py.
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+
+from world.clock import MINUTES_PER_DAY
+from world.engagement import ACTIONS, DEVICES, MESSAGE_KINDS, PROFILE_FIELDS
+from world.interventions import (ATTENDED, BOOKED, CLICKED, DELIVERED, FAILED, OPENED, RESPONDED,
+                                 SENT, TYPES, render)
+
+EVENT_COLUMNS = ["event_id", "tutor_id", "event_type", "event_data", "timestamp"]
+INTERVENTION_COLUMNS = [
+    "intervention_id", "tutor_id", "intervention_type", "channel", "subject", "content",
+    "template_id", "experiment_id", "experiment_variant", "sent_at", "delivered_at", "opened_at",
+    "clicked_at", "responded_at", "status", "engagement_before", "engagement_after",
+    "sessions_before_count", "sessions_after_count",
+]
+EXPERIMENT_COLUMNS = [
+    "experiment_id", "name", "hypothesis", "description", "variants", "target_segment",
+    "primary_metric", "secondary_metrics", "start_date", "end_date", "status", "sample_size",
+    "significance", "winner",
+]
+ASSIGNMENT_COLUMNS = ["experiment_id", "tutor_id", "variant", "assigned_at", "exposed_at",
+                      "converted_at", "conversion_value"]
+STEP_COLUMNS = {SENT: "sent_at", DELIVERED: "delivered_at", OPENED: "opened_at",
+                CLICKED: "clicked_at", RESPONDED: "responded_at"}
+STATUS_ORDER = ("sent", "delivered", "opened", "clicked", "responded")
+WINDOW_DAYS_BEFORE_AFTER = 7
+
+
+def _json(obj, sort_keys: bool = False) -> str:
+    return json.dumps(obj, separators=(",", ":"), sort_keys=sort_keys)
+
+
+def _times(cal, t) -> np.ndarray:
+    """Minutes -> 'YYYY-mm-dd HH:MM:SS' strings (None where t is NaN)."""
+    t = np.asarray(t, dtype="float64")
+    out = np.full(len(t), None, dtype=object)
+    ok = ~np.isnan(t)
+    if ok.any():
+        stamps = pd.Timestamp(cal.start_dt) + pd.to_timedelta(t[ok], unit="min")
+        out[ok] = stamps.strftime("%Y-%m-%d %H:%M:%S").to_numpy()
+    return out
+
+
+def _in_window(cal, t) -> np.ndarray:
+    t = np.asarray(t, dtype="float64")
+    return (t >= cal.window_start) & (t < cal.window_end)
+
+
+class _Frame:
+    """What several tables share: ids of window sessions, held sessions per tutor, intervention ids."""
+
+    def __init__(self, log, ctx):
+        cal = ctx.calendar
+        self.cal = cal
+        self.tutor_ids = ctx.tutors["tutor_id"].to_numpy()
+        self.student_ids = ctx.students["student_id"].to_numpy() if len(ctx.students) else np.array([], dtype=object)
+        out = log["session_outcome"]
+        win = _in_window(cal, out["t"])
+        order = np.lexsort((out["session"][win], out["t"][win]))   # as sessions.csv: by time, then session
+        sids = out["session"][win][order]
+        self.session_label = dict(zip(sids.tolist(), (f"S{i + 1:06d}" for i in range(len(sids)))))
+        # held sessions with their tutor, start time and engagement, sorted by tutor then time
+        booked = pd.DataFrame({"session": log["session_booked"]["session"], "tutor": log["session_booked"]["tutor"]})
+        held = pd.DataFrame({"session": log["session_observed"]["session"],
+                             "engagement": log["session_observed"]["engagement"].astype("float64")})
+        start = pd.DataFrame({"session": out["session"], "start": out["t"]})
+        held = held.merge(start, on="session", how="left").merge(booked, on="session", how="left")
+        held = held.sort_values(["tutor", "start", "session"], kind="mergesort")
+        self.held_tutor = held["tutor"].to_numpy()
+        self.held_start = held["start"].to_numpy()
+        self.held_engagement = held["engagement"].to_numpy()
+        # interventions decided in the window, numbered by decision time
+        iv = pd.DataFrame(log["intervention"])
+        iv = iv[_in_window(cal, iv["t"])].sort_values(["t", "intervention"], kind="mergesort")
+        self.interventions = iv.reset_index(drop=True)
+        self.intervention_label = dict(zip(iv["intervention"].tolist(),
+                                           (f"INT{i + 1:04d}" for i in range(len(iv)))))
+        all_iv = pd.DataFrame(log["intervention"]).set_index("intervention")
+        self.iv_tutor = all_iv["tutor"]
+        self.iv_type = all_iv["itype"]
+        self.iv_exp = all_iv["experiment"]
+        self.iv_variant = all_iv["variant"]
+
+    def session(self, sid) -> str | None:
+        return self.session_label.get(int(sid))
+
+    def student(self, st) -> str | None:
+        return None if st < 0 else str(self.student_ids[int(st)])
+
+    def held_between(self, tutor: int, lo: float, hi: float, closed_right: bool) -> tuple[int, float]:
+        """Count and mean engagement of the tutor's held sessions starting in [lo, hi) (or (lo, hi])."""
+        a = np.searchsorted(self.held_tutor, tutor, "left")
+        b = np.searchsorted(self.held_tutor, tutor, "right")
+        starts = self.held_start[a:b]
+        side_lo, side_hi = ("right", "right") if closed_right else ("left", "left")
+        i = a + np.searchsorted(starts, lo, side_lo)
+        j = a + np.searchsorted(starts, hi, side_hi)
+        n = int(j - i)
+        return n, (float(self.held_engagement[i:j].mean()) if n else math.nan)
+
+
+def _experiment_id(scenario, k) -> str | None:
+    return None if k < 0 else scenario.experiments[int(k)].id
+
+
+def _template_id(itype: int, variant: int) -> str:
+    """template_{type}_001 is the standing template; an experiment's variant v uses number v + 1."""
+    return f"template_{TYPES[int(itype)]}_{(int(variant) + 1 if variant >= 0 else 1):03d}"
+
+
+# ============================================================================ engagement events
+
+def _ip_texts(ip: np.ndarray) -> np.ndarray:
+    ip = ip.astype(np.int64)
+    parts = [pd.Series((ip >> shift) & 255).astype(str) for shift in (24, 16, 8, 0)]
+    return (parts[0] + "." + parts[1] + "." + parts[2] + "." + parts[3]).to_numpy()
+
+
+def _quoted(values) -> pd.Series:
+    """JSON string literals (or null) of plain values (ids, names: nothing to escape)."""
+    s = pd.Series(values, dtype=object)
+    return ('"' + s.astype(str) + '"').where(s.notna(), "null")
+
+
+def engagement_events_table(log, ctx, scenario, fr: _Frame) -> pd.DataFrame:
+    cal = fr.cal
+    parts = []   # frames of t, rank, tutor, event_type, event_data
+
+    lg = {k: v[_in_window(cal, log["tutor_login"]["t"])] for k, v in log["tutor_login"].items()}
+    device = np.asarray(DEVICES, dtype=object)
+    common = '{"device":"' + pd.Series(device[lg["device"]]) + '","ip":"' + _ip_texts(lg["ip"]) + '"'
+    parts.append(pd.DataFrame({"t": lg["t"], "rank": 0, "tutor": lg["tutor"], "event_type": "login",
+                               "event_data": (common + "}").to_numpy()}))
+
+    act = {k: v[_in_window(cal, log["tutor_action"]["t"])] for k, v in log["tutor_action"].items()}
+    names = np.asarray(ACTIONS, dtype=object)[act["action"]]
+    common = '{"device":"' + pd.Series(device[act["device"]]) + '","ip":"' + _ip_texts(act["ip"]) + '"'
+    session = _quoted([fr.session_label.get(int(x)) for x in act["session"]])
+    student = _quoted([fr.student(x) for x in act["student"]])
+    detail = act["detail"].astype(int)
+    field = pd.Series(np.asarray(PROFILE_FIELDS, dtype=object)[np.clip(detail, 0, None) % len(PROFILE_FIELDS)])
+    kind = pd.Series(np.asarray(MESSAGE_KINDS, dtype=object)[np.clip(detail, 0, None) % len(MESSAGE_KINDS)])
+    with_session = common + ',"session_id":' + session + ',"student_id":' + student
+    data = np.where(names == "profile_updated", (common + ',"field":"' + field + '"}').to_numpy(),
+                    np.where(names == "message_sent", (with_session + ',"message_type":"' + kind + '"}').to_numpy(),
+                             (with_session + "}").to_numpy()))
+    parts.append(pd.DataFrame({"t": act["t"], "rank": 1, "tutor": act["tutor"], "event_type": names,
+                               "event_data": data}))
+
+    rows = []
+    steps = log["intervention_step"]
+    keep = _in_window(cal, steps["t"]) & np.isin(steps["step"], (OPENED, CLICKED))
+    for t, iid, step in zip(steps["t"][keep], steps["intervention"][keep], steps["step"][keep]):
+        data = {"intervention_id": fr.intervention_label.get(int(iid)),
+                "template_id": _template_id(fr.iv_type[iid], fr.iv_variant[iid]),
+                "experiment_id": _experiment_id(scenario, fr.iv_exp[iid])}
+        rows.append((t, 2, fr.iv_tutor[iid], "email_opened" if step == OPENED else "email_clicked", _json(data)))
+    co = log["coaching"]
+    keep = _in_window(cal, co["t"]) & np.isin(co["what"], (BOOKED, ATTENDED))
+    at_text = _times(cal, co["at"][keep])
+    for j, (t, tutor, iid, exp, what) in enumerate(zip(co["t"][keep], co["tutor"][keep], co["intervention"][keep],
+                                                       co["experiment"][keep], co["what"][keep])):
+        data = {"intervention_id": fr.intervention_label.get(int(iid)) if iid >= 0 else None,
+                "experiment_id": _experiment_id(scenario, exp),
+                "source": "email" if iid >= 0 else "in_app"}
+        if what == BOOKED:
+            data["coaching_at"] = at_text[j]
+            name = "coaching_scheduled"
+        else:
+            data["duration_min"] = scenario.platform.coaching.duration_minutes
+            name = "coaching_attended"
+        rows.append((t, 3, tutor, name, _json(data)))
+    parts.append(pd.DataFrame(rows, columns=["t", "rank", "tutor", "event_type", "event_data"]))
+
+    df = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else parts[-1]
+    df = df.sort_values(["t", "rank", "tutor", "event_type", "event_data"], kind="mergesort").reset_index(drop=True)
+    return pd.DataFrame({
+        "event_id": [f"EV{i + 1:06d}" for i in range(len(df))],
+        "tutor_id": fr.tutor_ids[df["tutor"].to_numpy(int)] if len(df) else np.array([], dtype=object),
+        "event_type": df["event_type"].to_numpy(),
+        "event_data": df["event_data"].to_numpy(),
+        "timestamp": _times(cal, df["t"].to_numpy("float64")),
+    })[EVENT_COLUMNS]
+
+
+# ================================================================================ interventions
+
+def interventions_table(log, ctx, scenario, fr: _Frame) -> pd.DataFrame:
+    cal = fr.cal
+    iv = fr.interventions
+    n = len(iv)
+    steps = pd.DataFrame(log["intervention_step"])
+    steps = steps[steps["intervention"].isin(iv["intervention"])]
+    at = {}
+    for code, col in STEP_COLUMNS.items():
+        s = steps[steps["step"] == code].drop_duplicates("intervention").set_index("intervention")["t"]
+        at[col] = s.reindex(iv["intervention"]).to_numpy("float64")
+    failed = iv["intervention"].isin(steps.loc[steps["step"] == FAILED, "intervention"]).to_numpy()
+    status = np.full(n, "pending", dtype=object)
+    for name in STATUS_ORDER:
+        status[~np.isnan(at[f"{name}_at"])] = name
+    status[failed] = "failed"
+
+    tutors = iv["tutor"].to_numpy(int)
+    ref = np.where(np.isnan(at["sent_at"]), iv["t"].to_numpy("float64"), at["sent_at"])
+    span = WINDOW_DAYS_BEFORE_AFTER * MINUTES_PER_DAY
+    eng_b, n_b, eng_a, n_a = (np.full(n, np.nan) for _ in range(4))
+    for r in range(n):
+        n_b[r], eng_b[r] = fr.held_between(tutors[r], ref[r] - span, ref[r], closed_right=False)
+        if ref[r] + span <= cal.window_end:     # the 7 days after have been observed
+            n_a[r], eng_a[r] = fr.held_between(tutors[r], ref[r], ref[r] + span, closed_right=True)
+
+    subjects, contents, templates = [], [], []
+    for row in iv.itertuples(index=False):
+        itype = TYPES[row.itype]
+        template = row.variant + 1 if row.variant >= 0 else 1
+        values = {"tutor_id": fr.tutor_ids[row.tutor], "sessions_7d": row.sessions_7d,
+                  "sessions_30d": row.sessions_30d, "rating_30d": row.rating_30d, "rating_7d": row.rating_7d,
+                  "engagement_30d": row.engagement_30d, "first_session_avg": row.first_session_avg,
+                  "tech_rate": row.tech_rate}
+        subject, body = render(itype, template, values)
+        subjects.append(subject)
+        contents.append(body)
+        templates.append(_template_id(row.itype, row.variant))
+    exps = [scenario.experiments[k] if k >= 0 else None for k in iv["experiment"].tolist()]
+    return pd.DataFrame({
+        "intervention_id": [f"INT{i + 1:04d}" for i in range(n)],
+        "tutor_id": fr.tutor_ids[tutors] if n else np.array([], dtype=object),
+        "intervention_type": [TYPES[k] for k in iv["itype"].tolist()],
+        "channel": "email",
+        "subject": subjects,
+        "content": contents,
+        "template_id": templates,
+        "experiment_id": [e.id if e else None for e in exps],
+        "experiment_variant": [e.variants[v] if e else None for e, v in zip(exps, iv["variant"].tolist())],
+        **{col: _times(cal, at[col]) for col in STEP_COLUMNS.values()},
+        "status": status,
+        "engagement_before": np.round(eng_b, 2),
+        "engagement_after": np.round(eng_a, 2),
+        "sessions_before_count": pd.array(np.where(np.isnan(n_b), None, n_b), dtype="Int64"),
+        "sessions_after_count": pd.array(np.where(np.isnan(n_a), None, n_a), dtype="Int64"),
+    })[INTERVENTION_COLUMNS]
+
+
+# ================================================================================== experiments
+
+def _segment_json(segment: dict) -> str:
+    out = {}
+    for key, cond in segment.items():
+        out[key] = cond if isinstance(cond, list) else cond.model_dump(exclude_none=True)
+    return _json(out, sort_keys=True)
+
+
+def _outcomes(log, scenario) -> pd.DataFrame:
+    """One row per assignment: variant, times of assignment, exposure and (converted) action."""
+    a = pd.DataFrame(log["experiment_assigned"]).rename(columns={"t": "assigned"})
+    ex = pd.DataFrame(log["experiment_exposed"]).drop_duplicates(["experiment", "tutor"])
+    ev = pd.DataFrame(log["experiment_evaluated"])
+    ev = ev[ev["converted"]].drop_duplicates(["experiment", "tutor"])
+    a = a.merge(ex[["experiment", "tutor", "t"]].rename(columns={"t": "exposed"}), on=["experiment", "tutor"], how="left")
+    a = a.merge(ev[["experiment", "tutor", "acted_at", "lift"]], on=["experiment", "tutor"], how="left")
+    return a.sort_values(["experiment", "assigned", "tutor"], kind="mergesort").reset_index(drop=True)
+
+
+def _analysis(group: pd.DataFrame, variants: list[str], alpha: float):
+    """Pearson's chi-square test of conversion against variant (no continuity correction: the
+    pooled two-proportion z-test when there are two variants); the p-value is the chi-square
+    distribution's upper tail (scipy.special.chdtrc; scipy.stats would cost a second to import).
+    Returns (p-value, winner or None)."""
+    from scipy.special import chdtrc
+    n = group.groupby("variant").size().reindex(range(len(variants)), fill_value=0).to_numpy()
+    conv = group.assign(c=group["acted_at"].notna()).groupby("variant")["c"].sum() \
+        .reindex(range(len(variants)), fill_value=0).to_numpy()
+    table = np.array([conv, n - conv])
+    if (n == 0).any() or conv.sum() == 0 or conv.sum() == n.sum():
+        return 1.0, None
+    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / table.sum()
+    stat = float(((table - expected) ** 2 / expected).sum())
+    p = float(chdtrc(len(variants) - 1, stat))
+    if p >= alpha:
+        return p, None
+    rates = conv / n
+    return p, variants[int(np.argmax(rates))]
+
+
+def experiment_tables(log, ctx, scenario) -> tuple[pd.DataFrame, pd.DataFrame]:
+    cal = ctx.calendar
+    started = pd.DataFrame(log["experiment_started"]).set_index("experiment")
+    outcomes = _outcomes(log, scenario)
+    rows, keep = [], []
+    for k, e in enumerate(scenario.experiments):
+        if k not in started.index:
+            continue                        # not started by the window's end
+        keep.append(k)
+        start = cal.window_start + e.start_day * MINUTES_PER_DAY
+        end = None if e.end_day is None else cal.window_start + e.end_day * MINUTES_PER_DAY
+        completed = end is not None and end <= cal.window_end
+        group = outcomes[outcomes["experiment"] == k]
+        p, winner = _analysis(group, e.variants, scenario.platform.experiments.alpha) if completed else (None, None)
+        rows.append({
+            "experiment_id": e.id, "name": e.name, "hypothesis": e.hypothesis,
+            "description": e.description or None, "variants": _json(e.variants),
+            "target_segment": _segment_json(e.target_segment), "primary_metric": e.primary_metric,
+            # keys sorted: the same text whether the scenario comes from its file or from run.json
+            "secondary_metrics": _json(e.secondary_metrics, sort_keys=True),
+            "start_date": _times(cal, [start])[0],
+            "end_date": _times(cal, [end])[0] if completed else None,
+            "status": "completed" if completed else "active",
+            # completed: who took part; active: the target, every eligible tutor
+            "sample_size": len(group) if completed else int(started.loc[k, "eligible"]),
+            "significance": round(p, 4) if p is not None else None,
+            "winner": winner,
+        })
+    experiments = pd.DataFrame(rows, columns=EXPERIMENT_COLUMNS)
+    experiments["sample_size"] = experiments["sample_size"].astype("Int64")
+    experiments["significance"] = experiments["significance"].astype("Float64")
+    o = outcomes[outcomes["experiment"].isin(keep)]
+    ids = [scenario.experiments[k].id for k in o["experiment"].tolist()]
+    names = [scenario.experiments[k].variants[v] for k, v in zip(o["experiment"].tolist(), o["variant"].tolist())]
+    assignments = pd.DataFrame({
+        "experiment_id": ids,
+        "tutor_id": ctx.tutors["tutor_id"].to_numpy()[o["tutor"].to_numpy(int)] if len(o) else np.array([], dtype=object),
+        "variant": names,
+        "assigned_at": _times(cal, o["assigned"]),
+        "exposed_at": _times(cal, o["exposed"]),
+        "converted_at": _times(cal, o["acted_at"]),
+        "conversion_value": np.round(o["lift"].to_numpy("float64"), 3),
+    })[ASSIGNMENT_COLUMNS]
+    return experiments, assignments
+
+
+# ====================================================================================== entry
+
+def build_platform_tables(log, ctx, scenario) -> dict[str, pd.DataFrame]:
+    """The tables of sections 12-15 that the scenario's outputs ask for."""
+    out = scenario.outputs
+    tables: dict[str, pd.DataFrame] = {}
+    if not (out.engagement_events or out.interventions or out.experiments):
+        return tables
+    fr = _Frame(log, ctx)
+    if out.engagement_events:
+        tables["engagement_events"] = engagement_events_table(log, ctx, scenario, fr)
+    if out.interventions:
+        tables["interventions"] = interventions_table(log, ctx, scenario, fr)
+    if out.experiments:
+        tables["experiments"], tables["experiment_assignments"] = experiment_tables(log, ctx, scenario)
+    return tables

@@ -1,0 +1,151 @@
+"""The platform's rolling view of each tutor: the last 30 and 7 days of sessions, as it stands.
+
+The daily jobs (interventions, experiments) read the same signals that the aggregates table
+reports at the window's end, but on any day: every session outcome and every tutor-initiated
+reschedule is pushed here as it happens (a listener of the SessionDesk), and per-tutor running
+sums are kept over sliding windows, so a day's snapshot of all tutors costs O(tutors), not
+O(sessions). The churn formula itself is world/formulas.py, shared with output/tables.py.
+"""
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from world.clock import MINUTES_PER_DAY
+from world.formulas import churn_score, churn_signals
+
+# positions in a session_observed row (see world/observation.py)
+OBS_TECH, OBS_ENGAGEMENT, OBS_RATING = 5, 15, 17
+DAY30 = 30 * MINUTES_PER_DAY
+DAY7 = 7 * MINUTES_PER_DAY
+METRICS = {"engagement_lift": 0, "rating_lift": 1}
+
+
+class Rolling:
+    """One tutor's sliding windows. Held sessions: (t, rating, engagement, first, tech)."""
+    __slots__ = ("h30", "h7", "out30", "moves30", "n30", "rating30", "eng30", "first_n",
+                 "first_rating", "tech30", "n7", "rating7", "eng7", "no_show30")
+
+    def __init__(self):
+        self.h30: deque = deque()
+        self.h7: deque = deque()
+        self.out30: deque = deque()        # (t, tutor_no_show) of every session that reached its time
+        self.moves30: deque = deque()      # times of tutor-initiated reschedules
+        self.n30 = self.first_n = self.n7 = self.no_show30 = 0
+        self.rating30 = self.eng30 = self.first_rating = self.tech30 = self.rating7 = self.eng7 = 0.0
+
+    def evict(self, now: float) -> None:
+        lo30, lo7 = now - DAY30, now - DAY7
+        h = self.h30
+        while h and h[0][0] < lo30:
+            _, rating, eng, first, tech = h.popleft()
+            self.n30 -= 1
+            self.rating30 -= rating
+            self.eng30 -= eng
+            if tech:
+                self.tech30 -= 1
+            if first:
+                self.first_n -= 1
+                self.first_rating -= rating
+        h = self.h7
+        while h and h[0][0] < lo7:
+            _, rating, eng = h.popleft()
+            self.n7 -= 1
+            self.rating7 -= rating
+            self.eng7 -= eng
+        o = self.out30
+        while o and o[0][0] < lo30:
+            self.no_show30 -= o.popleft()[1]
+        m = self.moves30
+        while m and m[0] < lo30:
+            m.popleft()
+
+
+class Signals:
+    """Per-tutor rolling state, fed by the session desk, read by the platform's daily jobs."""
+
+    def __init__(self, model):
+        self.model = model
+        self.cfg = model.scenario.platform.churn
+        self.streams = model.streams
+        self.tutors = model.tutors
+        self.rolling = [Rolling() for _ in model.tutors]
+        model.desk.listeners.append(self)
+
+    # --- fed by the session desk ----------------------------------------------------------------
+    def session_happened(self, s, t: float, held: bool, tutor_showed: bool, row) -> None:
+        r = self.rolling[s.tutor.index]
+        if tutor_showed:
+            r.out30.append((t, 0))
+        else:
+            r.out30.append((t, 1))
+            r.no_show30 += 1
+        if held:
+            # Rolling.add_held, inlined: this runs for every session
+            rating, eng, tech = row[OBS_RATING], row[OBS_ENGAGEMENT], row[OBS_TECH]
+            r.h30.append((t, rating, eng, s.first, tech))
+            r.h7.append((t, rating, eng))
+            r.n30 += 1
+            r.n7 += 1
+            r.rating30 += rating
+            r.rating7 += rating
+            r.eng30 += eng
+            r.eng7 += eng
+            if tech:
+                r.tech30 += 1
+            if s.first:
+                r.first_n += 1
+                r.first_rating += rating
+
+    def session_moved(self, s, mover: int, t: float) -> None:
+        if mover == 0:
+            self.rolling[s.tutor.index].moves30.append(t)
+
+    # --- read by the jobs -----------------------------------------------------------------------
+    def mean7(self, index: int, now: float, metric: str) -> tuple[float, int]:
+        """The tutor's mean engagement (or rating) over the 7 days before `now`, and how many
+        sessions it is over."""
+        r = self.rolling[index]
+        r.evict(now)
+        if r.n7 == 0:
+            return float("nan"), 0
+        total = r.eng7 if METRICS[metric] == 0 else r.rating7
+        return total / r.n7, r.n7
+
+    def snapshot(self, now: float) -> dict[str, np.ndarray]:
+        """Every tutor's signals as they stand at `now` (the aggregates' columns, vectorised),
+        with the churn formula applied. Arrays are indexed by tutor index."""
+        n = len(self.tutors)
+        rows = []
+        for r in self.rolling:
+            r.evict(now)
+            rows.append((r.n30, r.n7, r.rating30, r.rating7, r.eng30, r.first_n, r.first_rating,
+                         r.tech30, r.no_show30, len(r.out30), len(r.moves30)))
+        n30, n7, rs30, rs7, es30, fn, fr, ts30, no_show, n_out, moves = np.array(rows, dtype=float).reshape(n, 11).T
+        cfg = self.cfg
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r30 = np.round(np.where(n30 > 0, rs30 / n30, np.nan), 2)
+            r7 = np.round(np.where(n7 >= cfg.min_sessions_7d, rs7 / n7, np.nan), 2)
+            eng = np.round(np.where(n30 > 0, es30 / n30, np.nan), 2)
+            fs_avg = np.round(np.where(fn > 0, fr / fn, np.nan), 2)
+            tech = np.where(n30 > 0, ts30 / n30, np.nan)
+            resched = np.where(n_out > 0, moves / n_out, 0.0)
+        signals = churn_signals(cfg, rating_7d=r7, rating_30d=r30, engagement=eng,
+                                reschedule_rate=resched, first_session_avg=fs_avg,
+                                no_show_count=no_show, sessions_7d=n7, sessions_30d=n30)
+        day = int(now // MINUTES_PER_DAY)
+        noise = np.array([self.streams.unit("platform", "churn_noise", i, day) for i in range(n)])
+        count, prob, level = churn_score(cfg, signals, noise)
+        return {
+            "active_status": np.array([t.active for t in self.tutors]),
+            "total_sessions_30d": n30.astype(int), "total_sessions_7d": n7.astype(int),
+            "avg_rating_30d": r30, "avg_rating_7d": r7, "avg_engagement_score": eng,
+            "first_session_count": fn.astype(int), "first_session_avg_rating": fs_avg,
+            "technical_issue_rate": tech, "reschedule_rate": resched,
+            "no_show_count": no_show.astype(int),
+            "churn_probability": prob, "churn_risk_level": level,
+            "churn_signals_detected": count.astype(int),
+            "months_experience": np.array([t.months_experience for t in self.tutors]),
+            "certification_level": np.array([t.certification for t in self.tutors]),
+        }
