@@ -4,6 +4,12 @@
     python run.py [SCENARIO.toml] [flags]     simulate a scenario (default: scenarios/production.toml)
     python run.py --mode dev                  the dev scenario (25 tutors, 14 days)
     python run.py validate [DATA_DIR]         measure the tables against the spec's targets
+    python run.py schema                      the JSON Schema of a scenario file
+    python run.py compare A.toml B.toml       what-if: two scenarios over the same seeds
+    python run.py sweep S.toml --grid k=v1,v2 what-if: a grid of parameter values
+    python run.py tables DATA_DIR [--only NAME]  rebuild tables from a run's saved event log
+    python run.py model DATA_DIR              retrain the churn model on a run's saved tables
+    python run.py import DATA_DIR [--db URL]  load the tables into SQLite (default) or PostgreSQL
 
 Heavy libraries (mesa, pandas) are imported only once a simulation really starts, so `--help`
 and argument errors answer at once.
@@ -17,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 SCENARIOS = ROOT / "scenarios"
 MODES = {"production": SCENARIOS / "production.toml", "dev": SCENARIOS / "dev.toml"}
-COMMANDS = ("run", "validate")
+COMMANDS = ("run", "validate", "calibrate", "schema", "compare", "sweep", "tables", "model", "import")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -62,7 +68,9 @@ def run_parser() -> argparse.ArgumentParser:
     p = OneLineParser(
         prog="run.py",
         description="Simulate a tutoring platform and write the spec's tables. Other commands: "
-                    "`run.py validate [DATA_DIR]`.",
+                    "`run.py validate [DATA_DIR]`, `run.py schema`, `run.py compare A.toml B.toml`, "
+                    "`run.py sweep SCENARIO.toml --grid key.path=v1,v2`, "
+                    "`run.py tables DATA_DIR [--only NAME ...]` (each with --help).",
     )
     p.add_argument("scenario", nargs="?", help="scenario TOML file (default: the --mode's scenario)")
     p.add_argument("--mode", choices=sorted(MODES), help="production (default: 150 tutors, 30 days) or dev (25 tutors, 14 days)")
@@ -132,8 +140,22 @@ def cmd_run(argv: list[str]) -> int:
         print(f"  {name + '.csv':32s} {n:>8,d} rows")
     print(f"  sessions per day: {sessions / summary['window_days']:,.1f} "
           f"(demand {scenario.demand.sessions_per_day:g})")
+    if summary.get("model"):
+        from output.churn_model import describe
+        print(f"  {describe(summary['model'])}")
     print(f"  wall time: {summary['total_s']:.2f} s (simulation {summary['simulate_s']:.2f} s)")
     print(f"  files in: {summary['out']}/")
+    return 0
+
+
+def cmd_schema(argv: list[str]) -> int:
+    OneLineParser(prog="run.py schema",
+                  description="Print the JSON Schema of a scenario file (after its `extends` chain is "
+                              "merged): every key, its type, range and meaning.").parse_args(argv)
+    import json
+
+    from world.scenario import json_schema
+    print(json.dumps(json_schema(), indent=2, allow_nan=False))
     return 0
 
 
@@ -145,6 +167,26 @@ def main(argv: list[str]) -> int:
     if command == "validate":
         from output.validate import main as validate_main
         return validate_main(rest)
+    if command == "calibrate":
+        from output.calibrate import main as calibrate_main
+        return calibrate_main(rest)
+    if command == "schema":
+        return cmd_schema(rest)
+    if command == "tables":
+        from output.rebuild import main as tables_main
+        return tables_main(rest)
+    if command == "compare":
+        from output.whatif_cli import compare_main
+        return compare_main(rest)
+    if command == "sweep":
+        from output.whatif_cli import sweep_main
+        return sweep_main(rest)
+    if command == "model":
+        from output.churn_model import main as model_main
+        return model_main(rest)
+    if command == "import":
+        from output.db_import import main as import_main
+        return import_main(rest)
     return cmd_run(rest)
 
 

@@ -1,0 +1,449 @@
+"""What-if analysis: the outcomes of a run, compare two scenarios, sweep a grid of parameters.
+
+    outcomes(data_dir)       the key outcomes of one run's tables, as a dict (used by both)
+    run_task(task)           simulate one scenario document with one seed in a temporary folder
+                             and return its outcomes: the unit of work, for a local process pool
+                             or a Dask cluster alike
+    compare(...)             A and B over replications with seeds S, S+1, ... (common random
+                             numbers: every agent's streams are keyed by seed, agent and purpose,
+                             so B's differences from A are the effect, not noise); the mean
+                             difference and its 95% t-interval
+    sweep(...)               the cartesian grid x replications, as one tidy table
+
+Nothing here changes simulation state: a task simulates with output/pipeline.run and reads the
+tables it wrote. The command line is output/whatif_cli.py.
+"""
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import tempfile
+import threading
+import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Outcome:
+    key: str
+    label: str
+    about: str
+
+
+OUTCOMES = (
+    Outcome("sessions_per_day", "held sessions per day", "completed sessions in the window / window days"),
+    Outcome("mean_rating", "mean rating", "mean student_rating of completed sessions"),
+    Outcome("first_session_failure_share", "first-session failure share",
+            "completed first sessions rated < 3.5 / completed first sessions"),
+    Outcome("mean_churn_probability", "mean churn probability", "mean churn_probability of tutor_aggregates"),
+    Outcome("tutors_quit", "tutors who quit", "tutors with active_status False"),
+    Outcome("no_show_share", "tutor no-show share", "sessions the tutor did not show up for / sessions"),
+    Outcome("evening_mean_rating", "mean rating 18-21 h", "mean rating of completed sessions starting 18:00-20:59"),
+    Outcome("evening_poor_fair_share", "Poor/Fair connections 18-21 h",
+            "completed sessions 18:00-20:59 with a Poor or Fair connection / those sessions"),
+    Outcome("weekend_session_share", "weekend session share", "completed sessions on Saturday or Sunday / completed sessions"),
+    Outcome("interventions", "interventions sent", "rows of interventions.csv: emails the platform decided to send in the window"),
+    Outcome("intervention_success_share", "intervention success share",
+            "delivered interventions clicked or responded to / delivered (interventions.csv)"),
+    Outcome("coached_engagement_lift", "engagement lift of coached tutors",
+            "mean engagement_after - engagement_before (7 days after vs before the email) of delivered "
+            "non-technical interventions whose link the tutor followed, i.e. booked coaching "
+            "(interventions.csv); includes regression to the mean: compare with coaching effect 0"),
+)
+OUTCOME_KEYS = tuple(o.key for o in OUTCOMES)
+LABELS = {o.key: o.label for o in OUTCOMES}
+FIRST_SESSION_FAIL = 3.5
+EVENING_HOURS = (18, 19, 20)
+
+
+def _mean(values) -> float:
+    values = pd.Series(values, dtype="float64").dropna()
+    return float(values.mean()) if len(values) else math.nan
+
+
+def outcomes(data_dir) -> dict[str, float]:
+    """The key outcomes of one run's output folder (see OUTCOMES); NaN where a table is missing
+    or has nothing to measure."""
+    d = Path(data_dir)
+    days = json.loads((d / "run.json").read_text(encoding="utf-8"))["window_days"]
+    s = pd.read_csv(d / "sessions.csv", usecols=["session_datetime", "is_first_session", "session_completed",
+                                                 "tutor_showed", "connection_quality", "student_rating"])
+    held = s[s["session_completed"].astype(bool)]
+    rating = held["student_rating"].astype("float64")
+    first = held["is_first_session"].astype(bool)
+    hour = held["session_datetime"].str.slice(11, 13).astype(int)
+    evening = hour.isin(EVENING_HOURS)
+    weekday = pd.to_datetime(held["session_datetime"].str.slice(0, 10)).dt.day_of_week
+    out = {
+        "sessions_per_day": len(held) / days,
+        "mean_rating": _mean(rating),
+        "first_session_failure_share": _mean((rating[first] < FIRST_SESSION_FAIL).astype(float)),
+        "mean_churn_probability": _mean(pd.read_csv(d / "tutor_aggregates.csv", usecols=["churn_probability"])["churn_probability"]),
+        "tutors_quit": float((~pd.read_csv(d / "tutor_profiles.csv", usecols=["active_status"])["active_status"].astype(bool)).sum()),
+        "no_show_share": _mean((~s["tutor_showed"].astype(bool)).astype(float)),
+        "evening_mean_rating": _mean(rating[evening]),
+        "evening_poor_fair_share": _mean(held.loc[evening, "connection_quality"].isin(["Poor", "Fair"]).astype(float)),
+        "weekend_session_share": _mean((weekday >= 5).astype(float)),
+    }
+    out.update(intervention_outcomes(d / "interventions.csv"))
+    return {k: out.get(k, math.nan) for k in OUTCOME_KEYS}
+
+
+def intervention_outcomes(path: Path) -> dict[str, float]:
+    """Success share and the engagement lift of coached tutors, from interventions.csv."""
+    nan = {"interventions": math.nan, "intervention_success_share": math.nan, "coached_engagement_lift": math.nan}
+    if not path.is_file():
+        return nan
+    iv = pd.read_csv(path, usecols=["intervention_type", "status", "opened_at", "clicked_at", "responded_at",
+                                    "engagement_before", "engagement_after"])
+    delivered = ~iv["status"].isin(["pending", "sent", "failed"])
+    success = iv["clicked_at"].notna() | iv["responded_at"].notna()
+    change = iv["engagement_after"] - iv["engagement_before"]
+    teaching = delivered & (iv["intervention_type"] != "technical")
+    coached = teaching & iv["clicked_at"].notna()           # followed the link: coaching booked
+    lift = _mean(change[coached])
+    return {"interventions": float(len(iv)),
+            "intervention_success_share": float(success[delivered].mean()) if delivered.any() else math.nan,
+            "coached_engagement_lift": lift}
+
+
+# --- running ------------------------------------------------------------------------------------
+
+def run_task(task: dict) -> dict:
+    """Simulate `task["document"]` (a merged scenario document) with `task["seed"]` and return
+    {"seed": ..., **outcomes}. The run is written to `task["out"]` if given (kept), else into a
+    temporary folder that is removed. Importable by reference, so a Dask worker can run it."""
+    from output.pipeline import run
+    from world.scenario import apply_overrides, validate_document
+
+    document = apply_overrides(task["document"], [f"seed={int(task['seed'])}", "outputs.event_log=false",
+                                                  "outputs.model=false"])
+    scenario = validate_document(document, task.get("source", "scenario"))
+    if task.get("out"):
+        out = Path(task["out"])
+        run(scenario, document, out)
+        return {"seed": int(task["seed"]), **outcomes(out)}
+    with tempfile.TemporaryDirectory(prefix="tutorsim-whatif-") as tmp:
+        out = Path(tmp) / "run"
+        run(scenario, document, out)
+        return {"seed": int(task["seed"]), **outcomes(out)}
+
+
+def _pool_context():
+    """fork is fastest (the workers inherit the imported modules) but is unsafe once the parent
+    runs other threads (a Dask client, say): then spawn."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def execute(tasks: list[dict], workers: int = 1, scheduler: str | None = None,
+            on_done: Callable[[int, int], None] | None = None) -> list[dict]:
+    """Run every task; results in the order of `tasks`. `scheduler`: the address of a Dask
+    distributed scheduler (tcp://host:port) that runs them instead of a local process pool."""
+    n = len(tasks)
+    results: list = [None] * n
+    if scheduler is not None:
+        from distributed import Client, as_completed as dask_completed
+        with Client(scheduler, timeout="20s") as client:
+            futures = client.map(run_task, tasks, pure=False)
+            index = {f.key: i for i, f in enumerate(futures)}
+            for done, future in enumerate(dask_completed(futures), 1):
+                results[index[future.key]] = future.result()
+                if on_done:
+                    on_done(done, n)
+        return results
+    if workers <= 1 or n <= 1:
+        for i, task in enumerate(tasks):
+            results[i] = run_task(task)
+            if on_done:
+                on_done(i + 1, n)
+        return results
+    with ProcessPoolExecutor(max_workers=min(workers, n), mp_context=_pool_context()) as pool:
+        futures = {pool.submit(run_task, task): i for i, task in enumerate(tasks)}
+        for done, future in enumerate(as_completed(futures), 1):
+            results[futures[future]] = future.result()
+            if on_done:
+                on_done(done, n)
+    return results
+
+
+# --- statistics ------------------------------------------------------------------------------------
+
+def t_interval(values, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and its t-interval (NaN bounds with fewer than two values)."""
+    from scipy import stats
+
+    v = pd.Series(values, dtype="float64").dropna().to_numpy()
+    if len(v) == 0:
+        return math.nan, math.nan, math.nan
+    m = float(v.mean())
+    if len(v) < 2:
+        return m, math.nan, math.nan
+    half = float(stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
+    return m, m - half, m + half
+
+
+def difference_table(a: pd.DataFrame, b: pd.DataFrame, paired: bool, level: float = 0.95) -> pd.DataFrame:
+    """Per outcome: A's and B's means, B - A and its t-interval. Paired (common random numbers:
+    replication r of A and of B share a seed): the interval of the per-replication differences.
+    Independent seeds: Welch's interval for a difference of two means. `sd_diff` is the standard
+    deviation of the per-replication differences B_r - A_r in both cases (with independent seeds
+    it estimates sd(A) and sd(B) combined), for comparing the variance of the two designs."""
+    from scipy import stats
+
+    rows = []
+    for o in OUTCOMES:
+        x = a[o.key].to_numpy("float64")
+        y = b[o.key].to_numpy("float64")
+        d = y - x
+        d = d[~np.isnan(d)]
+        xs, ys = x[~np.isnan(x)], y[~np.isnan(y)]
+        row = {"outcome": o.key, "label": o.label, "mean_a": _mean(xs), "mean_b": _mean(ys),
+               "diff": math.nan, "ci_low": math.nan, "ci_high": math.nan, "p_value": math.nan,
+               "sd_diff": float(d.std(ddof=1)) if len(d) >= 2 else math.nan, "n": int(len(d))}
+        if paired:
+            row["diff"], row["ci_low"], row["ci_high"] = t_interval(d, level)
+            if len(d) >= 2:
+                with warnings.catch_warnings():      # near-identical differences: precision note
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    row["p_value"] = 1.0 if np.all(d == 0) else float(stats.ttest_1samp(d, 0.0).pvalue)
+        elif len(xs) and len(ys):
+            row["diff"] = float(ys.mean() - xs.mean())
+            if len(xs) >= 2 and len(ys) >= 2:
+                va, vb = xs.var(ddof=1) / len(xs), ys.var(ddof=1) / len(ys)
+                se = math.sqrt(va + vb)
+                if se > 0:
+                    df = (va + vb) ** 2 / (va ** 2 / (len(xs) - 1) + vb ** 2 / (len(ys) - 1))
+                    half = float(stats.t.ppf(0.5 + level / 2, df) * se)
+                    row["p_value"] = float(2 * stats.t.sf(abs(row["diff"]) / se, df))
+                else:
+                    half = 0.0
+                row["ci_low"], row["ci_high"] = row["diff"] - half, row["diff"] + half
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --- compare ---------------------------------------------------------------------------------------
+
+@dataclass
+class Arm:
+    """One side of a comparison: a merged scenario document and where it came from."""
+    name: str
+    source: str
+    document: dict
+
+
+def compare_tasks(a: Arm, b: Arm, replications: int, seed: int, independent: bool = False,
+                  keep_runs: Path | None = None) -> list[dict]:
+    """A with seeds seed..seed+N-1; B with the same seeds, or (independent) seed+N..seed+2N-1."""
+    tasks = []
+    for arm, offset in ((a, 0), (b, replications if independent else 0)):
+        for r in range(replications):
+            task = {"arm": arm.name, "replication": r, "seed": seed + offset + r,
+                    "document": arm.document, "source": arm.source}
+            if keep_runs is not None:
+                task["out"] = str(Path(keep_runs) / f"{arm.name}_{r}")
+            tasks.append(task)
+    return tasks
+
+
+def compare(a: Arm, b: Arm, replications: int, seed: int, independent: bool = False, workers: int = 1,
+            scheduler: str | None = None, keep_runs: Path | None = None,
+            on_done=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Returns (per-run outcomes: arm, replication, seed, outcomes...; the difference table)."""
+    tasks = compare_tasks(a, b, replications, seed, independent, keep_runs)
+    results = execute(tasks, workers=workers, scheduler=scheduler, on_done=on_done)
+    runs = pd.DataFrame([{"arm": t["arm"], "replication": t["replication"], **r} for t, r in zip(tasks, results)])
+    runs = runs[["arm", "replication", "seed", *OUTCOME_KEYS]]
+    table = difference_table(runs[runs["arm"] == a.name].reset_index(drop=True),
+                             runs[runs["arm"] == b.name].reset_index(drop=True), paired=not independent)
+    return runs, table
+
+
+def _fmt(v: float, key: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    if key in ("sessions_per_day", "tutors_quit", "interventions"):
+        return f"{v:,.1f}"
+    return f"{v:.4f}" if abs(v) < 1 else f"{v:.3f}"
+
+
+def format_table(table: pd.DataFrame, a_name: str = "A", b_name: str = "B") -> str:
+    head = f"{'outcome':34s} {a_name:>10s} {b_name:>10s} {b_name + ' - ' + a_name:>10s}   95% CI of the difference"
+    lines = [head, "-" * len(head)]
+    for row in table.itertuples(index=False):
+        ci = "n/a" if math.isnan(row.ci_low) else f"[{_fmt(row.ci_low, row.outcome)}, {_fmt(row.ci_high, row.outcome)}]"
+        diff = _fmt(row.diff, row.outcome)
+        if not math.isnan(row.diff) and row.diff > 0 and diff != "n/a":
+            diff = "+" + diff
+        mark = ""
+        if not math.isnan(row.ci_low) and (row.ci_low > 0 or row.ci_high < 0):
+            mark = "  *"
+        lines.append(f"{row.label:34s} {_fmt(row.mean_a, row.outcome):>10s} {_fmt(row.mean_b, row.outcome):>10s} "
+                     f"{diff:>10s}   {ci}{mark}")
+    return "\n".join(lines)
+
+
+def compare_figure(runs: pd.DataFrame, table: pd.DataFrame, a: Arm, b: Arm, path: Path, title: str = "") -> None:
+    """Per outcome: the difference B - A with its 95% interval (the table's: paired under common
+    random numbers, Welch's with independent seeds), every replication's B_r - A_r as a dot, and
+    A's and B's means in the panel's title; red when the interval excludes 0."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(OUTCOMES)
+    cols = 4
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.7 * rows), squeeze=False)
+    xa = runs[runs["arm"] == a.name].reset_index(drop=True)
+    xb = runs[runs["arm"] == b.name].reset_index(drop=True)
+    for ax, o, row in zip(axes.flat, OUTCOMES, table.itertuples(index=False)):
+        significant = not math.isnan(row.ci_low) and (row.ci_low > 0 or row.ci_high < 0)
+        colour = "#b00020" if significant else "#4C72B0"
+        ax.axhline(0.0, color="grey", lw=1, ls="--")
+        d = (xb[o.key] - xa[o.key]).dropna().to_numpy()
+        if len(d):
+            ax.plot(np.linspace(-0.12, 0.12, len(d)) if len(d) > 1 else [0.0], d, "o", color="grey",
+                    alpha=0.5, markersize=4, label="B_r - A_r")
+        if not math.isnan(row.diff):
+            err = None if math.isnan(row.ci_low) else [[row.diff - row.ci_low], [row.ci_high - row.diff]]
+            ax.errorbar([0.4], [row.diff], yerr=err, fmt="D", color=colour, capsize=7, markersize=7, lw=2.2)
+        ax.set_xlim(-0.5, 0.9)
+        ax.set_xticks([0.0, 0.4], ["replications", "mean, 95% CI"], fontsize=7)
+        ax.set_title(f"{o.label}\nA {_fmt(row.mean_a, o.key)} -> B {_fmt(row.mean_b, o.key)}", fontsize=9,
+                     color=colour if significant else "black")
+        ax.tick_params(axis="y", labelsize=8)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    fig.suptitle(title or f"B - A   (A = {a.source}, B = {b.source}; {len(xa)} replications)\n"
+                          f"diamond: mean difference and its 95% t-interval; red: the interval excludes 0",
+                 fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# --- sweep ------------------------------------------------------------------------------------------
+
+def sweep_tasks(points: list[dict], document_of: Callable[[dict], dict], source: str,
+                replications: int, seed: int) -> list[dict]:
+    """One task per grid point and replication; every point uses seeds seed..seed+N-1 (common
+    random numbers across the grid)."""
+    tasks = []
+    for p, point in enumerate(points):
+        doc = document_of(point)
+        for r in range(replications):
+            tasks.append({"point": p, "params": point, "replication": r, "seed": seed + r,
+                          "document": doc, "source": source})
+    return tasks
+
+
+def sweep(points: list[dict], document_of: Callable[[dict], dict], source: str, replications: int,
+          seed: int, workers: int = 1, scheduler: str | None = None, on_done=None) -> pd.DataFrame:
+    """The tidy table: one row per grid point and replication (parameter columns, replication,
+    seed, outcome columns), in grid order."""
+    tasks = sweep_tasks(points, document_of, source, replications, seed)
+    results = execute(tasks, workers=workers, scheduler=scheduler, on_done=on_done)
+    rows = [{**t["params"], "replication": t["replication"], **r} for t, r in zip(tasks, results)]
+    keys = list(points[0]) if points else []
+    return pd.DataFrame(rows)[[*keys, "replication", "seed", *OUTCOME_KEYS]]
+
+
+def sweep_summary(tidy: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Mean and 95% t-interval of every outcome per grid point."""
+    rows = []
+    for values, group in tidy.groupby(keys, sort=False, dropna=False):
+        values = values if isinstance(values, tuple) else (values,)
+        row = dict(zip(keys, values))
+        row["n"] = len(group)
+        for key in OUTCOME_KEYS:
+            row[key], row[f"{key}_ci_low"], row[f"{key}_ci_high"] = t_interval(group[key])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def short_names(keys: list[str]) -> dict[str, str]:
+    """The shortest dotted suffix of each key that tells it from the others: effect, weekend_load,
+    no_show_problem.share."""
+    out = {}
+    for key in keys:
+        parts = key.split(".")
+        for n in range(1, len(parts) + 1):
+            name = ".".join(parts[-n:])
+            if sum(other.endswith(name) for other in keys) == 1 or n == len(parts):
+                out[key] = name
+                break
+    return out
+
+
+def format_sweep(summary: pd.DataFrame, keys: list[str], outcome_keys=OUTCOME_KEYS[:6]) -> str:
+    short = short_names(keys)
+    widths = {k: max(8, len(short[k]), *(len(str(v)) for v in summary[k])) for k in keys}
+    header = " ".join(f"{short[k]:>{widths[k]}s}" for k in keys) + " " + \
+        " ".join(f"{LABELS[o][:22]:>22s}" for o in outcome_keys)
+    lines = [header, "-" * len(header)]
+    for row in summary.to_dict("records"):
+        cells = [f"{str(row[k]):>{widths[k]}s}" for k in keys]
+        for o in outcome_keys:
+            m, lo, hi = row[o], row[f"{o}_ci_low"], row[f"{o}_ci_high"]
+            text = _fmt(m, o) + ("" if math.isnan(lo) else f" ±{_fmt((hi - lo) / 2, o)}")
+            cells.append(f"{text:>22s}")
+        lines.append(" ".join(cells))
+    return "\n".join(lines)
+
+
+def sweep_figures(tidy: pd.DataFrame, keys: list[str], out: Path, source: str = "") -> list[Path]:
+    """One PNG per outcome: mean and 95% interval over replications against the first grid
+    parameter, one line per combination of the others."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    summary = sweep_summary(tidy, keys)
+    short = short_names(keys)
+    x_key, others = keys[0], keys[1:]
+    xs = list(dict.fromkeys(summary[x_key].tolist()))
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in xs)
+    position = {v: (float(v) if numeric else i) for i, v in enumerate(xs)}
+    groups = list(summary.groupby(others, sort=False)) if others else [((), summary)]
+    span = (max(position.values()) - min(position.values())) or 1.0
+    paths = []
+    for o in OUTCOMES:
+        fig, ax = plt.subplots(figsize=(6.4, 4.2))
+        for j, (values, group) in enumerate(groups):
+            values = values if isinstance(values, tuple) else (values,)
+            label = ", ".join(f"{short[k]}={v}" for k, v in zip(others, values)) or None
+            dodge = (j - (len(groups) - 1) / 2) * 0.012 * span     # keep the interval bars apart
+            x = np.array([position[v] for v in group[x_key]]) + dodge
+            m = group[o.key].to_numpy("float64")
+            lo = group[f"{o.key}_ci_low"].to_numpy("float64")
+            hi = group[f"{o.key}_ci_high"].to_numpy("float64")
+            err = np.vstack([m - lo, hi - m])
+            err = np.where(np.isnan(err), 0.0, err)
+            ax.errorbar(x, m, yerr=err, marker="o", capsize=4, label=label)
+        if not numeric:
+            ax.set_xticks(list(position.values()), [str(v) for v in xs])
+        ax.set_xlabel(x_key)
+        ax.set_ylabel(o.label)
+        ax.set_title(f"{o.label}: mean and 95% t-interval over replications\n{source}", fontsize=9)
+        ax.grid(alpha=0.3)
+        if others:
+            ax.legend(fontsize=8)
+        fig.tight_layout()
+        path = Path(out) / f"sweep_{o.key}.png"
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        paths.append(path)
+    return paths

@@ -1,0 +1,287 @@
+"""`run.py compare` and `run.py sweep`: argument parsing and scenario checks.
+
+Light on purpose: `--help` and every argument or scenario error answer without importing the
+simulation stack (mesa, simpy, pandas); output/whatif.py is imported only to run.
+
+    python run.py compare A.toml B.toml --replications 5 [--seed S] [--out DIR] [--workers K]
+                          [--independent] [--set KEY=VALUE ...] [--keep-runs]
+    python run.py sweep SCENARIO.toml --grid key.path=v1,v2,v3 [--grid ...] --replications 3
+                        [--workers K] [--scheduler tcp://HOST:PORT] [--seed S] [--out DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr and exit code 2."""
+
+    def error(self, message):
+        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
+        sys.exit(2)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+def _default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def compare_parser() -> OneLineParser:
+    p = OneLineParser(
+        prog="run.py compare",
+        description="Run two scenarios over the same seeds S, S+1, ... (common random numbers: every "
+                    "agent's random streams are keyed by seed, agent and purpose, so a difference is "
+                    "the what-if's effect, not noise) and print, for the key outcomes, A, B, the mean "
+                    "difference B - A and its 95% t-interval across replications. Writes compare.csv "
+                    "(that table), compare_runs.csv (every run's outcomes) and compare.png to --out.")
+    p.add_argument("a", metavar="A.toml", help="the baseline scenario")
+    p.add_argument("b", metavar="B.toml", help="the what-if scenario")
+    p.add_argument("--replications", "-n", type=_positive_int, default=3, help="runs of each scenario (default 3)")
+    p.add_argument("--seed", type=_non_negative_int, help="first seed (default: A's seed)")
+    p.add_argument("--out", default="compare", help="output folder (default: compare)")
+    p.add_argument("--workers", type=_positive_int, default=_default_workers(),
+                   help="parallel simulation processes (default: the number of CPUs)")
+    p.add_argument("--independent", action="store_true",
+                   help="give B other seeds than A (S+N, S+N+1, ...): no common random numbers, for "
+                        "comparing the variance of the two designs")
+    p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
+                   help="override a value in both scenarios, e.g. --set tutors.count=30 (repeatable)")
+    p.add_argument("--keep-runs", action="store_true", help="keep every run's tables in OUT/runs/{A,B}_R/")
+    p.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
+    return p
+
+
+def sweep_parser() -> OneLineParser:
+    p = OneLineParser(
+        prog="run.py sweep",
+        description="Run a scenario over the cartesian grid of --grid values x replications (seeds S, "
+                    "S+1, ... at every grid point), in parallel processes or on a Dask cluster. Writes "
+                    "sweep.csv (one tidy row per grid point and replication: parameter columns, "
+                    "replication, seed, outcome columns) and sweep_<outcome>.png (mean and 95% "
+                    "t-interval against the first grid parameter, one line per combination of the others).")
+    p.add_argument("scenario", metavar="SCENARIO.toml", help="the scenario to vary")
+    p.add_argument("--grid", action="append", default=[], required=True, metavar="KEY.PATH=V1,V2,...",
+                   help="a parameter and its values (each value parsed as TOML), e.g. "
+                        "--grid platform.coaching.effect=0,1,2 (repeatable: the grid is their product)")
+    p.add_argument("--replications", "-n", type=_positive_int, default=3, help="runs per grid point (default 3)")
+    p.add_argument("--seed", type=_non_negative_int, help="first seed (default: the scenario's seed)")
+    p.add_argument("--out", default="sweep", help="output folder (default: sweep)")
+    p.add_argument("--workers", type=_positive_int, default=_default_workers(),
+                   help="parallel simulation processes on this machine (default: the number of CPUs)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="address of a Dask distributed scheduler, e.g. tcp://10.0.0.5:8786: the runs are "
+                        "submitted to its workers (which need tutorsim installed) instead of local processes")
+    p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
+                   help="override a value at every grid point, e.g. --set tutors.count=30 (repeatable)")
+    p.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
+    return p
+
+
+def _fail(prog: str, message: str) -> int:
+    sys.stderr.write(f"{prog}: error: {message}\n")
+    return 2
+
+
+def _load(path: str, sets: list[str]):
+    """The merged document (extends, --set) and its validated scenario; ScenarioError on problems."""
+    from world.scenario import apply_overrides, read_document, validate_document
+
+    document = apply_overrides(read_document(Path(path)), sets)
+    return document, validate_document(document, path)
+
+
+def _check_out(prog: str, out: Path) -> int | None:
+    if out.exists() and not out.is_dir():
+        return _fail(prog, f"--out {out}: exists and is not a folder")
+    return None
+
+
+def _progress(enabled: bool, what: str):
+    if not enabled:
+        return None
+    started = time.perf_counter()
+
+    def on_done(done: int, total: int) -> None:
+        sys.stderr.write(f"\r{what}: {done}/{total} runs done ({time.perf_counter() - started:.0f} s)")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+    return on_done
+
+
+def compare_main(argv: list[str]) -> int:
+    args = compare_parser().parse_args(argv)
+    prog = "run.py compare"
+    from world.scenario import ScenarioError
+    loaded, problems = [], []
+    for path in (args.a, args.b):          # the problems of both files at once
+        try:
+            loaded.append(_load(path, args.set))
+        except ScenarioError as e:
+            problems.append(str(e))
+    if problems:
+        sys.stderr.write("\n".join(dict.fromkeys(problems)) + "\n")
+        return 2
+    (doc_a, sc_a), (doc_b, sc_b) = loaded
+    out = Path(args.out)
+    if (code := _check_out(prog, out)) is not None:
+        return code
+    seed = sc_a.seed if args.seed is None else args.seed
+
+    from output import whatif
+    a = whatif.Arm("A", args.a, doc_a)
+    b = whatif.Arm("B", args.b, doc_b)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    runs, table = whatif.compare(a, b, args.replications, seed, independent=args.independent,
+                                 workers=args.workers, keep_runs=out / "runs" if args.keep_runs else None,
+                                 on_done=_progress(not args.no_progress and sys.stderr.isatty(), "compare"))
+    elapsed = time.perf_counter() - started
+    table.to_csv(out / "compare.csv", index=False, lineterminator="\n")
+    runs.to_csv(out / "compare_runs.csv", index=False, lineterminator="\n")
+    whatif.compare_figure(runs, table, a, b, out / "compare.png")
+    n = args.replications
+    seeds_b = f"{seed + n}..{seed + 2 * n - 1} (independent seeds)" if args.independent else "the same seeds (common random numbers)"
+    print(f"compare: A = {args.a} ({sc_a.name!r}), B = {args.b} ({sc_b.name!r})")
+    print(f"  {n} replication{'s' if n != 1 else ''}: A seeds {seed}..{seed + n - 1}, B {seeds_b}; "
+          f"{sc_a.tutors.count} tutors, {sc_a.calendar.window_days}-day window"
+          + ("".join(f"; --set {s}" for s in args.set)))
+    print()
+    print(whatif.format_table(table))
+    print()
+    print("  * the 95% interval of B - A excludes 0" + ("" if n > 1 else "; one replication gives no interval"))
+    print(f"  wall time: {elapsed:.1f} s ({2 * n} runs, {min(args.workers, 2 * n)} worker"
+          f"{'s' if min(args.workers, 2 * n) != 1 else ''})")
+    print(f"  files in: {out}/ (compare.csv, compare_runs.csv, compare.png"
+          + (", runs/" if args.keep_runs else "") + ")")
+    return 0
+
+
+def parse_grid(items: list[str]) -> list[tuple[str, list[str], list]]:
+    """`key.path=v1,v2` -> (key, raw values, parsed values); ValueError with a one-line message."""
+    grid = []
+    for item in items:
+        if "=" not in item:
+            raise ValueError(f"--grid {item}: expected key.path=v1,v2,...")
+        key, raw = item.split("=", 1)
+        key = key.strip()
+        values = [v.strip() for v in raw.split(",")]
+        if not key or not all(values):
+            raise ValueError(f"--grid {item}: expected key.path=v1,v2,... with no empty value")
+        if key in (k for k, _, _ in grid):
+            raise ValueError(f"--grid {key}: given twice")
+        parsed = []
+        for v in values:
+            try:
+                parsed.append(tomllib.loads(f"v = {v}")["v"])
+            except tomllib.TOMLDecodeError:
+                parsed.append(v)   # a bare word is a string, as in --set
+        if len(set(map(repr, parsed))) != len(parsed):
+            raise ValueError(f"--grid {item}: a value is repeated")
+        grid.append((key, values, parsed))
+    return grid
+
+
+def sweep_main(argv: list[str]) -> int:
+    args = sweep_parser().parse_args(argv)
+    prog = "run.py sweep"
+    try:
+        grid = parse_grid(args.grid)
+    except ValueError as e:
+        return _fail(prog, str(e))
+    from world.scenario import ScenarioError, apply_overrides, validate_document
+    try:
+        base, scenario = _load(args.scenario, args.set)
+    except ScenarioError as e:
+        sys.stderr.write(f"{e}\n")
+        return 2
+    keys = [k for k, _, _ in grid]
+
+    # validate every grid point; a problem is reported once, with the first point that has it
+    problems: dict[str, str] = {}
+    points, documents = [], {}
+    for combo in itertools.product(*[list(zip(raw, parsed)) for _, raw, parsed in grid]):
+        sets = [f"{k}={raw}" for k, (raw, _) in zip(keys, combo)]
+        doc = apply_overrides(base, sets, source="--grid")
+        try:
+            validate_document(doc, args.scenario)
+        except ScenarioError as e:
+            for line in str(e).splitlines():
+                problems.setdefault(line, f"{line} (--grid {', '.join(sets)})")
+        points.append({k: parsed for k, (_, parsed) in zip(keys, combo)})
+        documents[len(points) - 1] = doc
+    if problems:
+        sys.stderr.write("\n".join(problems.values()) + "\n")
+        return 2
+    out = Path(args.out)
+    if (code := _check_out(prog, out)) is not None:
+        return code
+    if args.scheduler is not None:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            return _fail(prog, "--scheduler needs dask.distributed: pip install -e '.[sweep]'")
+    seed = scenario.seed if args.seed is None else args.seed
+
+    from output import whatif
+    by_point = {repr(p): documents[i] for i, p in enumerate(points)}
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    try:
+        tidy = whatif.sweep(points, lambda p: by_point[repr(p)], args.scenario, args.replications, seed,
+                            workers=args.workers, scheduler=args.scheduler,
+                            on_done=_progress(not args.no_progress and sys.stderr.isatty(), "sweep"))
+    except (OSError, TimeoutError) as e:
+        if args.scheduler is None:
+            raise
+        return _fail(prog, f"--scheduler {args.scheduler}: cannot reach the scheduler ({type(e).__name__}: {e})")
+    except Exception as e:
+        if args.scheduler is None:
+            raise
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        sys.stderr.write(f"{prog}: error: a run failed on the Dask workers ({type(e).__name__}: {first}); "
+                         f"the workers need tutorsim importable: pip install -e <tutorsim> on each, or start "
+                         f"them with PYTHONPATH=<tutorsim>\n")
+        return 1
+    elapsed = time.perf_counter() - started
+    tidy.to_csv(out / "sweep.csv", index=False, lineterminator="\n")
+    figures = whatif.sweep_figures(tidy, keys, out, source=args.scenario)
+    n_runs = len(points) * args.replications
+    where = f"Dask scheduler {args.scheduler}" if args.scheduler else \
+        f"{min(args.workers, n_runs)} local worker{'s' if min(args.workers, n_runs) != 1 else ''}"
+    print(f"sweep: {args.scenario} ({scenario.name!r}), {len(points)} grid point{'s' if len(points) != 1 else ''} x "
+          f"{args.replications} replication{'s' if args.replications != 1 else ''} ("
+          + (f"seeds {seed}..{seed + args.replications - 1}" if args.replications > 1 else f"seed {seed}")
+          + " at every point)" + "".join(f"; --set {s}" for s in args.set))
+    print()
+    print(whatif.format_sweep(whatif.sweep_summary(tidy, keys), keys))
+    print()
+    print(f"  mean ± half-width of the 95% t-interval over replications; every outcome is in sweep.csv")
+    print(f"  wall time: {elapsed:.1f} s ({n_runs} runs on {where})")
+    print(f"  files in: {out}/ (sweep.csv, {len(figures)} figures sweep_<outcome>.png)")
+    return 0
