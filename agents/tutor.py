@@ -103,7 +103,7 @@ class Tutor(mesa.Agent):
             return
         n = max(1, min(7, int(round(working_days))))
         # weekends are worked less often than weekdays
-        days = sorted(_weighted_sample(list(range(7)), [1, 1, 1, 1, 1, 0.3, 0.3], n, rng))
+        days = sorted(_weighted_sample(list(range(7)), [1, 1, 1, 1, 1, 0.15, 0.15], n, rng))
         for wd in days:
             self.preferred[wd] = block
             self.flexible[wd] = near + (ODD_HOURS if self.odd_hours else ())

@@ -1419,8 +1419,8 @@ _rule(14, "target_segment and secondary_metrics are JSON objects", level="experi
       ok=lambda df: _json_ok("target_segment", dict, False)(df)
       & _json_ok("secondary_metrics", dict, True)(df))
 _enum(14, "experiments", "status", ("completed", "active"), level="experiment", needs=X)
-_rule(14, "completed: end_date after start_date, p-value in [0, 1], winner one of the "
-          "variants; active: end_date, significance, winner null", level="experiment",
+_rule(14, "completed: end_date after start_date, p-value in [0, 1], a winner (one of the "
+          "variants) iff p < 0.05; active: end_date, significance, winner null", level="experiment",
       needs=X, view="experiments", ident="experiment_id", ok=lambda df: _experiment_ok(df))
 _metric(14, "at least one completed and one active experiment", level="experiment", needs=X,
         lo=1, hi=None, target_text=">= 1 of each",
@@ -1440,7 +1440,9 @@ def _experiment_ok(df):
             ok = (pd.notna(r["end_date"]) and pd.notna(r["start_date"])
                   and r["end_date"] > r["start_date"]
                   and pd.notna(r["significance"]) and 0 <= r["significance"] <= 1
-                  and isinstance(r.get("winner"), str) and r["winner"] in variants)
+                  # a winner exactly when the test is significant (p < 0.05)
+                  and ((isinstance(r.get("winner"), str) and r["winner"] in variants)
+                       == bool(r["significance"] < 0.05)))
         elif r["status"] == "active":
             ok = (pd.isna(r["end_date"]) and pd.isna(r["significance"])
                   and not isinstance(r.get("winner"), str))

@@ -101,10 +101,17 @@ class Platform(mesa.Model):
 
     def _create_tutors(self) -> list[Tutor]:
         cfg = self.scenario.tutors
-        slots = []
+        # Each tutor has a fixed place in a queue (its own draw); the personas fill the queue in
+        # the file's order, in their exact counts. Moving share between two personas that are
+        # next to each other in the file changes only the tutors at their border, so a what-if
+        # on persona shares keeps every other tutor as it was (common random numbers).
+        queue = sorted(range(cfg.count), key=lambda i: self.streams.unit("tutor", i, "persona"))
+        slots = [""] * cfg.count
+        position = 0
         for name, count in persona_counts(cfg.personas, cfg.count).items():
-            slots += [name] * count
-        self.streams.stream("population", "personas").shuffle(slots)
+            for i in queue[position:position + count]:
+                slots[i] = name
+            position += count
         traits = {name: persona_traits(cfg, p) for name, p in cfg.personas.items()}
         # the platform recruits evenly across subjects (primary subjects in equal numbers) and
         # the breadth of tutors' subjects in the scenario's proportions, exactly

@@ -59,6 +59,7 @@ class Observer:
                    + b.quality_empathy_weight * (empathy - 6.5)
                    + b.quality_clarity_weight * (clarity - 6.8)
                    + b.quality_attention_weight * (attention - 72.0) / 10.0
+                   + b.quality_camera_weight * (camera - 92.0) / 10.0
                    + gauss(0.0, b.quality_noise_sd))
         rating, satisfaction, recommend = student.rate(quality, empathy, s.first, conn, tech, tutor.reliability_now(t))
 

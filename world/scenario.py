@@ -222,6 +222,7 @@ class Behaviour(Strict):
     quality_empathy_weight: float                  # per point of empathy above 6.5
     quality_clarity_weight: float                  # per point of clarity above 6.8
     quality_attention_weight: float                # per 10 points of attention above 72
+    quality_camera_weight: float                   # per 10 points of camera-on time above 92
     quality_burnout_penalty: float                 # quality lost at burnout 1
     quality_noise_sd: float = Field(ge=0)
     rating_base: float
