@@ -8,6 +8,7 @@
     python run.py compare A.toml B.toml       what-if: two scenarios over the same seeds
     python run.py sweep S.toml --grid k=v1,v2 what-if: a grid of parameter values
     python run.py tables DATA_DIR [--only NAME]  rebuild tables from a run's saved event log
+    python run.py trace ID [DATA_DIR]         one tutor's or student's timeline, and why (--json, --plot)
     python run.py model DATA_DIR              retrain the churn model on a run's saved tables
     python run.py import DATA_DIR [--db URL]  load the tables into SQLite (default) or PostgreSQL
 
@@ -23,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 SCENARIOS = ROOT / "scenarios"
 MODES = {"production": SCENARIOS / "production.toml", "dev": SCENARIOS / "dev.toml"}
-COMMANDS = ("run", "validate", "calibrate", "schema", "compare", "sweep", "tables", "model", "import")
+COMMANDS = ("run", "validate", "calibrate", "schema", "compare", "sweep", "tables", "model", "import", "trace")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -70,7 +71,7 @@ def run_parser() -> argparse.ArgumentParser:
         description="Simulate a tutoring platform and write the spec's tables. Other commands: "
                     "`run.py validate [DATA_DIR]`, `run.py schema`, `run.py compare A.toml B.toml`, "
                     "`run.py sweep SCENARIO.toml --grid key.path=v1,v2`, "
-                    "`run.py tables DATA_DIR [--only NAME ...]` (each with --help).",
+                    "`run.py tables DATA_DIR [--only NAME ...]`, `run.py trace ID [DATA_DIR]` (each with --help).",
     )
     p.add_argument("scenario", nargs="?", help="scenario TOML file (default: the --mode's scenario)")
     p.add_argument("--mode", choices=sorted(MODES), help="production (default: 150 tutors, 30 days) or dev (25 tutors, 14 days)")
@@ -172,6 +173,9 @@ def main(argv: list[str]) -> int:
         return calibrate_main(rest)
     if command == "schema":
         return cmd_schema(rest)
+    if command == "trace":
+        from output.trace import main as trace_main
+        return trace_main(rest)
     if command == "tables":
         from output.rebuild import main as tables_main
         return tables_main(rest)

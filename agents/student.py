@@ -39,9 +39,11 @@ class Student(mesa.Agent):
         self.tutors_seen: set[int] = set()
         self.sessions_done = 0
         self.arrived_at = model.env.now
+        self.existing = existing
         if existing:
             # already a student before the simulation started: some sessions behind them
             self.sessions_done = rng.randint(1, max(1, self.goal_sessions - 1))
+        self.prior_sessions = self.sessions_done
 
     def traits(self) -> dict:
         return {
@@ -51,6 +53,7 @@ class Student(mesa.Agent):
             "reschedule_prob": self.reschedule_prob, "goal_sessions": self.goal_sessions,
             "patience": self.patience, "rating_bias": self.rating_bias,
             "tech_setup": self.tech_setup, "arrived_at_min": self.arrived_at,
+            "existing": self.existing, "prior_sessions": self.prior_sessions,
         }
 
     @property
@@ -60,29 +63,31 @@ class Student(mesa.Agent):
     def decide(self, p: float) -> bool:
         return self.stream.random() < p
 
-    def react(self, held: bool, tutor_showed: bool, rating: float | None, first: bool) -> tuple[int, float]:
+    def react(self, held: bool, tutor_showed: bool, rating: float | None,
+              first: bool) -> tuple[int, float, float, float]:
         """After a session time: continue with this tutor, switch tutor, leave, or be done.
-        Returns the action and the probability of the draw that decided it."""
+        Returns the action, the probability of the draw that decided it, and the chances of
+        leaving and of switching (otherwise) that the student faced."""
         b = self.model.scenario.behaviour
         impatience = 1.0 - self.patience
         if not tutor_showed:
             p_leave = b.leave_after_tutor_no_show * impatience
             p_switch = b.switch_after_tutor_no_show
         elif not held:                      # the student missed it: they book again
-            return CONTINUE, 1.0
+            return CONTINUE, 1.0, 0.0, 0.0
         elif self.sessions_done >= self.goal_sessions:
-            return DONE, 1.0
+            return DONE, 1.0, 0.0, 0.0
         elif rating < b.poor_rating:
             p_leave = (b.leave_after_poor_first if first else b.leave_after_poor) * impatience
             p_switch = b.switch_after_poor_first if first else b.switch_after_poor
         else:
-            return CONTINUE, 1.0
+            return CONTINUE, 1.0, 0.0, 0.0
         u = self.stream.random()
         if u < p_leave:
-            return LEAVE, p_leave
+            return LEAVE, p_leave, p_leave, p_switch
         if u < p_leave + (1 - p_leave) * p_switch:
-            return SWITCH, (1 - p_leave) * p_switch
-        return CONTINUE, (1 - p_leave) * (1 - p_switch)
+            return SWITCH, (1 - p_leave) * p_switch, p_leave, p_switch
+        return CONTINUE, (1 - p_leave) * (1 - p_switch), p_leave, p_switch
 
     def rate(self, quality: float, empathy: float, first: bool, connection: int, tech_issue: bool,
              tutor_reliability: float = 0.8):

@@ -44,10 +44,14 @@ class Tutor(mesa.Agent):
         self.roster_load = 0.0                       # sessions a week wanted by the tutor's students
         self.recent_ratings: deque = deque()         # (time, rating) of the last 7 days
         self.missed_sessions: deque = deque()        # times of the tutor's no-shows, last 30 days
+        self.bookings = 0                            # sessions booked with the tutor
+        self.intake: deque = deque()                 # times new students booked a first session
+        self.moves = 0                               # of which the tutor moved
         self.last_session_time = 0.0
         self.completed = 0                           # sessions held in the simulation
         self.rating_sum = 0.0                        # of all ratings received in the simulation
         self.shown_rating = 4.0                      # what the platform shows new students (prior)
+        self.p_quit = float("nan")                   # today's quit hazard (decided at midnight)
 
     # --- traits ------------------------------------------------------------------------------
     def _draw_traits(self, t, rng, calendar):
@@ -139,6 +143,13 @@ class Tutor(mesa.Agent):
         """Reliability as it is today: burnout wears it down."""
         return self.reliability * (1.0 - self.model.scenario.behaviour.burnout_reliability_cut * self.burnout(t))
 
+    def intake_since(self, t: float) -> int:
+        """New students who booked a first session with the tutor since time t."""
+        q = self.intake
+        while q and q[0] < t:
+            q.popleft()
+        return len(q)
+
     def capacity_on(self, t: float) -> int:
         """Sessions the tutor takes on a day; burnout makes them take fewer."""
         b = self.burnout(t)
@@ -184,7 +195,7 @@ class Tutor(mesa.Agent):
         env = self.model.env
         while self.active:
             yield env.timeout(MINUTES_PER_DAY)
-            p = self.quit_probability(env.now)
+            p = self.p_quit = self.quit_probability(env.now)
             if self.decide(p):
                 self.model.tutor_quits(self, p)
 

@@ -42,6 +42,9 @@ def simulate(scenario, progress: bool = False):
 
 def context_of(model) -> tables.Context:
     tutors = pd.DataFrame([t.traits() for t in model.tutors])
+    # the platform habit drawn for each tutor by world/engagement.py (the device they log in from)
+    from world.engagement import DEVICES
+    tutors["usual_device"] = [DEVICES[h.device] for h in model.engagement.habits]
     students = pd.DataFrame([s.traits() for s in model.students])
     return tables.Context(model.calendar, tutors, students, model.scenario.platform.churn, model.scenario.seed)
 

@@ -409,8 +409,8 @@ def recompute_aggregates(d: SimpleNamespace) -> pd.DataFrame:
     out["first_session_count"] = per(first.size(), 0)
     first_sum10 = per(first["rating10"].sum())
     out["first_session_avg_rating"] = first_sum10 / out["first_session_count"].replace(0, np.nan) / 10
-    # exact, in tenths of a star: mean < 3.5  <=>  sum < 35 * count
-    out["poor_first_session_flag"] = (out["first_session_count"] >= 1) & (first_sum10 < 35 * out["first_session_count"])
+    # the platform flags on the average it publishes (two decimals)
+    out["poor_first_session_flag"] = (out["first_session_count"] >= 1) & (out["first_session_avg_rating"].round(2) < 3.5)
     out["recommendation_rate"] = per(g30["would_recommend"].apply(lambda x: x.astype(float).mean()))
     out["technical_issue_rate"] = per(g30["had_technical_issues"].apply(lambda x: x.astype(float).mean()))
     out["sentiment_trend_7d"] = per(g7["overall_sentiment"].mean())
@@ -464,7 +464,7 @@ def test_churn_signals_and_probability_follow_the_spec_formula(data):
         "declining_ratings": (_signal_bounds(r7 - r30, -CHURN.declining_drop, 1e-6), 1),
         "low_engagement": (_signal_bounds(r["avg_engagement_score"], CHURN.low_engagement, 0.006), 1),
         "high_reschedule_rate": (_signal_bounds(p["reschedule_rate"], CHURN.high_reschedule, 0.0006, below=False), 1),
-        "poor_first_sessions": (_signal_bounds(r["first_session_avg_rating"], CHURN.poor_first, 1e-6), CHURN.poor_first_weight),
+        "poor_first_sessions": (_signal_bounds(r["first_session_avg_rating"], CHURN.poor_first, 0.005), CHURN.poor_first_weight),
         "no_shows": (_signal_bounds(p["no_show_count"], CHURN.no_shows, 0.0, below=False), 1),
         "declining_activity": (_signal_bounds(r["total_sessions_7d"] - r["total_sessions_30d"] * CHURN.activity_ratio, 0.0, 0.0), 1),
     }

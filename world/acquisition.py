@@ -9,6 +9,7 @@ How many of the sessions are first sessions, then, is decided by how long studen
 from __future__ import annotations
 
 from world.clock import MINUTES_PER_DAY
+from world.sessions import EXISTING
 
 
 class Acquisition:
@@ -37,8 +38,8 @@ class Acquisition:
             if found is None:
                 model.student_leaves(student)
                 continue
-            tutor, hour_key, preferred = found
-            model.desk.book(student, tutor, hour_key, preferred, first=False)
+            tutor, hour_key, preferred, choice = found
+            model.desk.book(student, tutor, hour_key, preferred, first=False, why=EXISTING, choice=choice)
 
     def run(self):
         """Each day: correct the target, then bring in today's new students."""

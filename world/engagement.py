@@ -40,7 +40,7 @@ def ip_text(ip: int) -> str:
 
 class Habits:
     """A tutor's platform habits: drawn once from their own stream."""
-    __slots__ = ("rng", "actions_rng", "rate", "device", "home_ip")
+    __slots__ = ("rng", "actions_rng", "rate", "device", "home_ip", "p_today")
 
 
 class Engagement:
@@ -65,6 +65,7 @@ class Engagement:
         h.device = DEVICES.index(pick(self.cfg.devices, h.rng))
         h.home_ip = (10 << 24) | h.rng.getrandbits(24)
         h.rate = self.cfg.login_rate * tutor.responsiveness
+        h.p_today = float("nan")             # today's login probability (the daily table reads it)
         return h
 
     def _device(self, h: Habits, rng) -> tuple[int, int]:
@@ -99,7 +100,7 @@ class Engagement:
                 continue
             h = self.habits[tutor.index]
             rng = h.rng
-            p = min(1.0, h.rate * day_factor * (1.0 - cfg.burnout_login_drop * tutor.burnout(start)))
+            p = h.p_today = min(1.0, h.rate * day_factor * (1.0 - cfg.burnout_login_drop * tutor.burnout(start)))
             if rng.random() >= p:
                 continue
             when, sid = None, -1

@@ -46,6 +46,7 @@ BOOKED, ATTENDED, MISSED = range(3)
 CAUSES = ("coaching", "self_study", "tech_fix", "re_engaged")
 COACHED, SELF_STUDY, TECH_FIX, RE_ENGAGED = range(4)
 EMAIL, IN_APP = 0, 1            # channels of a message (experiments.CHANNELS)
+NAN = float("nan")
 
 # template_{type}_{n:03d}: n = 1 is the standing template; experiments' variants use n = 2, 3...
 TEMPLATES: dict[str, list[tuple[str, str]]] = {
@@ -164,8 +165,6 @@ class Interventions:
     # --- the daily job ---------------------------------------------------------------------------
     def run(self):
         cfg = self.cfg
-        if not cfg.enabled:
-            return
         first = cfg.first_day * MINUTES_PER_DAY + cfg.job_hour * 60.0
         if first > self.env.now:
             yield self.env.timeout(first - self.env.now)
@@ -191,9 +190,14 @@ class Interventions:
             }
 
     def job(self) -> None:
+        """Every day: the platform reads every tutor's signals (kept in the event log: the daily
+        churn probability a trace plots), and, when the policy is enabled, emails."""
         now = self.env.now
         cfg = self.cfg
         snap = self.signals.snapshot(now)
+        self.signals.record_day(now, snap)
+        if not cfg.enabled:
+            return
         fire = self.rules(snap)
         ok = snap["active_status"] & (snap["total_sessions_30d"] >= cfg.min_sessions_30d)
         for i in np.flatnonzero(ok):
@@ -259,32 +263,34 @@ class Interventions:
         rng = self.mail_rng[tutor.index]
         if send_at > env.now:
             yield env.timeout(send_at - env.now)
-        rec.append((env.now, iid, SENT, 1.0))
+        rec.append((env.now, iid, SENT, 1.0, NAN, 1.0, 1.0))
         delay = rng.uniform(*cfg.delivery_minutes)
         bounced = rng.random() < cfg.failure_rate
         yield env.timeout(delay)
         if bounced:
-            rec.append((env.now, iid, FAILED, cfg.failure_rate))
+            rec.append((env.now, iid, FAILED, cfg.failure_rate, NAN, 1.0, 1.0))
             return
-        rec.append((env.now, iid, DELIVERED, 1.0 - cfg.failure_rate))
+        rec.append((env.now, iid, DELIVERED, 1.0 - cfg.failure_rate, NAN, 1.0, 1.0))
         t = env.now
         if not tutor.active:
             return
         effect = tag.effect if tag is not None else None
         resp = tutor.responsiveness
-        damp = 1.0 - m.burnout_drop * tutor.burnout(t)
+        burnout = tutor.burnout(t)
+        damp = 1.0 - m.burnout_drop * burnout
         wait = self._wait_to_active(tutor, t)
         fit = 1.0 if wait == 0.0 else m.off_hours_open_factor
-        p_open = min(m.max_p, m.open_scale * resp * fit * damp * (effect.open_multiplier if effect else 1.0))
+        open_mult = effect.open_multiplier if effect else 1.0
+        p_open = min(m.max_p, m.open_scale * resp * fit * damp * open_mult)
         if rng.random() >= p_open:
-            rec.append((t, iid, UNOPENED, p_open))
+            rec.append((t, iid, UNOPENED, p_open, burnout, fit, open_mult))
             return
         horizon = m.open_horizon_hours * 60.0
         mean = (m.open_delay_hours * (1.0 - resp) + 0.25) * 60.0
         yield env.timeout(min(wait, horizon) + _truncated_exponential(rng, mean, max(1.0, horizon - wait)))
         if not tutor.active:
             return
-        rec.append((env.now, iid, OPENED, p_open))
+        rec.append((env.now, iid, OPENED, p_open, burnout, fit, open_mult))
         if tag is not None:
             self.experiments.exposed(tag, env.now, EMAIL, p_open)
         self.improve(tutor, iid, tag, itype, SELF_STUDY, self.coach.self_study_share)
@@ -295,23 +301,24 @@ class Interventions:
             yield env.timeout(rng.uniform(*m.click_delay_minutes))
             if not tutor.active:
                 return
-            rec.append((env.now, iid, CLICKED, p_click))
+            rec.append((env.now, iid, CLICKED, p_click, burnout, 1.0, appeal))
             if tag is not None:
                 self.experiments.acted(tag, env.now, EMAIL, p_click)
             self.follow_link(tutor, iid, tag, itype)
             p_respond = m.respond_after_click
         else:
-            rec.append((env.now, iid, UNCLICKED, p_click))
+            rec.append((env.now, iid, UNCLICKED, p_click, burnout, 1.0, appeal))
             p_respond = min(m.max_p, m.respond_scale * resp * damp * appeal)
+        respond_mult = 1.0 if clicked else appeal
         if campaign:                 # a broadcast from a no-reply address: nobody answers it
             return
         if rng.random() >= p_respond:
-            rec.append((env.now, iid, UNANSWERED, p_respond))
+            rec.append((env.now, iid, UNANSWERED, p_respond, burnout, 1.0, respond_mult))
         else:
             yield env.timeout(rng.uniform(*m.respond_delay_hours) * 60.0)
             if not tutor.active:
                 return
-            rec.append((env.now, iid, RESPONDED, p_respond))
+            rec.append((env.now, iid, RESPONDED, p_respond, burnout, 1.0, respond_mult))
             if not clicked:          # the reply asks for what the link offers
                 self.follow_link(tutor, iid, tag, itype)
             self.re_engage(tutor, iid, tag, itype)

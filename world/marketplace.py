@@ -79,13 +79,18 @@ class Marketplace:
     def match(self, student, first_day: int, rng, tries: int = 4):
         """A new tutor for the student: one teaching the subject and accepting new students, found
         with probability rising with the room left in their week and with the rating the platform
-        shows, and favouring the tutor's primary subject. Returns (tutor, hour_key, preferred)
-        or None."""
+        shows, and favouring the tutor's primary subject. Returns (tutor, hour_key, preferred,
+        choice) or None; choice = (the chance the pick had, number of candidates, the tutor's room)
+        for the event log."""
         subject = student.subject
         fill = self.model.scenario.platform.roster_fill
         # a tutor whose week is taken by their students' cadences accepts no new students
+        # ... nor one who has already taken the platform's weekly intake of new students
+        intake = self.model.scenario.platform.new_students_per_week
+        week_ago = self.model.env.now - 7 * 1440
         open_tutors = [t for t in self.by_subject.get(subject, ())
-                       if t.active and t.roster_load + student.cadence <= fill * t.weekly_capacity]
+                       if t.active and t.roster_load + student.cadence <= fill * t.weekly_capacity
+                       and t.intake_since(week_ago) < intake]
         candidates = [t for t in open_tutors if t.index not in student.tutors_seen] or open_tutors
         if not candidates:
             return None
@@ -100,5 +105,7 @@ class Marketplace:
             tutor = rng.choices(candidates, weights=weights)[0]
             slot = self.find_slot(tutor, student, first_day, days, rng)
             if slot is not None:
-                return tutor, slot[0], slot[1]
+                room = max(0.02, 1.0 - tutor.roster_load / (fill * tutor.weekly_capacity))
+                p = weights[candidates.index(tutor)] / sum(weights)
+                return tutor, slot[0], slot[1], (p, len(candidates), room)
         return None

@@ -167,7 +167,11 @@ class Platform(mesa.Model):
         tutor.quit_day = int(t // MINUTES_PER_DAY)
         recent = tutor.recent_mean_rating(t)
         self.recorder.tutor_quit.append((t, tutor.index, reason, p, tutor.burnout(t),
-                                         float("nan") if recent is None else recent))
+                                         float("nan") if recent is None else recent,
+                                         t - tutor.last_session_time > 7 * MINUTES_PER_DAY,
+                                         self.scenario.behaviour.quit_certification_factor[tutor.certification],
+                                         tutor.quit_propensity,
+                                         sum(1 for m in tutor.missed_sessions if m > t - 30 * MINUTES_PER_DAY)))
         for s in list(tutor.upcoming.values()):
             s.process.interrupt("tutor_quit")
 

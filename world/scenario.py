@@ -420,6 +420,8 @@ class Platform(Strict):
     speak_balance_width: float = Field(gt=0)          # |ratio - 0.5| at which balance reaches 0
     churn: ChurnFormula = ChurnFormula()
     acquisition_gain: float = Field(ge=0, le=1)       # how fast marketing corrects to demand
+    new_students_per_week: int = Field(gt=0)           # first sessions a tutor takes on in 7 days
+    max_reschedule_share: float = Field(gt=0, le=1)    # the platform refuses a tutor's moves beyond it
     no_show_suspension: int = Field(ge=0)              # no-shows in 30 days that suspend a tutor (0: never)
     roster_fill: float = Field(gt=0)                  # regulars' nominal weekly sessions per weekly slot a tutor accepts
     interventions: InterventionPolicy

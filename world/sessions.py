@@ -17,10 +17,13 @@ from world.observation import Observer
 
 SUBJECT_CODE = {s: i for i, s in enumerate(("Math", "Science", "English", "History", "Test Prep", "Programming"))}
 RATING_COLUMN = 17       # position of the rating in a session_observed row
+# why a student books (output/recorder.py BOOK_REASON)
+EXISTING, NEW, AGAIN, SWITCHING, UNAVAILABLE, TUTOR_QUIT = range(6)
+OWN_TUTOR = (1.0, 1, float("nan"))   # a booking with the student's own tutor: (p, candidates, room)
 
 
 class Session:
-    __slots__ = ("sid", "tutor", "student", "hour_key", "start", "duration", "first", "process")
+    __slots__ = ("sid", "tutor", "student", "hour_key", "start", "duration", "first", "process", "p_move")
 
     def __init__(self, sid, tutor, student, hour_key, duration, first):
         self.sid = sid
@@ -31,6 +34,7 @@ class Session:
         self.duration = duration
         self.first = first
         self.process = None
+        self.p_move = 0.0        # the tutor's chance of moving it, faced at booking
 
 
 class SessionDesk:
@@ -50,16 +54,21 @@ class SessionDesk:
         self.listeners: list = []
 
     # --- booking -------------------------------------------------------------------------------
-    def book(self, student, tutor, hour_key: int, preferred: bool, first: bool) -> Session:
+    def book(self, student, tutor, hour_key: int, preferred: bool, first: bool, why: int = AGAIN,
+             choice: tuple = OWN_TUTOR) -> Session:
         s = Session(self.next_sid, tutor, student, hour_key, student.duration, first)
         self.next_sid += 1
         self.market.reserve(tutor, hour_key, s.duration)
         tutor.upcoming[s.sid] = s
+        tutor.bookings += 1
+        if first:
+            tutor.intake.append(self.env.now)
         if student.tutor is not tutor:
             self.model.assign_tutor(student, tutor)
         student.tutors_seen.add(tutor.index)
         self.rec.session_booked.append((self.env.now, s.sid, tutor.index, student.index, s.start,
-                                        s.duration, SUBJECT_CODE[student.subject], first, preferred))
+                                        s.duration, SUBJECT_CODE[student.subject], first, preferred,
+                                        why, *choice, tutor.shown_rating))
         s.process = self.env.process(self.life(s))
         return s
 
@@ -74,13 +83,13 @@ class SessionDesk:
         self.book(student, tutor, slot[0], slot[1], first=False)
         return True
 
-    def book_new_tutor(self, student, wish_day: int) -> bool:
+    def book_new_tutor(self, student, wish_day: int, why: int = NEW) -> bool:
         """A first session with a tutor the student has not had yet."""
         found = self.market.match(student, wish_day, student.stream)
         if found is None:
             return False
-        tutor, hour_key, preferred = found
-        self.book(student, tutor, hour_key, preferred, first=True)
+        tutor, hour_key, preferred, choice = found
+        self.book(student, tutor, hour_key, preferred, first=True, why=why, choice=choice)
         return True
 
     # --- the session process ---------------------------------------------------------------------
@@ -89,8 +98,9 @@ class SessionDesk:
         try:
             mover, p, when = self._who_moves_it(s)
             if mover is not None:
+                decided, rel, burnout = env.now, s.tutor.reliability_now(env.now), s.tutor.burnout(env.now)
                 yield env.timeout(when - env.now)
-                self._move(s, mover, p)
+                self._move(s, mover, p, (burnout, decided, rel))
             yield env.timeout(s.start - env.now)
         except simpy.Interrupt as stop:
             self._cancelled(s, stop.cause)
@@ -100,7 +110,7 @@ class SessionDesk:
     def _who_moves_it(self, s: Session):
         """At booking, whether the tutor (or, rarely, the student) will move this session, and when."""
         tutor, student, now = s.tutor, s.student, self.env.now
-        p_tutor = tutor.reschedule_probability(now)
+        p_tutor = s.p_move = tutor.reschedule_probability(now)
         if tutor.decide(p_tutor):
             mover, p = 0, p_tutor
         elif student.decide(student.reschedule_prob):
@@ -111,8 +121,12 @@ class SessionDesk:
         when = max(now, s.start - 60.0 * tutor.stream.uniform(lo, hi))
         return mover, p, when
 
-    def _move(self, s: Session, mover: int, p: float) -> None:
+    def _move(self, s: Session, mover: int, p: float, why: tuple) -> None:
+        """`why`: (burnout, time, reliability now) when the move was decided, at booking."""
         tutor, student = s.tutor, s.student
+        # platform policy: a tutor who has already moved this share of their bookings cannot move more
+        if mover == 0 and tutor.moves >= self.model.scenario.platform.max_reschedule_share * tutor.bookings:
+            return
         lo, hi = self.b.reschedule_shift_days
         day = s.hour_key // 24 + tutor.stream.randint(lo, hi)
         slot = self.market.find_slot(tutor, student, day, 1 + self.days_flex, tutor.stream, avoid=s.hour_key)
@@ -125,7 +139,9 @@ class SessionDesk:
         s.hour_key = slot[0]
         s.start = slot[0] * 60.0
         self.market.reserve(tutor, s.hour_key, s.duration)
-        self.rec.session_rescheduled.append((self.env.now, s.sid, mover, old, s.start, p, tutor.burnout(self.env.now)))
+        if mover == 0:
+            tutor.moves += 1
+        self.rec.session_rescheduled.append((self.env.now, s.sid, mover, old, s.start, p, *why))
         for listener in self.listeners:
             listener.session_moved(s, mover, self.env.now)
 
@@ -134,12 +150,14 @@ class SessionDesk:
         tutor, student = s.tutor, s.student
         tutor.upcoming.pop(s.sid, None)
         burnout = tutor.burnout(t)
+        rel = tutor.reliability_now(t)
         p_tutor = tutor.no_show_probability(t)
         tutor_showed = not tutor.decide(p_tutor)
         p_student = student.no_show_prob
         student_showed = not student.decide(p_student)
         held = tutor_showed and student_showed
-        self.rec.session_outcome.append((t, s.sid, tutor_showed, student_showed, p_tutor, p_student, burnout))
+        self.rec.session_outcome.append((t, s.sid, tutor_showed, student_showed, p_tutor, p_student, burnout,
+                                         rel, s.p_move))
         if not tutor_showed:
             self.model.tutor_missed_session(tutor)
         self.model.sessions_today += 1
@@ -153,20 +171,23 @@ class SessionDesk:
             student.sessions_done += 1
             self.model.ratings_today.append(rating)
         tutor.note_session(t, rating)
-        action, p = student.react(held, tutor_showed, rating, s.first)
-        self.rec.student_decision.append((end, student.index, s.sid, action, p))
+        action, p, p_leave, p_switch = student.react(held, tutor_showed, rating, s.first)
+        self.rec.student_decision.append((end, student.index, s.sid, action, p, p_leave, p_switch,
+                                          float("nan") if rating is None else rating, s.first,
+                                          student.patience, student.sessions_done))
         for listener in self.listeners:
             listener.session_happened(s, t, held, tutor_showed, row if held else None)
         self._next(student, action, t)
 
     def _next(self, student, action: int, t: float) -> None:
         day = int(t // MINUTES_PER_DAY)
+        why = SWITCHING
         if action == CONTINUE:
             gap = max(1, round(student.days_between_sessions * student.stream.uniform(0.8, 1.2)))
             if student.tutor.active and self.book_with(student, student.tutor, day + gap):
                 return
-            action = SWITCH
-        if action == SWITCH and self.book_new_tutor(student, day + 1):
+            action, why = SWITCH, UNAVAILABLE
+        if action == SWITCH and self.book_new_tutor(student, day + 1, why):
             return
         self.model.student_leaves(student)
 
@@ -175,5 +196,5 @@ class SessionDesk:
         self.rec.session_cancelled.append((self.env.now, s.sid, 0))
         s.tutor.upcoming.pop(s.sid, None)
         student = s.student
-        if not self.book_new_tutor(student, int(self.env.now // MINUTES_PER_DAY) + 1):
+        if not self.book_new_tutor(student, int(self.env.now // MINUTES_PER_DAY) + 1, TUTOR_QUIT):
             self.model.student_leaves(student)

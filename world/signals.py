@@ -113,6 +113,16 @@ class Signals:
         total = r.eng7 if METRICS[metric] == 0 else r.rating7
         return total / r.n7, r.n7
 
+    def record_day(self, now: float, snap: dict) -> None:
+        """The day's row of every active tutor in the event log (`tutor_day`): the churn
+        probability the platform computed, and the tutor's hazards of the day."""
+        idx = np.flatnonzero(snap["active_status"])
+        tutors, habits = self.tutors, self.model.engagement.habits
+        self.model.recorder.tutor_day.extend((
+            np.full(len(idx), now), idx, snap["churn_probability"][idx], snap["churn_signals_detected"][idx],
+            [tutors[i].p_quit for i in idx], [habits[i].p_today for i in idx],
+            [tutors[i].burnout(now) for i in idx], [tutors[i].reliability_now(now) for i in idx]))
+
     def snapshot(self, now: float) -> dict[str, np.ndarray]:
         """Every tutor's signals as they stand at `now` (the aggregates' columns, vectorised),
         with the churn formula applied. Arrays are indexed by tutor index."""

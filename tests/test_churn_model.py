@@ -1,0 +1,211 @@
+"""The look-ahead, the churn labels and the churn model.
+
+- The look-ahead (days simulated after the window, for the labels) changes nothing that the
+  tables show: a run with lookahead 0 and one with lookahead 30 write byte-identical tables, on
+  the dev scenario and on production.
+- ground_truth/churn_labels.csv agrees with tutor_profiles.csv.
+- On the churn study scenario (300 tutors, 60 days of look-ahead, ~40 s) the learned model beats
+  chance out of fold, and the spec's formula and the learned models are scored on the same folds.
+- Too few positives, or one class: metrics.json says so and the run goes on.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import DEV_SEED, run_cli, simulate
+
+# every file a run writes that the look-ahead must leave alone (churn_labels.csv is its purpose,
+# run.json records the scenario, model/ is trained on the labels)
+WINDOW_FILES = ["tutor_profiles.csv", "sessions.csv", "tutor_aggregates.csv", "engagement_events.csv",
+                "interventions.csv", "experiments.csv", "experiment_assignments.csv",
+                "ground_truth/reschedules.csv", "ground_truth/tutor_traits.csv",
+                "ground_truth/students.csv", "daily.csv", "events.npz"]
+STUDY_SEED = 1
+
+
+def assert_same_files(a: Path, b: Path) -> None:
+    different = [name for name in WINDOW_FILES if (a / name).read_bytes() != (b / name).read_bytes()]
+    assert not different, f"the look-ahead changed {different}"
+
+
+# --- the look-ahead --------------------------------------------------------------------------
+
+def test_lookahead_leaves_every_table_byte_identical_dev(tmp_path):
+    runs = {}
+    for days in (0, 30):
+        runs[days] = simulate(tmp_path / f"la{days}", "--mode", "dev", "--seed", DEV_SEED, "--no-model",
+                              "--set", f"calendar.lookahead_days={days}")
+    assert_same_files(runs[0], runs[30])
+    labels = {d: pd.read_csv(runs[d] / "ground_truth" / "churn_labels.csv") for d in runs}
+    assert (labels[0]["horizon_days"] == 0).all() and (labels[30]["horizon_days"] == 30).all()
+    # whoever had stopped by the window's end is churned in both; the look-ahead can only add
+    assert (labels[30]["churned"] | ~labels[0]["churned"]).all()
+
+
+def test_lookahead_leaves_every_table_byte_identical_production(production_run, tmp_path):
+    """production.toml simulates 30 days after the window; the same run without them."""
+    assert json.loads((production_run / "run.json").read_text())["lookahead_days"] == 30
+    without = simulate(tmp_path / "la0", "--no-model", "--set", "calendar.lookahead_days=0")
+    assert_same_files(production_run, without)
+
+
+def test_churn_labels_agree_with_the_profiles(production_run):
+    labels = pd.read_csv(production_run / "ground_truth" / "churn_labels.csv", keep_default_na=False)
+    profiles = pd.read_csv(production_run / "tutor_profiles.csv")
+    run = json.loads((production_run / "run.json").read_text())
+    assert list(labels.columns) == ["tutor_id", "churned", "churned_at", "reason", "horizon_days"]
+    assert labels["tutor_id"].tolist() == profiles["tutor_id"].tolist()
+    churned = labels["churned"].astype(str) == "True"
+    assert ((labels["churned_at"] != "") == churned).all(), "churned_at is given exactly for churned tutors"
+    assert set(labels.loc[churned, "reason"]) <= {"quit", "suspended"}
+    assert (labels.loc[~churned, "reason"] == "").all()
+    end = pd.Timestamp(run["window_end"])
+    at = pd.to_datetime(labels["churned_at"].where(churned))
+    before_end = churned & (at < end)
+    assert (before_end.to_numpy() == ~profiles["active_status"].to_numpy()).all(), \
+        "a tutor is churned before the window's end exactly when active_status is False"
+    assert (at[churned] < end + pd.Timedelta(days=30)).all()
+    assert (churned & (at >= end)).any(), "nobody stopped in the 30 days after the production window"
+
+
+# --- the model on the churn study ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory) -> Path:
+    """scenarios/churn_study.toml (300 tutors, 60 days after the window), seed 1, with its model."""
+    return simulate(tmp_path_factory.mktemp("study") / "out", "scenarios/churn_study.toml",
+                    "--seed", STUDY_SEED)
+
+
+def metrics_of(folder: Path) -> dict:
+    return json.loads((folder / "model" / "metrics.json").read_text())
+
+
+def test_learned_model_beats_chance_out_of_fold(study):
+    m = metrics_of(study)
+    assert m["status"] == "trained", m
+    assert m["positives"] >= 10, f"only {m['positives']} positives in the churn study"
+    auc = m["models"]["logistic"]["roc_auc"]["mean"]
+    assert auc > 0.6, f"logistic regression ROC AUC out of fold {auc:.3f} <= 0.6"
+    for name in ("spec_formula", "logistic", "gradient_boosting"):
+        scores = m["models"][name]
+        assert 0 <= scores["brier"]["mean"] <= 1
+        assert len(scores["roc_auc"]["per_repeat"]) == m["cv"]["n_repeats"]
+    assert m["models"]["logistic"]["pr_auc"]["mean"] > m["base_rate"], "PR AUC no better than the base rate"
+
+
+def test_spec_formula_and_learned_models_share_the_same_folds(study):
+    m = metrics_of(study)
+    cv = m["cv"]
+    hashes = {name: s["fold_hash"] for name, s in m["models"].items()}
+    assert set(hashes.values()) == {cv["fold_hash"]}, hashes
+    # the recorded folds are the ones hashed, a stratified partition of the rows in every repeat
+    h = hashlib.sha256()
+    for k, test in enumerate(cv["test_folds"]):
+        h.update(f"{k}:".encode() + ",".join(map(str, sorted(test))).encode() + b";")
+    assert h.hexdigest()[:16] == cv["fold_hash"]
+    assert len(cv["test_folds"]) == cv["n_splits"] * cv["n_repeats"]
+    labels = pd.read_csv(study / "ground_truth" / "churn_labels.csv").set_index("tutor_id")
+    y = labels.loc[cv["tutor_ids"], "churned"].to_numpy(bool)
+    assert y.sum() == m["positives"] and len(y) == m["rows"]
+    for r in range(cv["n_repeats"]):
+        folds = cv["test_folds"][r * cv["n_splits"]:(r + 1) * cv["n_splits"]]
+        together = sorted(i for f in folds for i in f)
+        assert together == list(range(m["rows"])), f"repeat {r}: the folds are not a partition of the rows"
+        assert all(y[f].sum() >= 1 for f in folds), f"repeat {r}: a fold without a positive"
+
+
+def test_population_is_the_tutors_active_at_the_window_end(study):
+    m = metrics_of(study)
+    profiles = pd.read_csv(study / "tutor_profiles.csv")
+    assert m["rows"] == int(profiles["active_status"].sum())
+    assert "active_status" not in m["features"] and "churn_probability" not in m["features"]
+    assert m["tutors"] - m["rows"] == m["stopped_before_window_end"]
+
+
+def test_saved_model_is_json_and_reproduces_the_fitted_pipeline(study):
+    from output import churn_model as cm
+    folder = study / "model"
+    for name in ("metrics.json", "churn_model.json", "feature_importance.png", "calibration.png"):
+        assert (folder / name).is_file(), f"model/{name} was not written"
+        assert (folder / name).stat().st_size > 0
+    assert (folder / "calibration.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    saved = cm.load_model(folder / "churn_model.json")
+    assert saved["sklearn_version"] and saved["format_version"] == cm.MODEL_FORMAT_VERSION
+    data = cm.load_dataset(study)
+    ours = cm.predict(saved, data["X"])
+    ref = cm.logistic_model(STUDY_SEED).fit(data["X"].to_numpy("float64"), data["y"])
+    theirs = ref.predict_proba(data["X"].to_numpy("float64"))[:, 1]
+    assert np.allclose(ours, theirs, atol=1e-9), "the JSON model does not give the pipeline's probabilities"
+
+
+def test_model_command_retrains_to_the_same_metrics(study, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(study, copy)
+    shutil.rmtree(copy / "model")
+    code, out, err = run_cli("model", copy, timeout=120)
+    assert code == 0, err
+    assert out.startswith("churn model: "), out
+    assert (copy / "model" / "metrics.json").read_bytes() == (study / "model" / "metrics.json").read_bytes()
+    assert (copy / "model" / "churn_model.json").read_bytes() == (study / "model" / "churn_model.json").read_bytes()
+
+
+# --- skipping --------------------------------------------------------------------------------
+
+def test_no_lookahead_skips_the_model_with_one_line(tmp_path):
+    out = tmp_path / "out"
+    code, stdout, stderr = run_cli("--mode", "dev", "--seed", DEV_SEED, "--out", out, "--no-progress",
+                                   "--set", "calendar.lookahead_days=0")
+    assert code == 0, stderr
+    m = metrics_of(out)
+    assert m["status"] == "skipped" and "look-ahead" in m["reason"]
+    lines = [line for line in stdout.splitlines() if "churn model" in line]
+    assert len(lines) == 1 and "skipped" in lines[0], stdout
+    assert not (out / "model" / "churn_model.json").exists()
+
+
+@pytest.mark.parametrize("positives", [0, 3])
+def test_one_class_or_few_positives_skip_without_crash(dev_run, tmp_path, positives):
+    copy = tmp_path / "copy"
+    shutil.copytree(dev_run, copy)
+    path = copy / "ground_truth" / "churn_labels.csv"
+    labels = pd.read_csv(path)
+    profiles = pd.read_csv(copy / "tutor_profiles.csv")
+    labels["horizon_days"] = 14
+    active = profiles["active_status"].to_numpy(bool)
+    labels.loc[active, ["churned", "churned_at", "reason"]] = [False, None, None]
+    run = json.loads((copy / "run.json").read_text())
+    for i in np.flatnonzero(active)[:positives]:
+        labels.loc[i, ["churned", "churned_at", "reason"]] = [True, f"{run['window_end']} 09:00:00", "quit"]
+    labels.to_csv(path, index=False)
+    code, out, err = run_cli("model", copy)
+    assert code == 0, err
+    m = metrics_of(copy)
+    assert m["status"] == "skipped" and m["positives"] == positives, m
+    assert out.count("\n") == 2 and "skipped" in out.splitlines()[0], out
+
+
+def test_no_model_flag_trains_nothing(dev_run, tmp_path):
+    out = simulate(tmp_path / "out", "--mode", "dev", "--seed", DEV_SEED, "--no-model")
+    assert not (out / "model").exists()
+    assert (dev_run / "model" / "metrics.json").is_file(), "a default run writes model/metrics.json"
+
+
+def test_model_command_bad_input_is_one_line_exit_2(tmp_path):
+    code, out, err = run_cli("model", tmp_path / "missing")
+    assert code == 2 and err.count("\n") == 1 and "missing" in err, err
+
+
+def test_train_safely_never_raises(tmp_path):
+    from output.churn_model import train_safely
+    (tmp_path / "tutor_profiles.csv").write_text("tutor_id\nT0001\n")
+    result = train_safely(tmp_path, 1)
+    assert result["status"] == "error", result
+    assert json.loads((tmp_path / "model" / "metrics.json").read_text())["status"] == "error"

@@ -1,0 +1,274 @@
+"""`run.py trace`: one agent's timeline from a run folder, and the event log's decision inputs.
+
+The traces are read from the shared dev run (conftest.py). Most checks call the command's own
+entry point in-process (`output.trace.trace`, the function `run.py trace` runs) to trace every
+tutor cheaply; the command line itself (exit codes, stderr, the PNG) is run as a user runs it.
+"""
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from output.trace import JSON_KEYS, TYPES, trace
+from tests.conftest import run_cli
+
+# event types that record a decision: each carries the probability it faced
+DECISIONS = {"booked", "rescheduled", "session", "no_show", "decision", "quit", "login", "action", "daily"}
+DAY = 1440
+
+
+def events(*args) -> list[dict]:
+    out = io.StringIO()
+    assert trace([*map(str, args), "--json"], out=out) == 0
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def text(*args) -> list[str]:
+    out = io.StringIO()
+    assert trace(list(map(str, args)), out=out) == 0
+    return out.getvalue().splitlines()
+
+
+@pytest.fixture(scope="module")
+def run(dev_run):
+    manifest = json.loads((dev_run / "run.json").read_text())
+    warmup, window = int(manifest["warmup_days"]), int(manifest["window_days"])
+    return {
+        "dir": dev_run, "manifest": manifest, "window_start": warmup * DAY, "window_end": (warmup + window) * DAY,
+        "aggregates": pd.read_csv(dev_run / "tutor_aggregates.csv").set_index("tutor_id"),
+        "profiles": pd.read_csv(dev_run / "tutor_profiles.csv").set_index("tutor_id"),
+        "sessions": pd.read_csv(dev_run / "sessions.csv"),
+    }
+
+
+@pytest.fixture(scope="module")
+def tutor_traces(run) -> dict[str, list[dict]]:
+    """Every tutor's whole trace, daily rows included."""
+    return {tid: events(tid, run["dir"], "--type", ",".join(TYPES)) for tid in run["aggregates"].index}
+
+
+# --- the trace agrees with the tables ------------------------------------------------------------
+
+def _mean(values, digits):
+    total = 0.0
+    for v in values:            # in time order, as the table's per-tutor sums
+        total += v
+    return round(float(np.round(total / len(values), digits)), digits) if values else float("nan")
+
+
+def rebuild_aggregates(evs: list[dict], run) -> dict:
+    """A tutor's aggregates row and no-show count, from their `trace --json` events alone."""
+    end = run["window_end"]
+    held = [e for e in evs if e["type"] == "session" and e["phase"] == "window"]
+    last30 = [e["data"] for e in held if e["minute"] >= end - 30 * DAY]
+    last7 = [e["data"] for e in held if e["minute"] >= end - 7 * DAY]
+    first = [d for d in last30 if d["first"]]
+    min7 = run["manifest"]["scenario_document"]["platform"]["churn"].get("min_sessions_7d", 3)
+    return {
+        "total_sessions_30d": len(last30),
+        "total_sessions_7d": len(last7),
+        "avg_rating_30d": _mean([d["rating"] for d in last30], 2),
+        "avg_rating_7d": _mean([d["rating"] for d in last7], 2) if len(last7) >= min7 else float("nan"),
+        "first_session_count": len(first),
+        "first_session_avg_rating": _mean([d["rating"] for d in first], 2),
+        "recommendation_rate": _mean([float(d["recommend"]) for d in last30], 3),
+        "technical_issue_rate": _mean([float(d["tech_issue"]) for d in last30], 3),
+        "no_show_count": sum(1 for e in evs if e["type"] == "no_show" and e["phase"] == "window"
+                             and not e["data"]["tutor_showed"]),
+    }
+
+
+def test_trace_rebuilds_every_tutors_aggregates_and_no_shows(run, tutor_traces):
+    """tutor_aggregates.csv (sessions and ratings of the last 30 and 7 days, first sessions,
+    recommendation and technical-issue rates) and tutor_profiles.csv's no_show_count, rebuilt
+    for every tutor from `trace --json` alone, equal the tables."""
+    agg, prof = run["aggregates"], run["profiles"]
+    checked = 0
+    for tid, evs in tutor_traces.items():
+        got = rebuild_aggregates(evs, run)
+        want = {**agg.loc[tid, [k for k in got if k != "no_show_count"]].to_dict(),
+                "no_show_count": prof.loc[tid, "no_show_count"]}
+        for key, value in got.items():
+            w = float(want[key])
+            assert (np.isnan(value) and np.isnan(w)) or value == w, f"{tid} {key}: trace {value}, table {w}"
+        checked += got["total_sessions_30d"]
+    assert checked == int(run["sessions"]["session_completed"].sum()), "held window sessions missing from the traces"
+
+
+def test_cli_json_equals_the_rebuild_source(run, tutor_traces):
+    """`python run.py trace T... DATA_DIR --json` prints exactly the events used above."""
+    tid = max(tutor_traces, key=lambda t: len(tutor_traces[t]))
+    code, out, err = run_cli("trace", tid, run["dir"], "--json", "--type", ",".join(TYPES))
+    assert code == 0, err
+    assert [json.loads(line) for line in out.splitlines()] == tutor_traces[tid]
+
+
+# --- what a trace holds ---------------------------------------------------------------------------
+
+def test_json_lines_have_stable_keys(tutor_traces):
+    """Every line is one JSON object with the same top-level keys; events of one (type, kind)
+    have the same data keys; session ids are those of sessions.csv (or null)."""
+    shapes: dict[tuple, set] = {}
+    for evs in tutor_traces.values():
+        for e in evs:
+            assert tuple(e) == JSON_KEYS
+            assert e["type"] in TYPES and e["phase"] in ("warmup", "window")
+            key = (e["type"], e["kind"])
+            shapes.setdefault(key, set()).add(tuple(e["data"]))
+            assert e["session"] is None or (e["session"].startswith("S") and e["phase"] != "warmup"
+                                            or e["type"] in ("booked", "rescheduled", "action", "login"))
+    unstable = {k: v for k, v in shapes.items() if len(v) > 1}
+    assert not unstable, f"data keys differ within an event kind: {unstable}"
+    assert {"session", "booked", "decision", "daily", "login"} <= {k[0] for k in shapes}
+
+
+def test_decisions_carry_probabilities_in_unit_interval(tutor_traces, run):
+    students = run["sessions"]["student_id"].value_counts().index[:5]
+    traces = list(tutor_traces.values()) + [events(s, run["dir"]) for s in students]
+    seen = set()
+    for evs in traces:
+        for e in evs:
+            p = e["p"]
+            if e["type"] in DECISIONS and not (e["type"] == "action" and e["kind"] == "session_completed"):
+                assert p is not None, f"{e['type']} without its probability: {e}"
+            if p is not None:
+                assert 0.0 <= p <= 1.0, f"probability {p} out of [0, 1]: {e}"
+                seen.add(e["type"])
+    assert {"booked", "rescheduled", "session", "no_show", "decision", "login", "email", "daily"} <= seen
+
+
+def test_warm_up_events_are_shown_and_marked(run, tutor_traces):
+    tid = max(tutor_traces, key=lambda t: len(tutor_traces[t]))
+    evs = tutor_traces[tid]
+    assert any(e["phase"] == "warmup" for e in evs) and any(e["phase"] == "window" for e in evs)
+    for e in evs:
+        assert (e["minute"] < run["window_start"]) == (e["phase"] == "warmup")
+    lines = [ln for ln in text(tid, run["dir"]) if ln[:4].isdigit()]
+    n_warm = sum(1 for e in evs if e["phase"] == "warmup" and e["type"] != "daily")
+    assert sum(1 for ln in lines if ln[17:19] == "wu") == n_warm
+
+
+def test_text_trace_has_a_header_and_one_line_per_event(run, tutor_traces):
+    tid = max(tutor_traces, key=lambda t: len(tutor_traces[t]))
+    lines = text(tid, run["dir"])
+    traits = pd.read_csv(run["dir"] / "ground_truth" / "tutor_traits.csv").set_index("tutor_id").loc[tid]
+    assert lines[0].startswith(f"{tid}  {traits['persona']}")
+    assert any("reliability" in ln and "skill" in ln for ln in lines[:6])
+    body = [ln for ln in lines if ln[:4].isdigit()]
+    assert len(body) == sum(1 for e in tutor_traces[tid] if e["type"] != "daily")
+    resched = [ln for ln in body if " rescheduled " in ln and "reliability" in ln]
+    assert resched and all("-> p=" in ln for ln in resched)
+
+
+def test_trace_of_a_student(run):
+    """A student's trace: their arrival, every session of theirs (the window's with the ids of
+    sessions.csv), and their decisions with the rating, patience and probabilities."""
+    sessions = run["sessions"]
+    sid = sessions["student_id"].value_counts().index[0]
+    evs = events(sid, run["dir"])
+    assert evs[0]["type"] == "arrived"
+    assert all(e["student"] == sid for e in evs if e["type"] != "arrived")
+    mine = sessions[sessions["student_id"] == sid]
+    at = {e["session"] for e in evs if e["type"] in ("session", "no_show") and e["phase"] == "window"}
+    assert at == set(mine["session_id"]), "the student's window sessions differ from sessions.csv"
+    held = {e["session"]: e["data"]["rating"] for e in evs if e["type"] == "session" and e["phase"] == "window"}
+    table = mine.set_index("session_id")["student_rating"].dropna().to_dict()
+    assert held == table
+    decisions = [e for e in evs if e["type"] == "decision"]
+    assert decisions and all({"patience", "p_leave", "p_switch", "rating", "first"} <= set(e["data"]) for e in decisions)
+    lines = text(sid, run["dir"])
+    assert lines[0].startswith(sid) and "patience" in lines[1]
+
+
+def test_filters_by_time_and_type(run, tutor_traces):
+    tid = max(tutor_traces, key=lambda t: len(tutor_traces[t]))
+    start = run["window_start"]
+    since_day = pd.Timestamp(run["manifest"]["window_end"]) - pd.Timedelta(days=run["manifest"]["window_days"] - 2)
+    until_day = since_day + pd.Timedelta(days=3)
+    evs = events(tid, run["dir"], "--since", since_day.strftime("%Y-%m-%d"), "--until", until_day.strftime("%Y-%m-%d"),
+                 "--type", "session,no_show", "--type", "decision")
+    assert evs and {e["type"] for e in evs} <= {"session", "no_show", "decision"}
+    lo, hi = start + 2 * DAY, start + 6 * DAY          # --until a date: the whole of that day
+    assert all(lo <= e["minute"] < hi for e in evs)
+    whole = [e for e in tutor_traces[tid] if e["type"] in ("session", "no_show", "decision") and lo <= e["minute"] < hi]
+    assert evs == whole
+    # a date-time bound is exact
+    at = since_day + pd.Timedelta(hours=15, minutes=30)
+    later = events(tid, run["dir"], "--since", at.isoformat())
+    assert later and all(e["minute"] >= lo + 15.5 * 60 for e in later)
+    # daily rows only when asked for
+    assert not any(e["type"] == "daily" for e in events(tid, run["dir"]))
+    daily = events(tid, run["dir"], "--type", "daily")
+    assert daily and all(e["type"] == "daily" and 0 <= e["data"]["churn_probability"] <= 1 for e in daily)
+
+
+def test_plot_writes_a_png(run, tmp_path):
+    tid = run["aggregates"]["total_sessions_30d"].idxmax()
+    out = tmp_path / "t.png"
+    code, stdout, stderr = run_cli("trace", tid, run["dir"], "--plot", "--out", out)
+    assert code == 0, stderr
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+    assert str(out) in stdout
+
+
+@pytest.mark.parametrize("case", ["unknown_tutor", "unknown_student", "bad_id", "no_folder", "no_log", "bad_type",
+                                  "bad_date"])
+def test_bad_input_is_one_line_and_exit_2(run, tmp_path, case):
+    folder = run["dir"]
+    if case == "no_log":
+        folder = tmp_path / "run"
+        folder.mkdir()
+        shutil.copy(run["dir"] / "run.json", folder)
+        shutil.copytree(run["dir"] / "ground_truth", folder / "ground_truth")
+    args = {"unknown_tutor": ("T9999", folder), "unknown_student": ("ST999999", folder), "bad_id": ("X42", folder),
+            "no_folder": ("T0001", tmp_path / "nowhere"), "no_log": ("T0001", folder),
+            "bad_type": ("T0001", folder, "--type", "session,nonsense"),
+            "bad_date": ("T0001", folder, "--since", "2026-13-45")}[case]
+    code, out, err = run_cli("trace", *args)
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    expected = {"unknown_tutor": "T9999", "unknown_student": "ST999999", "bad_id": "X42", "no_folder": "nowhere",
+                "no_log": "events.npz", "bad_type": "nonsense", "bad_date": "2026-13-45"}[case]
+    assert expected in lines[0]
+
+
+# --- the event log holds the inputs of each decision ------------------------------------------------
+
+def test_recorded_inputs_reproduce_the_probabilities(run):
+    """The inputs the log keeps with a decision give back its probability through the
+    behaviour's formula (scenario coefficients from run.json)."""
+    b = run["manifest"]["scenario_document"]["behaviour"]
+    with np.load(run["dir"] / "events.npz") as log:
+        rel, p = log["session_outcome.reliability"].astype(float), log["session_outcome.p_tutor_no_show"]
+        assert np.allclose(p, np.minimum(0.95, b["no_show_scale"] * (1 - rel) ** b["no_show_power"]), rtol=1e-5, atol=1e-7)
+        by_tutor = log["session_rescheduled.by"] == 0
+        rel = log["session_rescheduled.reliability"][by_tutor].astype(float)
+        p = log["session_rescheduled.p"][by_tutor]
+        assert by_tutor.any()
+        assert np.allclose(p, np.minimum(0.95, b["reschedule_scale"] * (1 - rel) ** b["reschedule_power"]),
+                           rtol=1e-5, atol=1e-7)
+        assert (log["session_rescheduled.decided"] <= log["session_rescheduled.t"]).all()
+        # a student's choice after a poor rating: p(leave) = base x (1 - patience)
+        rating, first = log["student_decision.rating"], log["student_decision.first"]
+        poor = (rating < b["poor_rating"]) & (log["student_decision.action"] != 3)    # 3: done (goal reached)
+        base = np.where(first[poor], b["leave_after_poor_first"], b["leave_after_poor"])
+        assert poor.any()
+        assert np.allclose(log["student_decision.p_leave"][poor],
+                           base * (1 - log["student_decision.patience"][poor].astype(float)), rtol=1e-5, atol=1e-7)
+        # a tutor's quit: p = propensity x certification x burnout, low-rating and idle factors
+        q = {k.split(".", 1)[1]: log[k] for k in log.files if k.startswith("tutor_quit.")}
+    if len(q["t"]):
+        own = q["reason"] == 0
+        recent = q["recent_rating"].astype(float)
+        low = np.where(np.isnan(recent) | (recent >= 4.0), 1.0, 1 + b["quit_low_rating_gain"] * (4.0 - recent))
+        expect = (q["propensity"] * q["cert_factor"] * (1 + b["quit_burnout_gain"] * q["burnout"]) * low
+                  * np.where(q["idle"], 1 + b["quit_idle_gain"], 1.0))
+        assert np.allclose(q["p"][own], np.minimum(1.0, expect[own]), rtol=1e-4)
