@@ -103,7 +103,7 @@ TEMPLATES: dict[tuple[str, str], tuple[str, str]] = {
     ("action", "profile_updated"): ("{actor}updated the profile ({detail})", "p={p:.2f}"),
     ("action", "message_sent"): ("{actor}sent a {detail} message about {S}{to_student}", "p={p:.2f}"),
     ("intervention", "email"): ("platform decided to send email {I} ({itype}){exp_s}",
-                                "churn probability {churn_probability:.2f} ({churn_signals} signals), rating 30d "
+                                "churn probability {churn_probability:.2f} (signals: {churn_signals}), rating 30d "
                                 "{rating_30d:.2f} / 7d {rating_7d:.2f}, engagement {engagement_30d:.2f}, first "
                                 "sessions {first_session_avg:.2f}, technical issues {tech_rate:.2f}, sessions 7d/30d "
                                 "{sessions_7d}/{sessions_30d}"),
@@ -132,7 +132,7 @@ TEMPLATES: dict[tuple[str, str], tuple[str, str]] = {
                               "p={p:.2f}; {metric} before: {baseline:.2f} over {n_before} sessions"),
     ("experiment", "evaluated"): ("{exp} evaluated: {converted_s}",
                                   "{metric} {before:.2f} -> {after:.2f} over {n_before}/{n_after} sessions, lift {lift:+.3f}"),
-    ("daily", "day"): ("platform: churn probability {churn_probability:.2f} ({risk}, {churn_signals} signals)",
+    ("daily", "day"): ("platform: churn probability {churn_probability:.2f} ({risk}, signals: {churn_signals})",
                        "tutor that day: quit hazard {p_quit:.4f}, login p {p_login:.2f}, burnout {burnout:.2f}, "
                        "reliability {reliability:.2f}"),
 }
@@ -445,7 +445,7 @@ class Tracer:
         sc = run.scenario
         for r in _rows(log["tutor_quit"], log["tutor_quit"]["tutor"] == k):
             self.add(r["t"], "quit", leave_reason[r["reason"]], {
-                "reason": leave_reason[r["reason"]], "p": _f(r["p"]), "burnout": _f(r["burnout"]),
+                "reason": leave_reason[r["reason"]], "p": _f(r["p"], 8), "burnout": _f(r["burnout"]),
                 "recent_rating": _f(r["recent_rating"], 3), "idle": r["idle"], "cert_factor": _f(r["cert_factor"]),
                 "propensity": _f(r["propensity"], 8), "missed_30d": r["missed_30d"]}, tutor=k, p=_f(r["p"], 8))
         for r in _rows(log["tutor_login"], log["tutor_login"]["tutor"] == k):
@@ -544,88 +544,113 @@ DECISION_WORDS = {"continue": "continues with {tutor_id}", "switch": "switches t
                   "leave": "leaves the platform", "done": "is done"}
 
 
+def _short(stamp) -> str:
+    """'2026-10-21 17:00:00' -> '10-21 17:00'."""
+    return (stamp or "n/a")[5:16]
+
+
+def _h_rescheduled(d, h, c):
+    mover_is_me = (d["by"] == "tutor") == c["me_tutor"]
+    mover = h["tutor_id"] if d["by"] == "tutor" else h["student_id"]
+    return {"mover": "" if mover_is_me else f"{mover} ", "with_other": f" with {h['other']}" if mover_is_me else "",
+            "new_s": _short(d["new_start"]), "decided_s": _short(d["decided_at"])}
+
+
+def _h_booked(d, h, c):
+    return {
+        "start_s": _short(d["start"]),
+        "booking_s": (f"({d['subject']}, {d['duration']} min" + (", first session" if d["first"] else "")
+                      + ("" if d["in_preferred_hours"] else ", outside the tutor's preferred hours") + ")"),
+        "choice_s": FMT.format("chose {t} among {n} open tutors (room {room:.2f}, shown rating {r:.2f}) -> p={p:.2f}",
+                               t=h["tutor_id"], n=d["candidates"], room=d["room"], r=d["shown_rating"], p=d["p"]),
+    }
+
+
+def _h_decision(d, h, c):
+    return {"action_s": DECISION_WORDS[d["action"]].format(tutor_id=h["tutor_id"])}
+
+
+def _h_quit(d, h, c):
+    b, r = c["sc"].behaviour, d["recent_rating"]
+    return {"burnout_gain": b.quit_burnout_gain, "limit": c["sc"].platform.no_show_suspension,
+            "low_s": (f" x (1 + {b.quit_low_rating_gain:g} x (4 - recent rating {r:.2f}))"
+                      if r is not None and r < 4.0 else ""),
+            "idle_s": f" x {1 + b.quit_idle_gain:g} (no session for 7 days)" if d["idle"] else ""}
+
+
+def _h_intervention(d, h, c):
+    return {"exp_s": f" ({d['experiment']}, variant {d['variant']})" if d.get("experiment") else ""}
+
+
+def _h_email(d, h, c):
+    m = c["sc"].engagement.email
+    resp = c["traits"].get("responsiveness", float("nan"))
+    damp = FMT.format("(1 - {drop:g} x burnout {b:.2f})", drop=m.burnout_drop, b=d["burnout"])
+    mult = "" if d["multiplier"] is None or d["multiplier"] == 1.0 else f" x variant {d['multiplier']:g}"
+    fit = "in active hours" if d["fit"] is None or d["fit"] == 1.0 else f"off hours {d['fit']:g}"
+    rate = "{s:g} x responsiveness {r:.2f} x {damp}{mult}"
+    return {**_h_intervention(d, h, c),
+            "open_why": FMT.format("{s:g} x responsiveness {r:.2f} x {fit} x {damp}{mult}",
+                                   s=m.open_scale, r=resp, fit=fit, damp=damp, mult=mult),
+            "click_why": FMT.format(rate, s=m.click_scale, r=resp, damp=damp, mult=mult),
+            "respond_why": (f"after a click: {m.respond_after_click:g}" if d.get("after_click")
+                            else FMT.format(rate, s=m.respond_scale, r=resp, damp=damp, mult=mult))}
+
+
+def _h_coaching(d, h, c):
+    return {"at_s": _short(d["at"]),
+            "via_s": " (in-app card)" if d["intervention"] == "(in-app)" else f" (from email {d['intervention']})"}
+
+
+TRAIT_NAMES = {"d_skill": "skill", "d_reliability": "reliability", "d_empathy": "empathy",
+               "d_speak_style": "speak style", "d_tech_setup": "tech setup", "d_hours_flex": "flexibility",
+               "d_quit_propensity": "quit propensity"}
+
+
+def _h_trait_change(d, h, c):
+    parts = [f"{label} {d[key]:+.4f}" for key, label in TRAIT_NAMES.items() if d.get(key)]
+    if d.get("d_capacity"):
+        parts.append(f"sessions a day {d['d_capacity']:+d}")
+    return {"deltas": ", ".join(parts) or "none",
+            "mult_s": " x the variant's multiplier" if d.get("experiment") else ""}
+
+
+def _h_experiment(d, h, c):
+    e = {e.id: e for e in c["sc"].experiments}.get(d["experiment"])
+    keys = ("baseline", "before", "after", "lift", "n_before", "n_after", "channel", "metric", "variant")
+    return {"exp": d["experiment"], "exp_name": e.name if e else "n/a",
+            "converted_s": "converted" if d.get("converted") else "not converted", **{k: d.get(k) for k in keys}}
+
+
+# event type -> the function giving its template's pieces beyond the event's data
+HELPERS = {"rescheduled": _h_rescheduled, "booked": _h_booked, "decision": _h_decision, "quit": _h_quit,
+           "intervention": _h_intervention, "email": _h_email, "coaching": _h_coaching,
+           "trait_change": _h_trait_change, "experiment": _h_experiment}
+
+
 def _helpers(ev: dict, run: Run, agent_kind: str, traits: dict) -> dict:
-    """The pre-formatted pieces the templates quote besides the event's data."""
+    """The pre-formatted pieces the templates quote besides the event's data: who is who (the
+    traced agent is not named, the other party is), and the type's own pieces (HELPERS)."""
     d = ev["data"]
-    sc = run.scenario
     tutor_id = run.tutor_id(ev["tutor"]) if ev["tutor"] is not None else None
     student_id = run.student_id(ev["student"]) if ev["student"] is not None else None
     me_tutor = agent_kind == "tutor"
-    other = student_id if me_tutor else tutor_id
-    h = {"tutor_id": tutor_id, "student_id": student_id, "other": other,
-         "S": run.session(ev["session"]) if ev["session"] is not None else "",
-         "I": d.get("intervention", ""), "poor_rating": sc.behaviour.poor_rating}
-    # who acted: nothing when it is the traced agent, else their id
-    actor = "tutor" if ev["type"] == "action" else "student"
-    h["actor"] = "" if (actor == "tutor") == me_tutor else f"{tutor_id if actor == 'tutor' else student_id} "
-    h["with_tutor"] = "" if me_tutor else f" with {tutor_id}"
-    h["with_student"] = f" with {student_id}" if me_tutor else ""
-    h["to_student"] = f" to {student_id}" if me_tutor else ""
-    if ev["type"] == "rescheduled":
-        mover_is_me = (d["by"] == "tutor") == me_tutor
-        h["mover"] = "" if mover_is_me else f"{tutor_id if d['by'] == 'tutor' else student_id} "
-        h["with_other"] = f" with {other}" if mover_is_me else ""
-        h["new_s"] = (d["new_start"] or "n/a")[5:16]
-        h["decided_s"] = (d["decided_at"] or "n/a")[5:16]
-    if ev["type"] == "booked":
-        h["start_s"] = (d["start"] or "n/a")[5:16]
-        h["booking_s"] = (f"({d['subject']}, {d['duration']} min" + (", first session" if d["first"] else "")
-                          + ("" if d["in_preferred_hours"] else ", outside the tutor's preferred hours") + ")")
-        h["choice_s"] = FMT.format("chose {t} among {n} open tutors (room {room:.2f}, shown rating {r:.2f}) -> p={p:.2f}",
-                                   t=tutor_id, n=d["candidates"], room=d["room"], r=d["shown_rating"], p=d["p"])
+    actor = "tutor" if ev["type"] == "action" else "student"      # who acts in the events that name one
     first = d.get("first")
-    h["first_s"] = ", first session" if first else ""
-    h["first_s2"] = " (first session)" if first else ""
-    h["first_why"] = " on a first session" if first else ""
-    h["recommend_s"] = ", recommends" if d.get("recommend") else ", would not recommend"
-    h["tech_s"] = ", technical issue" if d.get("tech_issue") else ""
-    if ev["type"] == "decision":
-        h["action_s"] = DECISION_WORDS[d["action"]].format(tutor_id=tutor_id)
-    if ev["type"] == "quit":
-        b = sc.behaviour
-        h["burnout_gain"] = b.quit_burnout_gain
-        r = d["recent_rating"]
-        h["low_s"] = (f" x (1 + {b.quit_low_rating_gain:g} x (4 - recent rating {r:.2f}))"
-                      if r is not None and r < 4.0 else "")
-        h["idle_s"] = f" x {1 + b.quit_idle_gain:g} (no session for 7 days)" if d["idle"] else ""
-        h["limit"] = sc.platform.no_show_suspension
-    if ev["type"] in ("intervention", "email"):
-        h["exp_s"] = f" ({d['experiment']}, variant {d['variant']})" if d.get("experiment") else ""
-    if ev["type"] == "email":
-        m = sc.engagement.email
-        resp = traits.get("responsiveness", float("nan"))
-        damp = FMT.format("(1 - {drop:g} x burnout {b:.2f})", drop=m.burnout_drop, b=d["burnout"])
-        mult = d["multiplier"]
-        mult_s = "" if mult is None or mult == 1.0 else f" x variant {mult:g}"
-        fit = d["fit"]
-        fit_s = "in active hours" if fit is None or fit == 1.0 else f"off hours {fit:g}"
-        h["open_why"] = FMT.format("{s:g} x responsiveness {r:.2f} x {fit} x {damp}{mult}",
-                                   s=m.open_scale, r=resp, fit=fit_s, damp=damp, mult=mult_s)
-        h["click_why"] = FMT.format("{s:g} x responsiveness {r:.2f} x {damp}{mult}",
-                                    s=m.click_scale, r=resp, damp=damp, mult=mult_s)
-        h["respond_why"] = (f"after a click: {m.respond_after_click:g}" if d.get("after_click") else
-                            FMT.format("{s:g} x responsiveness {r:.2f} x {damp}{mult}",
-                                       s=m.respond_scale, r=resp, damp=damp, mult=mult_s))
-    if ev["type"] == "coaching":
-        h["at_s"] = (d["at"] or "n/a")[5:16]
-        h["via_s"] = " (in-app card)" if d["intervention"] == "(in-app)" else f" (from email {d['intervention']})"
-    if ev["type"] == "trait_change":
-        names = {"d_skill": "skill", "d_reliability": "reliability", "d_empathy": "empathy",
-                 "d_speak_style": "speak style", "d_tech_setup": "tech setup", "d_hours_flex": "flexibility",
-                 "d_quit_propensity": "quit propensity"}
-        parts = [f"{label} {d[key]:+.4f}" for key, label in names.items() if d.get(key)]
-        if d.get("d_capacity"):
-            parts.append(f"sessions a day {d['d_capacity']:+d}")
-        h["deltas"] = ", ".join(parts) or "none"
-        h["mult_s"] = " x the variant's multiplier" if d.get("experiment") else ""
-    if ev["type"] == "experiment":
-        exps = {e.id: e for e in sc.experiments}
-        e = exps.get(d["experiment"])
-        h["exp"] = d["experiment"]
-        h["exp_name"] = e.name if e else "n/a"
-        h["converted_s"] = "converted" if d.get("converted") else "not converted"
-        for key in ("baseline", "before", "after", "lift", "n_before", "n_after", "channel", "metric", "variant"):
-            h.setdefault(key, d.get(key))
+    h = {"tutor_id": tutor_id, "student_id": student_id, "other": student_id if me_tutor else tutor_id,
+         "S": run.session(ev["session"]) if ev["session"] is not None else "", "I": d.get("intervention", ""),
+         "poor_rating": run.scenario.behaviour.poor_rating,
+         "actor": "" if (actor == "tutor") == me_tutor else f"{tutor_id if actor == 'tutor' else student_id} ",
+         "with_tutor": "" if me_tutor else f" with {tutor_id}",
+         "with_student": f" with {student_id}" if me_tutor else "",
+         "to_student": f" to {student_id}" if me_tutor else "",
+         "first_s": ", first session" if first else "", "first_s2": " (first session)" if first else "",
+         "first_why": " on a first session" if first else "",
+         "recommend_s": ", recommends" if d.get("recommend") else ", would not recommend",
+         "tech_s": ", technical issue" if d.get("tech_issue") else ""}
+    more = HELPERS.get(ev["type"])
+    if more is not None:
+        h.update(more(d, h, {"sc": run.scenario, "traits": traits, "me_tutor": me_tutor}))
     return h
 
 
@@ -859,7 +884,7 @@ def parser() -> argparse.ArgumentParser:
                    help=f"only these event types: {', '.join(TYPES)} (default: all but daily)")
     p.add_argument("--json", action="store_true", help="one JSON object per event (stable keys)")
     p.add_argument("--plot", action="store_true", help="write a PNG timeline instead of listing")
-    p.add_argument("--out", metavar="FILE.png", help="where --plot writes (default: trace_ID.png)")
+    p.add_argument("--out", metavar="FILE.png", help="where the plot goes (implies --plot; default: trace_ID.png)")
     return p
 
 

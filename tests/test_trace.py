@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -121,8 +121,8 @@ def test_json_lines_have_stable_keys(tutor_traces):
             assert e["type"] in TYPES and e["phase"] in ("warmup", "window")
             key = (e["type"], e["kind"])
             shapes.setdefault(key, set()).add(tuple(e["data"]))
-            assert e["session"] is None or (e["session"].startswith("S") and e["phase"] != "warmup"
-                                            or e["type"] in ("booked", "rescheduled", "action", "login"))
+            assert e["session"] is None or re.fullmatch(r"S\d{6}", e["session"]), e
+            assert e["session"] is None or e["session_num"] is not None
     unstable = {k: v for k, v in shapes.items() if len(v) > 1}
     assert not unstable, f"data keys differ within an event kind: {unstable}"
     assert {"session", "booked", "decision", "daily", "login"} <= {k[0] for k in shapes}
@@ -135,7 +135,7 @@ def test_decisions_carry_probabilities_in_unit_interval(tutor_traces, run):
     for evs in traces:
         for e in evs:
             p = e["p"]
-            if e["type"] in DECISIONS and not (e["type"] == "action" and e["kind"] == "session_completed"):
+            if e["type"] in DECISIONS:
                 assert p is not None, f"{e['type']} without its probability: {e}"
             if p is not None:
                 assert 0.0 <= p <= 1.0, f"probability {p} out of [0, 1]: {e}"
