@@ -224,8 +224,11 @@ def read_table(path: Path, table: Table, dialect: str) -> list[tuple]:
             if missing:
                 raise BadInput(f"{path}: header has no column {missing[0]!r}")
             extra = [c for c in header if c not in table.names]
-            if extra or len(set(header)) != len(header):
-                raise BadInput(f"{path}: header has an unknown or repeated column {(extra or header)[0]!r}")
+            if extra:
+                raise BadInput(f"{path}: header has an unknown column {extra[0]!r}")
+            repeated = [c for i, c in enumerate(header) if c in header[:i]]
+            if repeated:
+                raise BadInput(f"{path}: header has the column {repeated[0]!r} twice")
             order = [header.index(c) for c in table.names]
             kinds = [c.kind for c in table.columns]
             required = [not c.nullable for c in table.columns]
