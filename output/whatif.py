@@ -123,8 +123,9 @@ def run_task(task: dict) -> dict:
     from output.pipeline import run
     from world.scenario import apply_overrides, validate_document
 
+    # what-if outcomes are read inside the window: no look-ahead, no churn model (faster)
     document = apply_overrides(task["document"], [f"seed={int(task['seed'])}", "outputs.event_log=false",
-                                                  "outputs.model=false"])
+                                                  "outputs.model=false", "calendar.lookahead_days=0"])
     scenario = validate_document(document, task.get("source", "scenario"))
     if task.get("out"):
         out = Path(task["out"])
