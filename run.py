@@ -21,48 +21,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from output.cli import OneLineParser, non_negative_int, positive_float, positive_int
+
 ROOT = Path(__file__).resolve().parent
 SCENARIOS = ROOT / "scenarios"
 MODES = {"production": SCENARIOS / "production.toml", "dev": SCENARIOS / "dev.toml"}
 COMMANDS = ("run", "validate", "calibrate", "schema", "compare", "sweep", "tables", "model", "import", "trace")
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a bad argument is one line on stderr and exit code 2."""
-
-    def error(self, message):
-        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
-        sys.exit(2)
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
 
 
 def run_parser() -> argparse.ArgumentParser:

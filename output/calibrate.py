@@ -768,20 +768,8 @@ def changes_report(plan: Plan, base: Evaluation, best: Evaluation, checks: dict)
 # ----------------------------------------------------------------------------------- command
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
-        sys.exit(2)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
-    return value
+from output.cli import OneLineParser as _Parser  # noqa: E402
+from output.cli import positive_int as _positive_int  # noqa: E402
 
 
 def parser() -> argparse.ArgumentParser:
