@@ -323,7 +323,29 @@ def evaluate_one(c: T.Check, d: Data) -> Result:
                       target_text=c.target_text)
     if not r.target_text:
         r.target_text = c.target_text
+    if r.status == "FAIL" and r.n and (c.kind in ("share", "shares") or c.binomial):
+        _within_sampling_error(c, r)
     return r
+
+
+def _within_sampling_error(c: T.Check, r: Result) -> None:
+    """A proportion over r.n items passes if it lies in its band widened by 2 binomial SEs."""
+    n = r.n
+    if c.kind == "shares":
+        ok = all(abs(r.measured[k] - t) <= c.tol + 2 * (t * (1 - t) / n) ** 0.5 + EPS
+                 for k, t in c.target.items())
+    else:
+        lo, hi = (r.lo, r.hi) if (r.lo is not None or r.hi is not None) else (c.lo, c.hi)
+        if not isinstance(r.measured, (int, float)) or (lo is None and hi is None):
+            return
+        p0 = (lo + hi) / 2 if lo is not None and hi is not None else float(r.measured)
+        p0 = min(max(p0, 0.0), 1.0)
+        se = (p0 * (1 - p0) / n) ** 0.5
+        ok = se > 0 and _inside(float(r.measured), None if lo is None else lo - 2 * se,
+                                None if hi is None else hi + 2 * se)
+    if ok:
+        r.status = "PASS"
+        r.text += " (within 2 SE)"
 
 
 def evaluate(d: Data, checks: list[T.Check] | None = None) -> list[Result]:
