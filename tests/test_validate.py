@@ -306,3 +306,24 @@ def test_report_is_written(tmp_path, capsys):
     assert (folder / "figures" / "distributions_tutors.png").stat().st_size > 0
     assert SUMMARY.match(out.rstrip("\n").splitlines()[-1])
     assert code in (0, 1)
+
+
+# --- validate on a real dev-size run ----------------------------------------------------------
+
+STABLE_AT_DEV_SIZE = ("rule", "range", "enum", "fk")
+
+
+def test_validate_on_a_dev_run_passes_the_checks_stable_at_that_size(dev_run):
+    """A dev run (25 tutors, 14 days) is too small for shares and correlations to mean much,
+    but every row-level rule, range, enum and key of the spec must hold on it."""
+    results = V.evaluate(V.load(Path(dev_run)))
+    stable = [r for r in results if r.check.kind in STABLE_AT_DEV_SIZE and r.status != "SKIP"]
+    assert len(stable) >= 60, f"only {len(stable)} row-level checks ran on the dev run"
+    failed = [(r.check.id, r.check.claim, r.text) for r in stable if r.status == "FAIL"]
+    assert not failed, f"row-level checks failing on a dev run: {failed}"
+
+
+def test_validate_on_a_dev_run_sees_all_seven_tables(dev_run):
+    results = V.evaluate(V.load(Path(dev_run)))
+    skipped_for_tables = [r.check.id for r in results if r.status == "SKIP" and r.text.startswith("needs ")]
+    assert not skipped_for_tables, f"checks skipped for a missing table: {skipped_for_tables[:10]}"
