@@ -1691,7 +1691,8 @@ CONTRADICTIONS: list[tuple[str, str]] = [
      "±3-5 point tolerances. Shares, categorical mixes and the email rates therefore pass when "
      "the measured value is within their band widened by 2 standard errors at the measured n "
      "(the report says '(within 2 SE)'); at session level (n ~ 21,000) that widening is below "
-     "a point."),
+     "a point. Persona means (8-75 tutors each) likewise pass within their band widened by two "
+     "standard errors of the mean."),
     ("Persona churn: 'otherwise decent metrics' vs churn 0.55-0.80",
      "The churn probability is the spec's formula: 0.12 per weighted signal plus up to 0.10 of "
      "noise. The no-show persona's 0.55-0.80 needs 4-6 of the six signals although the spec says "

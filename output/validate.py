@@ -138,6 +138,7 @@ class Result:
     target_text: str = ""
     lo: float | None = None
     hi: float | None = None
+    se: float | None = None     # standard error of a persona mean (few tutors)
 
     def as_dict(self) -> dict:
         c = self.check
@@ -284,8 +285,11 @@ def _measure(c: T.Check, d: Data) -> Result:
         if len(v) < (1 if kind == "mean" else 2):
             raise T.Skip("no values")
         x = float(v.mean() if kind == "mean" else v.std(ddof=1))
-        return Result(c, "PASS" if _inside(x, c.lo, c.hi) else "FAIL", x,
-                      f"{_num(x)} (n={len(v):,})", len(v), lo=c.lo, hi=c.hi)
+        r = Result(c, "PASS" if _inside(x, c.lo, c.hi) else "FAIL", x,
+                   f"{_num(x)} (n={len(v):,})", len(v), lo=c.lo, hi=c.hi)
+        if kind == "mean" and c.level == "persona" and len(v) > 1:
+            r.se = float(v.std(ddof=1)) / len(v) ** 0.5   # a persona is a small sample of tutors
+        return r
     if kind == "corr":
         sub = _where(df, p.get("where"))
         xy = pd.DataFrame({"x": pd.to_numeric(_series(sub, p["x"]), errors="coerce"),
@@ -325,6 +329,12 @@ def evaluate_one(c: T.Check, d: Data) -> Result:
         r.target_text = c.target_text
     if r.status == "FAIL" and r.n and (c.kind in ("share", "shares") or c.binomial):
         _within_sampling_error(c, r)
+    if r.status == "FAIL" and r.se:
+        lo, hi = r.lo, r.hi
+        if _inside(float(r.measured), None if lo is None else lo - 2 * r.se,
+                   None if hi is None else hi + 2 * r.se):
+            r.status = "PASS"
+            r.text += f" (within 2 SE = {2 * r.se:.3f})"
     return r
 
 
