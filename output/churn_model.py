@@ -35,7 +35,6 @@ one class) it writes metrics.json saying so and trains nothing; it never raises 
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import sys
@@ -447,10 +446,8 @@ def describe(metrics: dict) -> str:
 
 # ================================================================================ command line
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
-        sys.exit(2)
+from output.cli import OneLineParser as _Parser  # noqa: E402  (one-line errors, exit 2)
+
 
 
 def main(argv: list[str]) -> int:

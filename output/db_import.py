@@ -24,7 +24,6 @@ DATA_DIR (a run with --no-experiments, say) is skipped with a note.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import datetime as dt
 import json
@@ -503,10 +502,8 @@ def import_folder(data_dir: Path, db: str | None = None, clear: bool = False) ->
     return report
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
-        sys.exit(2)
+from output.cli import OneLineParser as _Parser  # noqa: E402  (one-line errors, exit 2)
+
 
 
 def main(argv: list[str]) -> int:

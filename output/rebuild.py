@@ -35,10 +35,8 @@ class BadInput(Exception):
     """str(self) is the one line printed on stderr."""
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
-        sys.exit(2)
+from output.cli import OneLineParser as _Parser  # noqa: E402  (one-line errors, exit 2)
+
 
 
 def parser() -> argparse.ArgumentParser:

@@ -864,10 +864,8 @@ def plot(run: Run, kind: str, agent: str, title: str, events: list[dict], out: P
 
 # ================================================================================== command line
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
-        sys.exit(2)
+from output.cli import OneLineParser as _Parser  # noqa: E402  (one-line errors, exit 2)
+
 
 
 def parser() -> argparse.ArgumentParser:

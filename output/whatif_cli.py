@@ -10,7 +10,6 @@ simulation stack (mesa, simpy, pandas); output/whatif.py is imported only to run
 """
 from __future__ import annotations
 
-import argparse
 import itertools
 import os
 import sys
