@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+from itertools import accumulate
 
 
 def draw(dist, rng: random.Random) -> float:
@@ -45,6 +46,16 @@ def correlated_uniforms(rho: float, rng: random.Random) -> tuple[float, float]:
 
 
 def pick(weights: dict, rng: random.Random):
-    """A key of `weights`, with probability proportional to its value."""
-    keys = list(weights)
-    return rng.choices(keys, weights=[weights[k] for k in keys])[0]
+    """A key of `weights`, with probability proportional to its value (the same draw as
+    `rng.choices(keys, weights)`, with the cumulative weights worked out once per dict)."""
+    entry = _CUMULATIVE.get(id(weights))
+    if entry is None or entry[0] is not weights:
+        if len(_CUMULATIVE) >= 512:
+            _CUMULATIVE.clear()
+        keys = list(weights)
+        # the dict is kept in the entry, so that its id cannot be reused while the entry stands
+        entry = _CUMULATIVE[id(weights)] = (weights, keys, list(accumulate(weights[k] for k in keys)))
+    return rng.choices(entry[1], cum_weights=entry[2])[0]
+
+
+_CUMULATIVE: dict[int, tuple] = {}

@@ -32,6 +32,8 @@ class Tutor(mesa.Agent):
         rng_traits = streams.stream("tutor", index, "traits")
         self.stream = streams.stream("tutor", index, "decisions")
         self.session_stream = streams.stream("tutor", index, "sessions")
+        # the noise of what is observed in the tutor's sessions: standard normal draws, batched
+        self.session_noise = streams.normals("tutor", index, "session_noise")
         self.primary_subject = primary_subject
         self.n_subjects = n_subjects
         self._draw_traits(traits, rng_traits, model.calendar)
@@ -42,7 +44,8 @@ class Tutor(mesa.Agent):
         self.day_load: dict[int, int] = {}           # day -> sessions booked that day
         self.upcoming: dict = {}                    # sid -> Session not yet at its time (ordered)
         self.roster_load = 0.0                       # sessions a week wanted by the tutor's students
-        self.recent_ratings: deque = deque()         # (time, rating) of the last 7 days
+        self.recent_ratings: deque = deque()         # (time, rating in tenths) of the last 7 days
+        self.recent_tenths = 0                       # their sum (ratings have one decimal: exact)
         self.missed_sessions: deque = deque()        # times of the tutor's no-shows, last 30 days
         self.bookings = 0                            # sessions booked with the tutor
         self.intake: deque = deque()                 # times new students booked a first session
@@ -92,6 +95,9 @@ class Tutor(mesa.Agent):
         block, `hours_flex` outside it) and whether the hour is preferred."""
         self.offer = [tuple((h, 1.0, True) for h in self.preferred[wd])
                       + tuple((h, self.hours_flex, False) for h in self.flexible[wd]) for wd in range(7)]
+        # the marketplace's products of this offer and a student's hour preferences, kept per
+        # (weekday, preference profile) for as long as the offer stands (world/marketplace.py)
+        self.offer_weights: dict = {}
 
     def _build_timetable(self, rng, working_days: float):
         """Preferred hours per weekday (0 = Monday) and the hours accepted if asked."""
@@ -160,10 +166,10 @@ class Tutor(mesa.Agent):
     def recent_mean_rating(self, t: float) -> float | None:
         q = self.recent_ratings
         while q and q[0][0] < t - 7 * MINUTES_PER_DAY:
-            q.popleft()
+            self.recent_tenths -= q.popleft()[1]
         if not q:
             return None
-        return sum(r for _, r in q) / len(q)
+        return self.recent_tenths / (10 * len(q))
 
     # --- decisions -----------------------------------------------------------------------------
     def reschedule_probability(self, t: float) -> float:
@@ -204,7 +210,9 @@ class Tutor(mesa.Agent):
         if rating is not None:
             self.completed += 1
             self.rating_sum += rating
-            self.recent_ratings.append((t, rating))
+            tenths = round(rating * 10)
+            self.recent_ratings.append((t, tenths))
+            self.recent_tenths += tenths
             # shrunk towards 4.0 until the tutor has a few ratings, as listings do
             self.shown_rating = (self.rating_sum + 4.0 * 5) / (self.completed + 5)
 

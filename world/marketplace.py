@@ -7,6 +7,8 @@ sessions table come from this meeting of two timetables, not from a target histo
 """
 from __future__ import annotations
 
+from itertools import accumulate
+
 HOURS_PER_DAY = 24
 
 
@@ -32,23 +34,30 @@ class Marketplace:
         cap = tutor.capacity_on(self.model.env.now)
         day_load = tutor.day_load
         weekday = self.calendar.weekday
+        hour_weight = student.hour_weight
+        products = tutor.offer_weights
         keys, weights, preferred = [], [], []
         for day in range(first_day, first_day + n_days):
             if day_load.get(day, 0) >= cap:
                 continue
             wd = weekday(day)
-            want = student.hour_weight[wd]
+            want = hour_weight[wd]
+            # (hour, weight, preferred, liked) of the hours the tutor offers that day and the
+            # student would take at all, for this weekday and hour-preference profile
+            offer = products.get((wd, id(want)))
+            if offer is None:
+                offer = products[(wd, id(want))] = _weigh(tutor.offer[wd], want)
             base = day * HOURS_PER_DAY
             liked = False
-            for h, mult, pref in tutor.offer[wd]:
+            for h, w, pref, good in offer:
                 k = base + h
                 if k <= now_hour or k in booked or k == avoid:
                     continue
-                w = want[h] * mult
                 keys.append(k)
                 weights.append(w)
                 preferred.append(pref)
-                liked = liked or w >= 1.0
+                if good:
+                    liked = True
             if liked:
                 break
         total = sum(weights)
@@ -88,9 +97,10 @@ class Marketplace:
         # ... nor one who has already taken the platform's weekly intake of new students
         intake = self.model.scenario.platform.new_students_per_week
         week_ago = self.model.env.now - 7 * 1440
+        # (fewer first sessions in the tutor's queue than the limit, old ones included, need no count)
         open_tutors = [t for t in self.by_subject.get(subject, ())
                        if t.active and t.roster_load + student.cadence <= fill * t.weekly_capacity
-                       and t.intake_since(week_ago) < intake]
+                       and (len(t.intake) < intake or t.intake_since(week_ago) < intake)]
         candidates = [t for t in open_tutors if t.index not in student.tutors_seen] or open_tutors
         if not candidates:
             return None
@@ -101,11 +111,24 @@ class Marketplace:
             stars = (t.shown_rating / 5.0) ** sensitivity
             weights.append(free * stars * (3.0 if t.primary_subject == subject else 1.0))
         days = 1 + self.model.scenario.students.days_flex
+        cumulative = list(accumulate(weights))     # as rng.choices(weights=) would, once for all tries
         for _ in range(tries):
-            tutor = rng.choices(candidates, weights=weights)[0]
+            tutor = rng.choices(candidates, cum_weights=cumulative)[0]
             slot = self.find_slot(tutor, student, first_day, days, rng)
             if slot is not None:
                 room = max(0.02, 1.0 - tutor.roster_load / (fill * tutor.weekly_capacity))
                 p = weights[candidates.index(tutor)] / sum(weights)
                 return tutor, slot[0], slot[1], (p, len(candidates), room)
         return None
+
+
+def _weigh(offer: tuple, want: list) -> tuple:
+    """The hours of a tutor's day `offer` ((hour, willingness, preferred)) that a student with
+    hour preferences `want` would take, with the product weight and whether the student likes it
+    (weight >= 1)."""
+    out = []
+    for h, mult, pref in offer:
+        w = want[h] * mult
+        if w > 0:
+            out.append((h, w, pref, w >= 1.0))
+    return tuple(out)

@@ -30,7 +30,7 @@ class Observer:
         b = self.b
         tutor, student = s.tutor, s.student
         rng = tutor.session_stream
-        gauss = rng.gauss
+        z = tutor.session_noise          # the next standard normal draw
         day = int(t // 1440)
         hour = int(t // 60) % 24
         load = self.network.load(hour, self.calendar.is_weekend_day(day))
@@ -39,20 +39,20 @@ class Observer:
 
         # what the camera and the microphone see
         attention = _clip(student.attention + b.attention_tutor_weight * (tutor.skill - 0.8)
-                          + self.att_conn[conn] + gauss(0.0, b.attention_noise_sd), 10.0, 100.0)
+                          + self.att_conn[conn] + b.attention_noise_sd * z(), 10.0, 100.0)
         speak = _clip(tutor.speak_style + b.speak_burnout_shift * burnout
                       + b.speak_attention_weight * (72.0 - attention) / 100.0
-                      + gauss(0.0, b.speak_noise_sd), 0.20, 0.80)
-        camera = _clip(100.0 * tutor.camera_habit + gauss(0.0, b.camera_noise_sd)
+                      + b.speak_noise_sd * z(), 0.20, 0.80)
+        camera = _clip(100.0 * tutor.camera_habit + b.camera_noise_sd * z()
                        - (b.camera_tech_issue_penalty if tech else 0.0), 70.0, 100.0)
         screen = _clip(self.screen_subject[student.subject] + tutor.screen_share_habit
-                       + gauss(0.0, b.screen_share_noise_sd), 10.0, 95.0)
-        rel = 1.0 + gauss(0.0, b.duration_noise_sd) - (b.duration_tech_issue_cut if tech else 0.0)
+                       + b.screen_share_noise_sd * z(), 10.0, 95.0)
+        rel = 1.0 + b.duration_noise_sd * z() - (b.duration_tech_issue_cut if tech else 0.0)
         duration = int(_clip(round(s.duration * rel), 25, 105))
 
         # what the transcript analysis scores
-        empathy = _clip(tutor.empathy * (1.0 - 0.15 * burnout) + gauss(0.0, b.empathy_noise_sd), 1.0, 10.0)
-        clarity = _clip(tutor.clarity + gauss(0.0, b.clarity_noise_sd), 1.0, 10.0)
+        empathy = _clip(tutor.empathy * (1.0 - 0.15 * burnout) + b.empathy_noise_sd * z(), 1.0, 10.0)
+        clarity = _clip(tutor.clarity + b.clarity_noise_sd * z(), 1.0, 10.0)
 
         # how good the session was for this student, and how they judge it
         quality = (b.quality_skill_weight * tutor.skill * (1.0 - b.quality_burnout_penalty * burnout)
@@ -60,17 +60,17 @@ class Observer:
                    + b.quality_clarity_weight * (clarity - 6.8)
                    + b.quality_attention_weight * (attention - 72.0) / 10.0
                    + b.quality_camera_weight * (camera - 92.0) / 10.0
-                   + gauss(0.0, b.quality_noise_sd))
+                   + b.quality_noise_sd * z())
         rating, satisfaction, recommend = student.rate(quality, empathy, s.first, conn, tech, tutor.reliability_now(t))
 
         tutor_sent = _clip(b.sentiment_tutor_base + b.sentiment_tutor_empathy_weight * (tutor.empathy - 6.5)
                            - b.sentiment_tutor_burnout_weight * burnout
-                           + gauss(0.0, b.sentiment_tutor_noise_sd), -0.2, 0.95)
+                           + b.sentiment_tutor_noise_sd * z(), -0.2, 0.95)
         student_sent = _clip(b.sentiment_student_base + b.sentiment_student_rating_weight * (rating - 4.1)
-                             + gauss(0.0, b.sentiment_student_noise_sd), -0.5, 0.95)
+                             + b.sentiment_student_noise_sd * z(), -0.5, 0.95)
         mix = b.sentiment_overall_mix
         overall = _clip(mix * student_sent + (1.0 - mix) * tutor_sent + b.sentiment_overall_base
-                        + gauss(0.0, b.sentiment_overall_noise_sd), -0.5, 0.95)
+                        + b.sentiment_overall_noise_sd * z(), -0.5, 0.95)
         engagement = engagement_score_scalar(attention, speak, overall, self.width)
         return (t + duration, s.sid, duration, conn, load, tech, attention, camera, speak, screen,
                 overall, student_sent, tutor_sent, empathy, clarity, engagement, quality, rating,
