@@ -21,7 +21,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from output.cli import OneLineParser, non_negative_int, positive_float, positive_int
+from output.cli import OneLineParser, default_jobs, non_negative_int, positive_float, positive_int
 
 ROOT = Path(__file__).resolve().parent
 SCENARIOS = ROOT / "scenarios"
@@ -52,7 +52,13 @@ def run_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-model", action="store_true", help="skip training the churn model")
     p.add_argument("--no-event-log", action="store_true", help="do not save the event log (events.npz)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--jobs", type=positive_int, default=default_jobs(),
+                   help="processes to use: with 2 or more, the churn model's process loads its libraries "
+                        "during the simulation, the look-ahead after the window runs while the tables are "
+                        "written, and the model's cross-validation and figures are shared (the same files "
+                        "either way; default: %(default)s, from the CPUs this process may use)")
     return p
+
 
 
 def scenario_overrides(args) -> list[str]:
@@ -96,7 +102,7 @@ def cmd_run(argv: list[str]) -> int:
         return 2
 
     from output.pipeline import run
-    summary = run(scenario, document, out, progress=not args.no_progress)
+    summary = run(scenario, document, out, progress=not args.no_progress, jobs=args.jobs)
     rows = summary["rows"]
     sessions = rows["sessions"]
     print(f"tutorsim: scenario {scenario.name!r}, seed {scenario.seed}, "
@@ -108,7 +114,10 @@ def cmd_run(argv: list[str]) -> int:
     if summary.get("model"):
         from output.churn_model import describe
         print(f"  {describe(summary['model'])}")
-    print(f"  wall time: {summary['total_s']:.2f} s (simulation {summary['simulate_s']:.2f} s)")
+    ahead = (f"; look-ahead {summary['lookahead_s']:.2f} s"
+             + (", in a second process while the tables were written" if summary["lookahead_forked"] else "")
+             if scenario.calendar.lookahead_days else "")
+    print(f"  wall time: {summary['total_s']:.2f} s (warm-up and window {summary['simulate_s']:.2f} s{ahead})")
     print(f"  files in: {summary['out']}/")
     return 0
 

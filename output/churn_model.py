@@ -32,17 +32,30 @@ with `load_model` and applied with `predict`, no pickle), feature_importance.png
 calibration.png (reliability diagram of the out-of-fold predictions). With too few positives (or
 one class) it writes metrics.json saying so and trains nothing; it never raises into the run
 (`train_safely`).
+
+Processes. With jobs >= 2 (the default where this process may use two CPUs; `jobs` argument,
+`--jobs`) and where forking is safe, the figures are rendered by a forked
+process (it imports matplotlib while this one imports scikit-learn) and the cross-validation's fits
+are shared with forked workers. Every fit builds its model afresh from (name, seed) and the
+out-of-fold predictions are assembled in the same order: the files are the same bytes with any
+number of processes.
 """
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from output.cli import OneLineParser as _Parser  # one-line errors, exit 2
+from output.cli import default_jobs
+from output.cli import positive_int as _positive_int
 
 MIN_POSITIVES = 5
 MIN_NEGATIVES = 5
@@ -195,48 +208,60 @@ def fold_hash(splits) -> str:
     return h.hexdigest()[:16]
 
 
-def _metrics(y, p) -> dict:
-    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+def _brier(y, p) -> float:
+    from sklearn.metrics import brier_score_loss
+    return float(brier_score_loss(y, np.clip(p, 0, 1)))
+
+
+def _metrics(y, p, brier: float | None = None) -> dict:
+    """ROC AUC, PR AUC and Brier score (`brier` when it is already known) of predictions `p`."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
     return {"roc_auc": float(roc_auc_score(y, p)), "pr_auc": float(average_precision_score(y, p)),
-            "brier": float(brier_score_loss(y, np.clip(p, 0, 1)))}
+            "brier": _brier(y, p) if brier is None else brier}
+
+
+def _mean(values) -> float:
+    return round(float(np.array(values).mean()), 4)
 
 
 def _summary(per_repeat: list[dict]) -> dict:
     out = {}
     for key in ("roc_auc", "pr_auc", "brier"):
         v = np.array([m[key] for m in per_repeat])
-        out[key] = {"mean": round(float(v.mean()), 4), "sd": round(float(v.std(ddof=1)) if len(v) > 1 else 0.0, 4),
+        out[key] = {"mean": _mean(v), "sd": round(float(v.std(ddof=1)) if len(v) > 1 else 0.0, 4),
                     "per_repeat": [round(float(x), 4) for x in v]}
     return out
 
 
-def cross_validate(X: pd.DataFrame, y: np.ndarray, baseline: np.ndarray, seed: int) -> dict:
-    """Every model on the same repeated stratified folds; out-of-fold predictions per repeat."""
-    import warnings
-
+def cross_validate(X: pd.DataFrame, y: np.ndarray, baseline: np.ndarray, seed: int, jobs: int = 1,
+                   on_predictions=None) -> dict:
+    """Every model on the same repeated stratified folds; out-of-fold predictions per repeat. The
+    learned models' fits are shared among `jobs` processes (`_fit_folds`): same numbers either way.
+    `on_predictions(oof, brier)`, if given, is called with the out-of-fold predictions and the mean
+    Brier score of each model before the other metrics are computed (to draw a figure meanwhile)."""
     from sklearn.model_selection import RepeatedStratifiedKFold
+    from sklearn.utils import assert_all_finite
     n_splits = int(min(N_SPLITS, y.sum(), (~y).sum()))
     splitter = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=N_REPEATS, random_state=seed)
     splits = list(splitter.split(X, y))
     Xv = X.to_numpy("float64")
-    results, oof_all = {}, {}
+    assert_all_finite(Xv, allow_nan=True, input_name="X")    # once here, not in every fit (`_fit_predict`)
+    tasks = [(name, k) for name in LEARNED for k in range(len(splits))]
+    predicted = dict(zip(tasks, _fit_folds(tasks, Xv, y, splits, seed, jobs)))
+    oof_all = {}
     for name in (BASELINE, *LEARNED):
         oof = np.full((N_REPEATS, len(y)), np.nan)
-        seen = []
-        for k, (train, test) in enumerate(splits):
-            seen.append((train, test))
-            if name == BASELINE:
-                p = baseline[test]                      # the spec's formula: nothing is fitted
-            else:
-                model = LEARNED[name](seed)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    model.fit(Xv[train], y[train])
-                    p = model.predict_proba(Xv[test])[:, 1]
-            oof[k // n_splits, test] = p
-        per_repeat = [_metrics(y, oof[r]) for r in range(N_REPEATS)]
-        results[name] = {"fold_hash": fold_hash(seen), **_summary(per_repeat), "_per_repeat": per_repeat}
+        for k, (_, test) in enumerate(splits):
+            # the spec's formula: nothing is fitted
+            oof[k // n_splits, test] = baseline[test] if name == BASELINE else predicted[name, k]
         oof_all[name] = oof
+    brier = {name: [_brier(y, oof[r]) for r in range(N_REPEATS)] for name, oof in oof_all.items()}
+    if on_predictions is not None:
+        on_predictions(oof_all, {name: _mean(v) for name, v in brier.items()})
+    results = {}
+    for name, oof in oof_all.items():
+        per_repeat = [_metrics(y, oof[r], brier[name][r]) for r in range(N_REPEATS)]
+        results[name] = {"fold_hash": fold_hash(splits), **_summary(per_repeat), "_per_repeat": per_repeat}
     comparison = {}
     for name in LEARNED:
         diff = {}
@@ -251,6 +276,123 @@ def cross_validate(X: pd.DataFrame, y: np.ndarray, baseline: np.ndarray, seed: i
           "random_state": seed, "fold_hash": fold_hash(splits),
           "test_folds": [[int(i) for i in test] for _, test in splits]}
     return {"cv": cv, "models": results, "comparison": comparison, "oof": oof_all}
+
+
+# ================================================================================ processes
+
+def preload() -> None:
+    """Import what training uses (scikit-learn's parts, matplotlib with its Agg backend), so that a
+    process started early (output/model_process.py) has them loaded before it is asked to train."""
+    import sklearn.calibration  # noqa: F401
+    import sklearn.ensemble  # noqa: F401
+    import sklearn.impute  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+    import sklearn.metrics  # noqa: F401
+    import sklearn.model_selection  # noqa: F401
+    import sklearn.pipeline  # noqa: F401
+    import sklearn.preprocessing  # noqa: F401
+    _pyplot()
+
+
+def _fork_context():
+    """multiprocessing's "fork" context where forking is safe here, else None (work in this process):
+    not where fork does not exist, nor with other threads running (the child would inherit the
+    locks they hold, not the threads), nor in a daemonic process (it may not have children)."""
+    import multiprocessing as mp
+    import threading
+    if not hasattr(os, "fork") or "fork" not in mp.get_all_start_methods():
+        return None
+    if threading.active_count() > 1 or mp.current_process().daemon:
+        return None
+    return mp.get_context("fork")
+
+
+def _child_ignores_ctrl_c() -> None:
+    """In a forked child: Ctrl-C is the parent's to handle (it stops its children itself)."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _fit_predict(tasks, Xv, y, splits, seed) -> list:
+    """The out-of-fold probabilities of each (model name, fold index) in `tasks`, in order. Each fit
+    builds its model afresh from (name, seed), so where and after what it runs changes nothing.
+
+    The first fit of each model here validates its parameters; the others, of the same constructor
+    with the same arguments, skip that (the boosting model validates each of its 40 trees again:
+    some 15% of its time). The check that X is finite is skipped: `cross_validate` made it once."""
+    import warnings
+
+    import sklearn
+    out, validated = [], set()
+    for name, k in tasks:
+        train, test = splits[k]
+        model = LEARNED[name](seed)
+        with sklearn.config_context(skip_parameter_validation=name in validated, assume_finite=True), \
+                warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(Xv[train], y[train])
+            out.append(model.predict_proba(Xv[test])[:, 1])
+        validated.add(name)
+    return out
+
+
+def _fit_folds_child(send, tasks, Xv, y, splits, seed) -> None:
+    _child_ignores_ctrl_c()
+    try:
+        reply = ("ok", _fit_predict(tasks, Xv, y, splits, seed))
+    except Exception as e:  # noqa: BLE001 - the parent redoes this share, and raises there
+        reply = ("error", f"{type(e).__name__}: {e}")
+    try:
+        send.send(reply)
+    except OSError:
+        pass                                    # the parent has stopped waiting
+    send.close()
+
+
+def _fit_folds(tasks, Xv, y, splits, seed, jobs: int) -> list:
+    """`_fit_predict(tasks, ...)`, the tasks dealt round-robin to this process and `jobs - 1` forked
+    ones (tasks come model by model, so each gets its share of the costly ones). A child that fails
+    or dies has its share redone here: an error is raised as it would be in one process."""
+    ctx = _fork_context() if jobs >= 2 and len(tasks) >= 2 else None
+    if ctx is None:
+        return _fit_predict(tasks, Xv, y, splits, seed)
+    shares = [list(range(j, len(tasks), jobs)) for j in range(min(jobs, len(tasks)))]
+    children, out = [], [None] * len(tasks)
+    try:
+        for share in shares[1:]:
+            receive, send = ctx.Pipe(duplex=False)
+            process = ctx.Process(target=_fit_folds_child, name="tutorsim-churn-cv", daemon=True,
+                                  args=(send, [tasks[i] for i in share], Xv, y, splits, seed))
+            try:
+                process.start()
+            except OSError:                     # no fork now (memory, process limit): done here below
+                receive.close()
+            else:
+                children.append((share, process, receive))
+            send.close()
+        for i, p in zip(shares[0], _fit_predict([tasks[i] for i in shares[0]], Xv, y, splits, seed)):
+            out[i] = p
+        for share, process, receive in children:
+            try:
+                status, value = receive.recv()
+            except (EOFError, OSError):
+                status, value = "lost", None
+            process.join()                      # it ends once it has replied (or died)
+            if status != "ok":
+                value = _fit_predict([tasks[i] for i in share], Xv, y, splits, seed)
+            for i, p in zip(share, value):
+                out[i] = p
+        for share in shares[1:]:
+            if any(out[i] is None for i in share):  # its child could not be started
+                for i, p in zip(share, _fit_predict([tasks[i] for i in share], Xv, y, splits, seed)):
+                    out[i] = p
+    finally:                                    # on an error here, or Ctrl-C: stop those still at work
+        for _, process, receive in children:
+            receive.close()
+            if process.is_alive():
+                process.terminate()
+            process.join()
+    return out
 
 
 # ================================================================================ the saved model
@@ -298,16 +440,37 @@ def predict(model: dict, X: pd.DataFrame) -> np.ndarray:
 
 # ================================================================================ figures
 
-def _figures(folder: Path, y, oof: dict, exported: dict, boosting, feature_names, results: dict) -> None:
+def _pyplot():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from sklearn.calibration import calibration_curve
+    return plt
 
-    # feature importance: standardized logistic coefficients and the boosting model's importances
-    coef = pd.Series(exported["coef"], index=exported["inputs"])
+
+def _tight_layout(fig) -> None:
+    """`fig.tight_layout()`, and no layout engine left behind: tight_layout leaves a placeholder
+    one, for which savefig lays the whole figure out once more before drawing it, to no effect
+    (the same bytes without it) but some 15% of the figure's time."""
+    import matplotlib
+    fig.tight_layout()
+    with matplotlib.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+        fig.set_layout_engine(None)         # None, not another engine, whatever the rcParams say
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    _pyplot().close(fig)
+    return buffer.getvalue()
+
+
+def feature_importance_png(coef: list, inputs: list, importances, feature_names: list) -> bytes:
+    """Standardized logistic coefficients (`inputs` names them) and the boosting model's
+    importances (`feature_names`), the 15 largest of each."""
+    plt = _pyplot()
+    coef = pd.Series(coef, index=inputs)
     top = coef.reindex(coef.abs().sort_values(ascending=False).index)[:15][::-1]
-    gb = pd.Series(boosting.named_steps["model"].feature_importances_, index=feature_names)
+    gb = pd.Series(importances, index=feature_names)
     gb_top = gb.sort_values(ascending=False)[:15][::-1]
     fig, axes = plt.subplots(1, 2, figsize=(12, 6))
     axes[0].barh(top.index, top.to_numpy(), color=np.where(top.to_numpy() > 0, "#c0392b", "#2e86c1"))
@@ -316,25 +479,34 @@ def _figures(folder: Path, y, oof: dict, exported: dict, boosting, feature_names
     axes[1].barh(gb_top.index, gb_top.to_numpy(), color="#7d8c8d")
     axes[1].set_title("Gradient boosting: impurity importance")
     fig.suptitle("Churn model features (fitted on every tutor active at the window's end)")
-    fig.tight_layout()
-    fig.savefig(folder / "feature_importance.png", dpi=110)
-    plt.close(fig)
+    _tight_layout(fig)
+    return _png(fig)
 
-    # reliability diagram: out-of-fold predictions of every repeat, pooled
+
+def calibration_curves(y, oof: dict) -> dict:
+    """{model: (mean predicted, observed share)} in 6 quantile bins of the out-of-fold predictions
+    of every repeat, pooled."""
+    from sklearn.calibration import calibration_curve
+    yy = np.tile(y, N_REPEATS)
+    curves = {}
+    for name, p in oof.items():
+        frac, mean_p = calibration_curve(yy, np.clip(p.ravel(), 0, 1), n_bins=6, strategy="quantile")
+        curves[name] = (mean_p, frac)
+    return curves
+
+
+def calibration_png(curves: dict, brier: dict, base_rate: float) -> bytes:
+    """Reliability diagram of `calibration_curves`; `brier`: the mean Brier score of each model."""
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 6))
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfectly calibrated")
-    yy = np.tile(y, N_REPEATS)
     styles = {BASELINE: ("#7d8c8d", "s"), "logistic": ("#c0392b", "o"), "gradient_boosting": ("#2e86c1", "^")}
     top_p = 0.0
-    for name, p in oof.items():
-        pp = np.clip(p.ravel(), 0, 1)
-        frac, mean_p = calibration_curve(yy, pp, n_bins=6, strategy="quantile")
+    for name, (mean_p, frac) in curves.items():
         top_p = max(top_p, float(mean_p.max()), float(frac.max()))
         color, marker = styles.get(name, ("black", "x"))
-        ax.plot(mean_p, frac, marker=marker, color=color,
-                label=f"{name} (Brier {results[name]['brier']['mean']:.3f})")
-    base = float(y.mean())
-    ax.axhline(base, color="black", lw=0.6, ls=":", label=f"base rate {base:.3f}")
+        ax.plot(mean_p, frac, marker=marker, color=color, label=f"{name} (Brier {brier[name]:.3f})")
+    ax.axhline(base_rate, color="black", lw=0.6, ls=":", label=f"base rate {base_rate:.3f}")
     lim = min(1.0, max(0.2, top_p * 1.1))
     ax.set_xlim(0, lim)
     ax.set_ylim(0, lim)
@@ -342,9 +514,105 @@ def _figures(folder: Path, y, oof: dict, exported: dict, boosting, feature_names
     ax.set_ylabel("observed churn share")
     ax.set_title("Calibration of the churn predictions")
     ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(folder / "calibration.png", dpi=110)
-    plt.close(fig)
+    _tight_layout(fig)
+    return _png(fig)
+
+
+FIGURES = {"feature_importance.png": feature_importance_png, "calibration.png": calibration_png}
+
+
+class _Figures:
+    """The figures (FIGURES), rendered by a forked process, which imports matplotlib while this one
+    imports scikit-learn and renders while it cross-validates; or here (fork=False, or where forking
+    is not safe). Both run the same functions: the same bytes. A figure the child fails to render
+    (or a child that died) is rendered here, where an error is raised as it would be without it."""
+
+    def __init__(self, fork: bool):
+        self._process = self._conn = None
+        self._pending, self._done = [], {}      # asked of the child, in order; {file name: PNG bytes}
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        if pyplot is not None and pyplot.get_fignums():
+            fork = False                        # figures open here, maybe windows: not for a fork to touch
+        ctx = _fork_context() if fork else None
+        if ctx is not None:
+            self._conn, child = ctx.Pipe()
+            process = ctx.Process(target=_figures_child, args=(child, self._conn),
+                                  name="tutorsim-churn-figures", daemon=True)
+            try:
+                process.start()
+                self._process = process
+            except OSError:                     # no fork now (memory, process limit): render here
+                self._conn.close()
+                self._conn = None
+            child.close()
+
+    def render(self, name: str, *args) -> None:
+        self._receive(wait=False)   # a reply left in the pipe could keep the child from reading this
+        if self._process is not None:
+            try:
+                self._conn.send((name, args))
+                self._pending.append((name, args))
+                return
+            except OSError:
+                self.close(wait=False)
+        self._done[name] = FIGURES[name](*args)
+
+    def results(self) -> dict:
+        """{file name: PNG bytes} of every figure asked for."""
+        self._receive(wait=True)
+        self.close()
+        return dict(self._done)
+
+    def _receive(self, wait: bool) -> None:
+        """The child's replies: all of them (wait), or those already sent."""
+        while self._pending and self._process is not None:
+            try:
+                if not wait and not self._conn.poll():
+                    return
+                status, value = self._conn.recv()
+            except (EOFError, OSError):
+                self.close(wait=False)
+                break
+            name, args = self._pending.pop(0)
+            self._done[name] = value if status == "ok" else FIGURES[name](*args)
+        for name, args in self._pending:        # the child has gone
+            self._done[name] = FIGURES[name](*args)
+        self._pending = []
+
+    def close(self, wait: bool = True) -> None:
+        """Let the child end (it does when this end closes), or end it (wait=False)."""
+        if self._process is None:
+            return
+        self._conn.close()
+        if wait:
+            self._process.join(timeout=5)
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._process = self._conn = None
+
+
+def _figures_child(conn, parent_end) -> None:
+    parent_end.close()          # inherited by the fork: open here, it would keep recv() from seeing the end
+    _child_ignores_ctrl_c()
+    try:
+        _pyplot()               # now, while the parent imports scikit-learn
+    except Exception:  # noqa: BLE001 - rendering then fails, and the parent renders (and raises) itself
+        pass
+    while True:
+        try:
+            name, args = conn.recv()
+        except (EOFError, OSError):
+            break
+        try:
+            reply = ("ok", FIGURES[name](*args))
+        except Exception as e:  # noqa: BLE001 - see above
+            reply = ("error", f"{type(e).__name__}: {e}")
+        try:
+            conn.send(reply)
+        except OSError:
+            break
+    conn.close()
 
 
 # ================================================================================ training
@@ -358,9 +626,10 @@ def _write(folder: Path, metrics: dict, writers=()) -> None:
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n", encoding="utf-8")
 
 
-def train(data_dir, seed: int) -> dict:
+def train(data_dir, seed: int, jobs: int | None = None) -> dict:
     """Train and evaluate on a run folder's tables; write DATA_DIR/model/. Returns metrics.json's
-    content (status "trained" or "skipped"). Raises BadInput when the folder lacks what it needs."""
+    content (status "trained" or "skipped"). Raises BadInput when the folder lacks what it needs.
+    `jobs`: processes to use (default `default_jobs()`); the files are the same with any number."""
     started = time.perf_counter()
     data_dir = Path(data_dir)
     data = load_dataset(data_dir)
@@ -388,39 +657,51 @@ def train(data_dir, seed: int) -> dict:
         _write(data_dir / "model", metrics)
         return metrics
 
-    import sklearn                      # imported only now: a skipped model costs nothing
-    metrics["sklearn_version"] = sklearn.__version__
-    cv = cross_validate(X, y, baseline, seed)
-    metrics["cv"] = {**cv["cv"], "rows_are": "tutor_ids below, in this order (indices of test_folds)",
-                     "tutor_ids": [str(t) for t in data["tutor_id"]]}
-    metrics["models"] = cv["models"]
-    metrics["comparison"] = cv["comparison"]
-    import warnings
-    Xv = X.to_numpy("float64")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        final = logistic_model(seed).fit(Xv, y)
-        boosting = boosting_model(seed).fit(Xv, y)
-    exported = export_logistic(final, list(X.columns), {
-        "population": metrics["population"], "label": metrics["label"],
-        "horizon_days": data["horizon_days"], "trained_rows": rows, "trained_positives": positives,
-        "seed": int(seed)})
-    metrics["saved_model"] = {"file": "churn_model.json", "estimator": exported["estimator"],
-                              "format": f"{MODEL_FORMAT} v{MODEL_FORMAT_VERSION} (JSON numbers, no pickle)"}
+    jobs = default_jobs() if jobs is None else max(1, int(jobs))
+    figures = _Figures(fork=jobs >= 2)  # forked first: it imports matplotlib while this imports scikit-learn
+    try:
+        import warnings
+
+        import sklearn                  # imported only now: a skipped model costs nothing
+        metrics["sklearn_version"] = sklearn.__version__
+        Xv = X.to_numpy("float64")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            final = logistic_model(seed).fit(Xv, y)
+            boosting = boosting_model(seed).fit(Xv, y)
+        exported = export_logistic(final, list(X.columns), {
+            "population": metrics["population"], "label": metrics["label"],
+            "horizon_days": data["horizon_days"], "trained_rows": rows, "trained_positives": positives,
+            "seed": int(seed)})
+        figures.render("feature_importance.png", exported["coef"], exported["inputs"],
+                       boosting.named_steps["model"].feature_importances_, list(X.columns))
+
+        def calibration(oof, brier):    # drawn (by the child) while the other metrics are computed here
+            figures.render("calibration.png", calibration_curves(y, oof), brier, float(y.mean()))
+        cv = cross_validate(X, y, baseline, seed, jobs=jobs, on_predictions=calibration)
+        metrics["cv"] = {**cv["cv"], "rows_are": "tutor_ids below, in this order (indices of test_folds)",
+                         "tutor_ids": [str(t) for t in data["tutor_id"]]}
+        metrics["models"] = cv["models"]
+        metrics["comparison"] = cv["comparison"]
+        metrics["saved_model"] = {"file": "churn_model.json", "estimator": exported["estimator"],
+                                  "format": f"{MODEL_FORMAT} v{MODEL_FORMAT_VERSION} (JSON numbers, no pickle)"}
+        pngs = figures.results()
+    finally:
+        figures.close(wait=False)
     writers = (
         lambda d: (d / "churn_model.json").write_text(json.dumps(exported, indent=2) + "\n", encoding="utf-8"),
-        lambda d: _figures(d, y, cv["oof"], exported, boosting, list(X.columns), cv["models"]),
+        *[lambda d, name=name, png=png: (d / name).write_bytes(png) for name, png in pngs.items()],
     )
     _write(data_dir / "model", metrics, writers)
     # not in metrics.json: the same run and seed write the same bytes
     return {**metrics, "seconds": round(time.perf_counter() - started, 2)}
 
 
-def train_safely(data_dir, seed: int) -> dict:
+def train_safely(data_dir, seed: int, jobs: int | None = None) -> dict:
     """`train`, but a problem becomes metrics.json with status "error" instead of an exception:
     the run that called it has its tables whatever happens here."""
     try:
-        return train(data_dir, seed)
+        return train(data_dir, seed, jobs)
     except Exception as e:  # noqa: BLE001 - the model must never cost the run its tables
         metrics = {"status": "error", "reason": f"{type(e).__name__}: {e}".splitlines()[0]}
         try:
@@ -446,7 +727,6 @@ def describe(metrics: dict) -> str:
 
 # ================================================================================ command line
 
-from output.cli import OneLineParser as _Parser  # noqa: E402  (one-line errors, exit 2)
 
 
 
@@ -457,6 +737,10 @@ def main(argv: list[str]) -> int:
                             "writes DATA_DIR/model/.")
     p.add_argument("data_dir", metavar="DATA_DIR", help="a folder written by `run.py`")
     p.add_argument("--seed", type=int, help="seed of the folds and the models (default: the run's seed)")
+    p.add_argument("--jobs", type=_positive_int,
+                   help="processes to use: with 2 or more, the cross-validation's fits are shared among them "
+                        "and the figures are drawn in a second one (same files either way; default: "
+                        "2 where 2 CPUs may be used)")
     args = p.parse_args(argv)
     folder = Path(args.data_dir)
     seed = args.seed
@@ -466,7 +750,7 @@ def main(argv: list[str]) -> int:
         except (OSError, ValueError, KeyError, TypeError):
             seed = 0
     try:
-        metrics = train(folder, seed)
+        metrics = train(folder, seed, args.jobs)
     except BadInput as e:
         sys.stderr.write(f"run.py model: {e}\n")
         return 2

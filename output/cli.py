@@ -5,6 +5,7 @@ A bad argument is one line on stderr and exit code 2, as everywhere in tutorsim.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -36,3 +37,13 @@ def non_negative_int(text: str) -> int:
 
 def positive_float(text: str) -> float:
     return _number(text, float, lambda v: v > 0, "a positive number")
+
+
+def default_jobs() -> int:
+    """Processes a command uses by default: 2 where this process may use two CPUs or more, else 1
+    (tutorsim's parallel parts are two-way: see output/pipeline.py)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    return 2 if cpus >= 2 else 1

@@ -1,6 +1,7 @@
 """From a scenario to a folder of tables: simulate, flatten the log, write everything at once."""
 from __future__ import annotations
 
+import gc
 import time
 from pathlib import Path
 
@@ -8,6 +9,8 @@ import pandas as pd
 
 from output import tables
 from output.labels import churn_labels, window_log
+from output.lookahead import Lookahead
+from output.model_process import ModelProcess
 from output.platform_tables import build_platform_tables
 from output.recorder import Recorder, save_log
 from output.writers import atomic_directory, write_csv, write_json
@@ -16,11 +19,9 @@ from world.model import Platform
 SPEC_TABLES = ("tutor_profiles", "sessions", "tutor_aggregates")
 
 
-def simulate(scenario, progress: bool = False):
-    """Run the scenario (warm-up, window, then the look-ahead). Returns the model, the event log
-    as it was at the window's end (what every table is built from), what was taken at the
-    window's end ({"ctx": Context, "daily": daily series}) and the whole log (look-ahead included:
-    for the churn labels only)."""
+def simulate_window(scenario, progress: bool = False):
+    """Run the warm-up and the window. Returns the model, the progress bar (or None) and what was
+    taken at the window's end: the event counts, the Context and the daily series."""
     recorder = Recorder()
     model = Platform(scenario, recorder)
     bar = None
@@ -28,16 +29,16 @@ def simulate(scenario, progress: bool = False):
         from tqdm import tqdm
         bar = tqdm(total=model.calendar.sim_days, unit="day", desc=f"simulating {scenario.name}",
                    leave=False, dynamic_ncols=True, disable=None)
-    at_end = {}
+    model.run_window(on_day=(lambda day: bar.update(1)) if bar else None)
+    at_end = {"counts": recorder.counts(), "ctx": context_of(model), "daily": model.daily_series()}
+    return model, bar, at_end
 
-    def window_ends():
-        at_end.update(counts=recorder.counts(), ctx=context_of(model), daily=model.daily_series())
 
-    model.run(on_day=(lambda day: bar.update(1)) if bar else None, on_window_end=window_ends)
-    if bar:
+def _close(bar, model, ahead) -> None:
+    if bar is not None:
+        if ahead.forked:     # the child drew the look-ahead's days on its own copy of the bar
+            bar.n = model.calendar.sim_days
         bar.close()
-    full = recorder.arrays()
-    return model, window_log(full, at_end.pop("counts")), at_end, full
 
 
 def context_of(model) -> tables.Context:
@@ -65,36 +66,58 @@ def manifest(scenario, document: dict, counts: dict) -> dict:
     }
 
 
-def run(scenario, document: dict, out: Path, progress: bool = False) -> dict:
-    """Simulate and write `out` atomically. Returns a summary for the command line."""
+def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int = 1) -> dict:
+    """Simulate and write `out` atomically. Returns a summary for the command line.
+
+    With jobs >= 2 three processes share the work, and the files are the same bytes as with one:
+    the churn model's process loads its libraries while this one simulates the warm-up and the
+    window (output/model_process.py); the look-ahead after the window runs in a forked process
+    while this one flattens and writes the tables (output/lookahead.py); then the model trains."""
     started = time.perf_counter()
-    model, log, at_end, full_log = simulate(scenario, progress=progress)
-    simulated = time.perf_counter()
-    ctx = at_end["ctx"]
-    built = tables.build_core_tables(log, ctx)
-    built.update(build_platform_tables(log, ctx, scenario))
-    built["ground_truth/churn_labels"] = churn_labels(full_log, ctx, scenario.calendar.lookahead_days)
-    del full_log
-    trained = None
-    rows = {}
-    with atomic_directory(out) as tmp:
-        for name, df in built.items():
-            write_csv(df, tmp / f"{name}.csv")
-            rows[name] = len(df)
-        write_csv(ctx.tutors, tmp / "ground_truth" / "tutor_traits.csv")
-        write_csv(ctx.students, tmp / "ground_truth" / "students.csv")
-        write_csv(at_end["daily"], tmp / "daily.csv")
-        if scenario.outputs.event_log:
-            save_log(log, tmp / "events.npz")
-        write_json(manifest(scenario, document, rows), tmp / "run.json")
-        if scenario.outputs.model:          # the churn model, on the tables just written
-            from output.churn_model import train_safely
-            trained = train_safely(tmp, scenario.seed)
+    trainer = ModelProcess(jobs) if scenario.outputs.model else None
+    ahead = None
+    try:
+        model, bar, at_end = simulate_window(scenario, progress)
+        simulated = time.perf_counter()
+        ahead = Lookahead(model, (lambda day: bar.update(1)) if bar else None, jobs)
+        # the millions of objects the simulation made stay alive until the end: the cyclic
+        # garbage collector need not walk them again while the tables are built
+        gc.freeze()
+        log = window_log(model.recorder.arrays(), at_end["counts"])
+        ctx = at_end["ctx"]
+        built = tables.build_core_tables(log, ctx)
+        built.update(build_platform_tables(log, ctx, scenario))
+        trained = None
+        rows = {}
+        with atomic_directory(out) as tmp:
+            for name, df in built.items():
+                write_csv(df, tmp / f"{name}.csv")
+                rows[name] = len(df)
+            write_csv(ctx.tutors, tmp / "ground_truth" / "tutor_traits.csv")
+            write_csv(ctx.students, tmp / "ground_truth" / "students.csv")
+            write_csv(at_end["daily"], tmp / "daily.csv")
+            if scenario.outputs.event_log:
+                save_log(log, tmp / "events.npz")
+            labels = churn_labels({"tutor_quit": ahead.quits()}, ctx, scenario.calendar.lookahead_days)
+            _close(bar, model, ahead)
+            write_csv(labels, tmp / "ground_truth" / "churn_labels.csv")
+            rows["ground_truth/churn_labels"] = len(labels)
+            write_json(manifest(scenario, document, rows), tmp / "run.json")
+            if trainer is not None:             # the churn model, on the tables just written
+                trained = trainer.train(tmp, scenario.seed, jobs)
+    finally:
+        if ahead is not None:
+            ahead.cancel()
+        if trainer is not None:
+            trainer.close()
+        gc.unfreeze()
     return {
         "rows": rows,
         "events": {k: len(next(iter(v.values()))) if v else 0 for k, v in log.items()},
         "window_days": scenario.calendar.window_days,
-        "simulate_s": simulated - started,
+        "simulate_s": simulated - started,          # warm-up and window
+        "lookahead_s": ahead.seconds,
+        "lookahead_forked": ahead.forked,
         "model": trained,
         "total_s": time.perf_counter() - started,
         "out": str(out),

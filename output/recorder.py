@@ -115,8 +115,12 @@ SCHEMA: dict[str, list[tuple[str, str]]] = {
 }
 
 
+def _discard(row) -> None:
+    """The append of a table that no longer records."""
+
+
 class EventTable:
-    __slots__ = ("name", "columns", "rows", "chunks", "append")
+    __slots__ = ("name", "columns", "rows", "chunks", "append", "recording")
 
     def __init__(self, name: str, columns: list[tuple[str, str]]):
         self.name = name
@@ -124,6 +128,12 @@ class EventTable:
         self.rows: list[tuple] = []
         self.chunks: list[dict[str, np.ndarray]] = []
         self.append = self.rows.append
+        self.recording = True
+
+    def stop(self) -> None:
+        """Record nothing more: later appends and extends are dropped."""
+        self.recording = False
+        self.append = _discard
 
     def __len__(self) -> int:
         return len(self.rows) + sum(len(c[self.columns[0][0]]) for c in self.chunks)
@@ -131,6 +141,8 @@ class EventTable:
     def extend(self, columns) -> None:
         """Append many rows at once, given as one sequence per column (schema order): a daily
         job's rows for every tutor, without a tuple per row."""
+        if not self.recording:
+            return
         self.pack()
         if len(columns[0]):
             self.chunks.append({name: np.asarray(col, dtype=dtype)
@@ -167,6 +179,13 @@ class Recorder:
         for table in self.tables.values():
             if len(table.rows) >= CHUNK_ROWS:
                 table.pack()
+
+    def record_only(self, names) -> None:
+        """From now on record only the event types in `names` (the look-ahead after the window
+        needs only the tutors' quits, for the churn labels)."""
+        for name, table in self.tables.items():
+            if name not in names:
+                table.stop()
 
     def counts(self) -> dict[str, int]:
         return {name: len(t) for name, t in self.tables.items()}

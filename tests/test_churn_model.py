@@ -7,11 +7,13 @@
 - On the churn study scenario (300 tutors, 60 days of look-ahead, ~40 s) the learned model beats
   chance out of fold, and the spec's formula and the learned models are scored on the same folds.
 - Too few positives, or one class: metrics.json says so and the run goes on.
+- Training in several processes (forked) writes the same bytes as in one.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -54,6 +56,21 @@ def test_lookahead_leaves_every_table_byte_identical_production(production_run, 
     assert json.loads((production_run / "run.json").read_text())["lookahead_days"] == 30
     without = simulate(tmp_path / "la0", "--no-model", "--set", "calendar.lookahead_days=0")
     assert_same_files(production_run, without)
+
+
+def test_forked_lookahead_writes_the_same_bytes_as_one_process(dev_run, tmp_path):
+    """With --jobs 2 the look-ahead runs in a forked process while the tables are written; with
+    --jobs 1 everything runs in one. Every file of the run, labels and model included, is the same."""
+    code, stdout, stderr = run_cli("--mode", "dev", "--seed", DEV_SEED, "--jobs", "2", "--no-progress",
+                                   "--out", tmp_path / "forked")
+    assert code == 0, stderr
+    assert "in a second process" in stdout, "the look-ahead did not run in a second process"
+    serial = simulate(tmp_path / "serial", "--mode", "dev", "--seed", DEV_SEED, "--jobs", "1")
+    files = sorted(str(f.relative_to(serial)) for f in serial.rglob("*") if f.is_file())
+    assert "ground_truth/churn_labels.csv" in files and "model/metrics.json" in files
+    assert files == sorted(str(f.relative_to(dev_run)) for f in dev_run.rglob("*") if f.is_file())
+    different = [f for f in files if (serial / f).read_bytes() != (tmp_path / "forked" / f).read_bytes()]
+    assert not different, f"--jobs 1 and --jobs 2 differ in {different}"
 
 
 def test_churn_labels_agree_with_the_profiles(production_run):
@@ -155,6 +172,64 @@ def test_model_command_retrains_to_the_same_metrics(study, tmp_path):
     assert out.startswith("churn model: "), out
     assert (copy / "model" / "metrics.json").read_bytes() == (study / "model" / "metrics.json").read_bytes()
     assert (copy / "model" / "churn_model.json").read_bytes() == (study / "model" / "churn_model.json").read_bytes()
+
+
+MODEL_FILES = ("metrics.json", "churn_model.json", "feature_importance.png", "calibration.png")
+
+
+def train_copy(study: Path, folder: Path, jobs: int) -> dict:
+    """Train on a copy of the study's tables (without its model/); {file name: bytes} written."""
+    from output import churn_model as cm
+    shutil.copytree(study, folder, ignore=shutil.ignore_patterns("model"))
+    assert cm.train(folder, STUDY_SEED, jobs=jobs)["status"] == "trained"
+    return {name: (folder / "model" / name).read_bytes() for name in MODEL_FILES}
+
+
+@pytest.fixture
+def counted_forks(monkeypatch) -> list:
+    """Whether each request for a fork (figures, cross-validation) was granted."""
+    from output import churn_model as cm
+    granted, real = [], cm._fork_context
+
+    def counting():
+        ctx = real()
+        granted.append(ctx is not None)
+        return ctx
+    monkeypatch.setattr(cm, "_fork_context", counting)
+    return granted
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here: the model always trains in one process")
+def test_training_in_two_processes_writes_the_same_bytes(study, tmp_path, counted_forks):
+    serial = train_copy(study, tmp_path / "jobs1", jobs=1)
+    assert counted_forks == [], "jobs=1 asked for a fork"
+    parallel = train_copy(study, tmp_path / "jobs2", jobs=2)
+    assert counted_forks == [True, True], "jobs=2 did not fork the figures and the cross-validation"
+    for name in MODEL_FILES:
+        assert serial[name] == parallel[name], f"model/{name} differs between jobs=1 and jobs=2"
+    # and the run itself (default jobs, in its own process) wrote the same
+    assert serial["metrics.json"] == (study / "model" / "metrics.json").read_bytes()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here: the model always trains in one process")
+def test_a_forked_worker_that_dies_costs_nothing_but_time(study, tmp_path, counted_forks, monkeypatch):
+    """Its share of the fits (or its figures) is done again in the parent: same files."""
+    from output import churn_model as cm
+    parent = os.getpid()
+    real_fit, real_figure = cm._fit_predict, cm.FIGURES["feature_importance.png"]
+
+    def die_in_child(real):
+        def wrapper(*args):
+            if os.getpid() != parent:
+                os._exit(3)
+            return real(*args)
+        return wrapper
+    monkeypatch.setattr(cm, "_fit_predict", die_in_child(real_fit))
+    monkeypatch.setitem(cm.FIGURES, "feature_importance.png", die_in_child(real_figure))
+    files = train_copy(study, tmp_path / "dying", jobs=2)
+    assert counted_forks == [True, True]
+    for name in MODEL_FILES:
+        assert files[name] == (study / "model" / name).read_bytes(), f"model/{name} differs"
 
 
 # --- skipping --------------------------------------------------------------------------------

@@ -195,17 +195,29 @@ class Platform(mesa.Model):
         progress). `on_window_end()` is called once the window's last day has run, before the
         look-ahead: what it reads is exactly what a run without look-ahead ends with (the clock
         only moves forward, so nothing after the window changes what happened in it)."""
+        self.run_window(on_day)
+        if on_window_end is not None:
+            on_window_end()
+        self.run_lookahead(on_day)
+
+    def run_window(self, on_day=None) -> None:
+        """Warm-up and window: the days the tables describe."""
+        self._run_days(0, self.calendar.total_days, on_day)
+
+    def run_lookahead(self, on_day=None) -> None:
+        """The days after the window, simulated only to learn who stops soon after it."""
+        self._run_days(self.calendar.total_days, self.calendar.sim_days, on_day)
+
+    def _run_days(self, first: int, stop: int, on_day) -> None:
         # the simulation makes millions of small acyclic objects: the cyclic garbage collector
         # would walk them again and again for nothing, so it pauses while the clock runs
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            for day in range(self.calendar.sim_days):
+            for day in range(first, stop):
                 self.env.run(until=(day + 1) * MINUTES_PER_DAY + 1e-6)
                 if on_day is not None:
                     on_day(day)
-                if day == self.calendar.total_days - 1 and on_window_end is not None:
-                    on_window_end()
         finally:
             if gc_was_enabled:
                 gc.enable()
