@@ -18,6 +18,7 @@ and argument errors answer at once.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -133,11 +134,13 @@ def cmd_schema(argv: list[str]) -> int:
     return 0
 
 
+def argv_command(argv: list[str]) -> str:
+    return argv[0] if argv and argv[0] in COMMANDS else "run"
+
+
 def main(argv: list[str]) -> int:
-    if argv and argv[0] in COMMANDS:
-        command, rest = argv[0], argv[1:]
-    else:
-        command, rest = "run", argv
+    command = argv_command(argv)
+    rest = argv[1:] if argv and argv[0] == command else argv
     if command == "validate":
         from output.validate import main as validate_main
         return validate_main(rest)
@@ -167,5 +170,17 @@ def main(argv: list[str]) -> int:
     return cmd_run(rest)
 
 
+def exit_now(code: int) -> None:
+    """Leave at once. After a simulation millions of small objects are still alive; freeing them
+    one by one as the interpreter shuts down takes most of a second, for nothing: every file is
+    written and closed, and every process the run started has been joined."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    code = main(sys.argv[1:])
+    if argv_command(sys.argv[1:]) == "run":
+        exit_now(code)
+    sys.exit(code)

@@ -33,6 +33,7 @@ class Student(mesa.Agent):
         self.rating_bias = draw(sc.rating_bias, rng)
         self.tech_setup = draw(sc.tech_setup, rng)
         self.hour_weight = model.hour_weights[self.grade]      # [weekday][hour], shared by grade
+        self.hour_profile = model.hour_profiles[self.grade]    # its number, for the marketplace's caches
         # state
         self.active = True
         self.tutor = None

@@ -96,7 +96,7 @@ class Tutor(mesa.Agent):
         self.offer = [tuple((h, 1.0, True) for h in self.preferred[wd])
                       + tuple((h, self.hours_flex, False) for h in self.flexible[wd]) for wd in range(7)]
         # the marketplace's products of this offer and a student's hour preferences, kept per
-        # (weekday, preference profile) for as long as the offer stands (world/marketplace.py)
+        # (student's hour profile + weekday) for as long as the offer stands (world/marketplace.py)
         self.offer_weights: dict = {}
 
     def _build_timetable(self, rng, working_days: float):
@@ -177,8 +177,12 @@ class Tutor(mesa.Agent):
         return min(0.95, b.reschedule_scale * (1 - self.reliability_now(t)) ** b.reschedule_power)
 
     def no_show_probability(self, t: float) -> float:
+        return self.no_show_probability_at(self.reliability_now(t))
+
+    def no_show_probability_at(self, reliability_now: float) -> float:
+        """The chance of missing a session, at today's reliability."""
         b = self.model.scenario.behaviour
-        return min(0.95, b.no_show_scale * (1 - self.reliability_now(t)) ** b.no_show_power)
+        return min(0.95, b.no_show_scale * (1 - reliability_now) ** b.no_show_power)
 
     def quit_probability(self, t: float) -> float:
         """Today's hazard of leaving the platform."""

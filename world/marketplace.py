@@ -34,7 +34,7 @@ class Marketplace:
         cap = tutor.capacity_on(self.model.env.now)
         day_load = tutor.day_load
         weekday = self.calendar.weekday
-        hour_weight = student.hour_weight
+        hour_weight, profile = student.hour_weight, student.hour_profile
         products = tutor.offer_weights
         keys, weights, preferred = [], [], []
         for day in range(first_day, first_day + n_days):
@@ -44,9 +44,9 @@ class Marketplace:
             want = hour_weight[wd]
             # (hour, weight, preferred, liked) of the hours the tutor offers that day and the
             # student would take at all, for this weekday and hour-preference profile
-            offer = products.get((wd, id(want)))
+            offer = products.get(profile + wd)
             if offer is None:
-                offer = products[(wd, id(want))] = _weigh(tutor.offer[wd], want)
+                offer = products[profile + wd] = _weigh(tutor.offer[wd], want)
             base = day * HOURS_PER_DAY
             liked = False
             for h, w, pref, good in offer:
@@ -97,19 +97,34 @@ class Marketplace:
         # ... nor one who has already taken the platform's weekly intake of new students
         intake = self.model.scenario.platform.new_students_per_week
         week_ago = self.model.env.now - 7 * 1440
-        # (fewer first sessions in the tutor's queue than the limit, old ones included, need no count)
-        open_tutors = [t for t in self.by_subject.get(subject, ())
-                       if t.active and t.roster_load + student.cadence <= fill * t.weekly_capacity
-                       and (len(t.intake) < intake or t.intake_since(week_ago) < intake)]
-        candidates = [t for t in open_tutors if t.index not in student.tutors_seen] or open_tutors
+        sensitivity = self.model.scenario.students.rating_sensitivity
+        cadence, seen = student.cadence, student.tutors_seen
+        # tutors the student has not had yet come first; failing them, those they have had
+        fresh, fresh_weights, again, again_weights = [], [], [], []
+        for t in self.by_subject.get(subject, ()):
+            if not t.active:
+                continue
+            week = fill * t.weekly_capacity
+            if t.roster_load + cadence > week:
+                continue
+            # (fewer first sessions in the queue than the limit, old ones included, need no count)
+            if len(t.intake) >= intake and t.intake_since(week_ago) >= intake:
+                continue
+            free = 1.0 - t.roster_load / week
+            if free < 0.02:
+                free = 0.02
+            w = free * (t.shown_rating / 5.0) ** sensitivity
+            if t.primary_subject == subject:
+                w *= 3.0
+            if t.index in seen:
+                again.append(t)
+                again_weights.append(w)
+            else:
+                fresh.append(t)
+                fresh_weights.append(w)
+        candidates, weights = (fresh, fresh_weights) if fresh else (again, again_weights)
         if not candidates:
             return None
-        sensitivity = self.model.scenario.students.rating_sensitivity
-        weights = []
-        for t in candidates:
-            free = max(0.02, 1.0 - t.roster_load / (fill * t.weekly_capacity))
-            stars = (t.shown_rating / 5.0) ** sensitivity
-            weights.append(free * stars * (3.0 if t.primary_subject == subject else 1.0))
         days = 1 + self.model.scenario.students.days_flex
         cumulative = list(accumulate(weights))     # as rng.choices(weights=) would, once for all tries
         for _ in range(tries):

@@ -67,6 +67,8 @@ class Platform(mesa.Model):
         self.hour_weights = {grade: [[pref.weekday.get(h, pref.other) for h in range(24)] if wd < 5 else
                                      [pref.weekend.get(h, pref.other) for h in range(24)] for wd in range(7)]
                              for grade, pref in scenario.students.hours.items()}
+        # a number per grade's profile, spaced by 7 so that profile + weekday is a cache key
+        self.hour_profiles = {grade: 7 * k for k, grade in enumerate(self.hour_weights)}
 
         self.tutors = self._create_tutors()
         self.marketplace = Marketplace(self, self.tutors)

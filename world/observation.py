@@ -25,8 +25,9 @@ class Observer:
         self.att_conn = [self.b.attention_connection_penalty[c] for c in CONNECTION]
         self.screen_subject = dict(self.b.screen_share_subject)
 
-    def observe(self, s, t: float, burnout: float) -> tuple:
-        """The session_observed row for session `s` held at time `t`."""
+    def observe(self, s, t: float, burnout: float, reliability: float) -> tuple:
+        """The session_observed row for session `s` held at time `t`, by a tutor at this burnout
+        and reliability today."""
         b = self.b
         tutor, student = s.tutor, s.student
         rng = tutor.session_stream
@@ -61,7 +62,7 @@ class Observer:
                    + b.quality_attention_weight * (attention - 72.0) / 10.0
                    + b.quality_camera_weight * (camera - 92.0) / 10.0
                    + b.quality_noise_sd * z())
-        rating, satisfaction, recommend = student.rate(quality, empathy, s.first, conn, tech, tutor.reliability_now(t))
+        rating, satisfaction, recommend = student.rate(quality, empathy, s.first, conn, tech, reliability)
 
         tutor_sent = _clip(b.sentiment_tutor_base + b.sentiment_tutor_empathy_weight * (tutor.empathy - 6.5)
                            - b.sentiment_tutor_burnout_weight * burnout

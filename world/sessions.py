@@ -151,7 +151,7 @@ class SessionDesk:
         tutor.upcoming.pop(s.sid, None)
         burnout = tutor.burnout(t)
         rel = tutor.reliability_now(t)
-        p_tutor = tutor.no_show_probability(t)
+        p_tutor = tutor.no_show_probability_at(rel)
         tutor_showed = not tutor.decide(p_tutor)
         p_student = student.no_show_prob
         student_showed = not student.decide(p_student)
@@ -164,7 +164,7 @@ class SessionDesk:
         rating = None
         end = t + s.duration
         if held:
-            row = self.observer.observe(s, t, burnout)
+            row = self.observer.observe(s, t, burnout, rel)
             self.rec.session_observed.append(row)
             rating = row[RATING_COLUMN]
             end = row[0]
