@@ -22,8 +22,9 @@ def can_fork() -> bool:
 
 
 class Lookahead:
-    """Run `model`'s look-ahead now (jobs=1) or in a forked process (jobs>=2); `quits()` returns
-    the `tutor_quit` columns of the whole run, window and look-ahead."""
+    """Run `model`'s look-ahead in a forked process from now on (jobs>=2), or in this process when
+    `quits()` is first called (jobs=1); `quits()` returns the `tutor_quit` columns of the whole
+    run, window and look-ahead. Until then this process's model stays as the window left it."""
 
     def __init__(self, model, on_day=None, jobs: int = 1):
         self.model = model
@@ -41,13 +42,15 @@ class Lookahead:
             send.close()
             self._receive = receive
         else:
-            self._result = _lookahead(model, on_day)
+            self._on_day = on_day            # simulated here, when quits() is first asked
 
     @property
     def forked(self) -> bool:
         return self._process is not None
 
     def quits(self) -> dict:
+        if self._result is None and self._process is None:
+            self._result = _lookahead(self.model, self._on_day)
         if self._result is None:
             try:
                 self._result = self._receive.recv()

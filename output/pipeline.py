@@ -20,8 +20,8 @@ SPEC_TABLES = ("tutor_profiles", "sessions", "tutor_aggregates")
 
 
 def simulate_window(scenario, progress: bool = False):
-    """Run the warm-up and the window. Returns the model, the progress bar (or None) and what was
-    taken at the window's end: the event counts, the Context and the daily series."""
+    """Run the warm-up and the window. Returns the model, the progress bar (or None) and how many
+    events of each type the log holds at the window's end."""
     recorder = Recorder()
     model = Platform(scenario, recorder)
     bar = None
@@ -30,8 +30,7 @@ def simulate_window(scenario, progress: bool = False):
         bar = tqdm(total=model.calendar.sim_days, unit="day", desc=f"simulating {scenario.name}",
                    leave=False, dynamic_ncols=True, disable=None)
     model.run_window(on_day=(lambda day: bar.update(1)) if bar else None)
-    at_end = {"counts": recorder.counts(), "ctx": context_of(model), "daily": model.daily_series()}
-    return model, bar, at_end
+    return model, bar, recorder.counts()
 
 
 def _close(bar, model, ahead) -> None:
@@ -77,14 +76,15 @@ def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int =
     trainer = ModelProcess(jobs) if scenario.outputs.model else None
     ahead = None
     try:
-        model, bar, at_end = simulate_window(scenario, progress)
+        model, bar, counts = simulate_window(scenario, progress)
         simulated = time.perf_counter()
         ahead = Lookahead(model, (lambda day: bar.update(1)) if bar else None, jobs)
+        # this process's model stays as the window left it: everything below reads that state
+        ctx, daily = context_of(model), model.daily_series()
         # the millions of objects the simulation made stay alive until the end: the cyclic
         # garbage collector need not walk them again while the tables are built
         gc.freeze()
-        log = window_log(model.recorder.arrays(), at_end["counts"])
-        ctx = at_end["ctx"]
+        log = window_log(model.recorder.arrays(), counts)
         built = tables.build_core_tables(log, ctx)
         built.update(build_platform_tables(log, ctx, scenario))
         trained = None
@@ -95,7 +95,7 @@ def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int =
                 rows[name] = len(df)
             write_csv(ctx.tutors, tmp / "ground_truth" / "tutor_traits.csv")
             write_csv(ctx.students, tmp / "ground_truth" / "students.csv")
-            write_csv(at_end["daily"], tmp / "daily.csv")
+            write_csv(daily, tmp / "daily.csv")
             if scenario.outputs.event_log:
                 save_log(log, tmp / "events.npz")
             labels = churn_labels({"tutor_quit": ahead.quits()}, ctx, scenario.calendar.lookahead_days)
