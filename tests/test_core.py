@@ -461,7 +461,8 @@ def test_churn_signals_and_probability_follow_the_spec_formula(data):
     r = recompute_aggregates(data).set_index("tutor_id").loc[a.index]
     r30, r7 = r["avg_rating_30d"].to_numpy(), r["avg_rating_7d"].to_numpy()
     signals = {
-        "declining_ratings": (_signal_bounds(r7 - r30, -CHURN.declining_drop, 1e-6), 1),
+        # the platform compares the two ratings it reports, each rounded to two decimals
+        "declining_ratings": (_signal_bounds(r7 - r30, -CHURN.declining_drop, 0.010001), 1),
         "low_engagement": (_signal_bounds(r["avg_engagement_score"], CHURN.low_engagement, 0.006), 1),
         "high_reschedule_rate": (_signal_bounds(p["reschedule_rate"], CHURN.high_reschedule, 0.0006, below=False), 1),
         "poor_first_sessions": (_signal_bounds(r["first_session_avg_rating"], CHURN.poor_first, 0.005), CHURN.poor_first_weight),
