@@ -180,7 +180,13 @@ def exit_now(code: int) -> None:
 
 
 if __name__ == "__main__":
-    code = main(sys.argv[1:])
+    try:
+        code = main(sys.argv[1:])
+    except KeyboardInterrupt:
+        # one line, not a traceback: a run writes into a temporary folder that is moved into
+        # place only when complete, and the processes it started are stopped on the way out
+        sys.stderr.write("run.py: interrupted\n")
+        sys.exit(130)
     if argv_command(sys.argv[1:]) == "run":
         exit_now(code)
     sys.exit(code)

@@ -652,6 +652,44 @@ def test_bad_input_is_one_line_exit_2_and_no_output_folder(case, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == before, "a failed run left files beside --out"
 
 
+@pytest.mark.parametrize("after_s", [3.0, 7.0], ids=["simulating", "later"])
+def test_ctrl_c_is_one_line_exit_130_and_leaves_everything_as_it_was(after_s, tmp_path):
+    """Ctrl-C (SIGINT to the process group, as a terminal sends it) while the production run
+    simulates, or later (look-ahead, tables or model, by the machine's speed): one line on stderr,
+    exit 130, the existing --out folder untouched, nothing beside it, no process left behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "marker.txt").write_text("keep me\n")
+
+    def own_group_with_ctrl_c():
+        os.setsid()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)   # as in a terminal (a background job ignores it)
+    proc = subprocess.Popen([sys.executable, "run.py", "--out", str(out), "--no-progress"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=own_group_with_ctrl_c)
+    time.sleep(after_s)
+    if proc.poll() is not None:
+        pytest.skip(f"the run ended within {after_s} s: nothing to interrupt")
+    os.killpg(proc.pid, signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, f"exit {proc.returncode}:\n{stderr[-2000:]}"
+    assert stderr.strip().splitlines() == ["run.py: interrupted"], stderr[-2000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"], "an interrupted run left files beside --out"
+    assert sorted(p.name for p in out.iterdir()) == ["marker.txt"]
+    deadline = time.time() + 10
+    while True:
+        table = subprocess.run(["ps", "-eo", "pid=,pgid="], capture_output=True, text=True).stdout.split()
+        left = [pid for pid, group in zip(table[::2], table[1::2]) if group == str(proc.pid)]
+        if not left or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    assert not left, f"processes of the interrupted run still alive: {left}"
+
+
 @pytest.mark.parametrize("args", [["--tutors", "0"], ["--set", "calendar.window_days=-1"]], ids=["bad-flag", "bad-scenario"])
 def test_failed_run_leaves_an_existing_output_folder_untouched(args, tmp_path):
     out = tmp_path / "out"
