@@ -116,9 +116,12 @@ class Signals:
     def record_day(self, now: float, snap: dict) -> None:
         """The day's row of every active tutor in the event log (`tutor_day`): the churn
         probability the platform computed, and the tutor's hazards of the day."""
+        table = self.model.recorder.tutor_day
+        if not table.recording:         # the look-ahead after the window: nobody reads these rows
+            return
         idx = np.flatnonzero(snap["active_status"])
         tutors, habits = self.tutors, self.model.engagement.habits
-        self.model.recorder.tutor_day.extend((
+        table.extend((
             np.full(len(idx), now), idx, snap["churn_probability"][idx], snap["churn_signals_detected"][idx],
             [tutors[i].p_quit for i in idx], [habits[i].p_today for i in idx],
             [tutors[i].burnout(now) for i in idx], [tutors[i].reliability_now(now) for i in idx]))
