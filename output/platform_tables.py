@@ -344,9 +344,7 @@ def experiment_tables(log, ctx, scenario) -> tuple[pd.DataFrame, pd.DataFrame]:
         "assigned_at": _times(cal, o["assigned"]),
         "exposed_at": _times(cal, o["exposed"]),
         "converted_at": _times(cal, o["acted_at"]),
-        # the platform's report: the measured lift, winsorized at the policy's cap
-        "conversion_value": np.round(np.minimum(o["lift"].to_numpy("float64"),
-                                                scenario.platform.experiments.conversion_value_cap), 3),
+        "conversion_value": np.round(o["lift"].to_numpy("float64"), 3),
     })[ASSIGNMENT_COLUMNS]
     return experiments, assignments
 
