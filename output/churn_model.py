@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from output.cli import OneLineParser as _Parser  # one-line errors, exit 2
-from output.cli import default_jobs
+from output.cli import BadInput, default_jobs, read_csv
 from output.cli import positive_int as _positive_int
 
 MIN_POSITIVES = 5
@@ -80,20 +80,7 @@ FEATURES = (NUMERIC_PROFILE + NUMERIC_AGGREGATE + DERIVED
 BASELINE = "spec_formula"
 
 
-class BadInput(Exception):
-    """str(self) is the one line shown to the user."""
-
-
 # ================================================================================ data
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise BadInput(f"{path}: not found")
-    try:
-        return pd.read_csv(path)
-    except (OSError, ValueError, UnicodeDecodeError) as e:
-        raise BadInput(f"{path}: cannot read: {e}") from None
-
 
 def _as_bool(s: pd.Series) -> pd.Series:
     """True/False text (or a bool column) as a nullable boolean column (NA where neither)."""
@@ -132,12 +119,12 @@ def load_dataset(data_dir: Path) -> dict:
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise BadInput(f"{data_dir}: no such folder")
-    profiles = _read_csv(data_dir / "tutor_profiles.csv")
-    aggregates = _read_csv(data_dir / "tutor_aggregates.csv")
+    profiles = read_csv(data_dir / "tutor_profiles.csv")
+    aggregates = read_csv(data_dir / "tutor_aggregates.csv")
     labels_path = data_dir / "ground_truth" / "churn_labels.csv"
     if not labels_path.is_file():
         raise BadInput(f"{labels_path}: not found (a run made before churn labels existed?)")
-    labels = _read_csv(labels_path)
+    labels = read_csv(labels_path)
     for name, df, cols in (("tutor_profiles.csv", profiles, ["tutor_id", "active_status", "certification_level",
                                                             "subjects_taught", *NUMERIC_PROFILE]),
                            ("tutor_aggregates.csv", aggregates, ["tutor_id", "churn_probability",

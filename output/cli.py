@@ -9,6 +9,22 @@ import os
 import sys
 
 
+class BadInput(Exception):
+    """A problem with a command's files or arguments: str(self) is the one line shown on stderr,
+    and the command exits with code 2."""
+
+
+def read_csv(path):
+    """A table a command needs, or BadInput naming the file and what is wrong with it."""
+    import pandas as pd
+    if not path.is_file():
+        raise BadInput(f"{path}: not found")
+    try:
+        return pd.read_csv(path)
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        raise BadInput(f"{path}: cannot read: {e}") from None
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a bad argument is one line on stderr and exit code 2."""
 

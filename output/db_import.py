@@ -33,11 +33,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from output.cli import BadInput
+from output.cli import OneLineParser as _Parser  # one-line errors, exit 2
+
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-
-
-class BadInput(Exception):
-    """A problem with the files or the arguments: str(self) is the line shown, exit code 2."""
 
 
 class DatabaseError(Exception):
@@ -500,10 +499,6 @@ def import_folder(data_dir: Path, db: str | None = None, clear: bool = False) ->
     report["_seconds"] = time.perf_counter() - started
     report["_database"] = database.label
     return report
-
-
-from output.cli import OneLineParser as _Parser  # noqa: E402  (one-line errors, exit 2)
-
 
 
 def main(argv: list[str]) -> int:

@@ -17,6 +17,9 @@ import sys
 import zipfile
 from pathlib import Path
 
+from output.cli import BadInput
+from output.cli import OneLineParser as _Parser  # one-line errors, exit 2
+
 CORE = ("tutor_profiles", "sessions", "tutor_aggregates", "ground_truth/reschedules")
 PLATFORM = ("engagement_events", "interventions", "experiments", "experiment_assignments")
 NAMES = CORE + PLATFORM
@@ -29,14 +32,6 @@ PLATFORM_EVENTS = ("session_booked", "session_outcome", "session_observed", "tut
 TRAIT_COLUMNS = ("tutor_id", "months_experience", "historical_sessions_per_month", "certification",
                  "reliability", "subjects", "primary_subject")
 STUDENT_COLUMNS = ("student_id", "grade")
-
-
-class BadInput(Exception):
-    """str(self) is the one line printed on stderr."""
-
-
-from output.cli import OneLineParser as _Parser  # noqa: E402  (one-line errors, exit 2)
-
 
 
 def parser() -> argparse.ArgumentParser:

@@ -35,6 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
+from output.cli import BadInput, read_csv
+from output.cli import OneLineParser as _Parser  # one-line errors, exit 2
+
 MINUTES_PER_DAY = 1440
 # the trace's event types (--type), in the order events of the same minute are listed
 TYPES = ("arrived", "rescheduled", "cancelled", "no_show", "session", "booked", "decision", "quit",
@@ -45,10 +48,6 @@ STUDENT_ACTIONS = ("continue", "switch", "leave", "done")      # agents/student.
 ID_RE = re.compile(r"^(T)(\d{4,})$|^(ST)(\d{6,})$")
 JSON_KEYS = ("time", "minute", "phase", "type", "kind", "agent", "tutor", "student", "session",
              "session_num", "p", "text", "why", "data")
-
-
-class BadInput(Exception):
-    """str(self) is the one line printed on stderr."""
 
 
 # ================================================================================== templates
@@ -196,16 +195,6 @@ class _Doc:
         return _Doc(v) if isinstance(v, dict) else [_Doc.wrap(x) for x in v] if isinstance(v, list) else v
 
 
-def _csv(path: Path):
-    import pandas as pd
-    if not path.is_file():
-        raise BadInput(f"{path}: not found")
-    try:
-        return pd.read_csv(path)
-    except (OSError, ValueError, UnicodeDecodeError) as e:
-        raise BadInput(f"{path}: cannot read: {e}") from None
-
-
 class Run:
     """A run folder, read for tracing."""
 
@@ -252,8 +241,8 @@ class Run:
         self.start_dt = window_end - dt.timedelta(days=self.window_days + self.warmup_days)
         self.window_start = self.warmup_days * MINUTES_PER_DAY
         self.window_end = (self.warmup_days + self.window_days) * MINUTES_PER_DAY
-        self.tutors = _csv(folder / "ground_truth" / "tutor_traits.csv")
-        self.students = _csv(folder / "ground_truth" / "students.csv") if need_students else None
+        self.tutors = read_csv(folder / "ground_truth" / "tutor_traits.csv")
+        self.students = read_csv(folder / "ground_truth" / "students.csv") if need_students else None
         self._labels()
 
     def _labels(self):
@@ -863,9 +852,6 @@ def plot(run: Run, kind: str, agent: str, title: str, events: list[dict], out: P
 
 
 # ================================================================================== command line
-
-from output.cli import OneLineParser as _Parser  # noqa: E402  (one-line errors, exit 2)
-
 
 
 def parser() -> argparse.ArgumentParser:
