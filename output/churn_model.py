@@ -45,7 +45,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -54,7 +53,7 @@ import numpy as np
 import pandas as pd
 
 from output.cli import OneLineParser as _Parser  # one-line errors, exit 2
-from output.cli import BadInput, default_jobs, read_csv
+from output.cli import BadInput, can_fork, default_jobs, read_csv
 from output.cli import positive_int as _positive_int
 
 MIN_POSITIVES = 5
@@ -287,7 +286,7 @@ def _fork_context():
     locks they hold, not the threads), nor in a daemonic process (it may not have children)."""
     import multiprocessing as mp
     import threading
-    if not hasattr(os, "fork") or "fork" not in mp.get_all_start_methods():
+    if not can_fork():
         return None
     if threading.active_count() > 1 or mp.current_process().daemon:
         return None

@@ -63,3 +63,10 @@ def default_jobs() -> int:
     except AttributeError:
         cpus = os.cpu_count() or 1
     return 2 if cpus >= 2 else 1
+
+
+def can_fork() -> bool:
+    """Whether this platform can fork a process (tutorsim's second processes are forks: they
+    start from this one's memory)."""
+    import multiprocessing as mp
+    return hasattr(os, "fork") and "fork" in mp.get_all_start_methods()

@@ -11,14 +11,11 @@ compares the bytes.
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import time
 
+from output.cli import can_fork
+
 KEEP = ("tutor_quit",)      # the only events the labels read
-
-
-def can_fork() -> bool:
-    return hasattr(os, "fork") and "fork" in mp.get_all_start_methods()
 
 
 class Lookahead:

@@ -15,7 +15,7 @@ import multiprocessing as mp
 import signal
 from pathlib import Path
 
-from output.lookahead import can_fork
+from output.cli import can_fork
 
 
 class ModelProcess:
