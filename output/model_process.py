@@ -25,7 +25,8 @@ class ModelProcess:
             ctx = mp.get_context("fork")
             self._conn, theirs = ctx.Pipe()
             # not a daemon: it forks its own helpers (cross-validation, figures)
-            self._process = ctx.Process(target=_serve, args=(theirs,), name="tutorsim-model", daemon=False)
+            self._process = ctx.Process(target=_serve, args=(theirs, self._conn), name="tutorsim-model",
+                                        daemon=False)
             try:
                 self._process.start()
             except OSError:                  # no fork now (memory, process limit): train here later
@@ -57,7 +58,10 @@ class ModelProcess:
         self._process = None
 
 
-def _serve(conn) -> None:
+def _serve(conn, run_end) -> None:
+    # the run's end of the pipe is inherited by the fork: left open here, recv() below would
+    # never see the run close it, and a failed run would wait for join()'s timeout
+    run_end.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the run's to handle: it stops us
     from output.churn_model import preload, train_safely
     preload()

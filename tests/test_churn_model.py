@@ -232,6 +232,22 @@ def test_a_forked_worker_that_dies_costs_nothing_but_time(study, tmp_path, count
         assert files[name] == (study / "model" / name).read_bytes(), f"model/{name} differs"
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here: the model always trains in one process")
+def test_model_process_ends_by_itself_when_the_run_needs_no_model():
+    """A run that fails before training closes its end of the pipe: the model's process must see
+    that and end on its own (exit code 0), not wait until close() gives up and terminates it."""
+    from output.model_process import ModelProcess
+    trainer = ModelProcess(jobs=2)
+    process = trainer._process
+    assert process is not None, "jobs=2 where fork exists started no model process"
+    try:
+        trainer._conn.close()
+        process.join(timeout=60)
+        assert process.exitcode == 0, f"the model process did not end on its own (exit code {process.exitcode})"
+    finally:
+        trainer.close()         # terminates it if it is still there
+
+
 # --- skipping --------------------------------------------------------------------------------
 
 def test_no_lookahead_skips_the_model_with_one_line(tmp_path):
