@@ -46,7 +46,7 @@ def context_of(model) -> tables.Context:
     from world.engagement import DEVICES
     tutors["usual_device"] = [DEVICES[h.device] for h in model.engagement.habits]
     students = pd.DataFrame([s.traits() for s in model.students])
-    return tables.Context(model.calendar, tutors, students, model.scenario.platform.churn, model.scenario.seed)
+    return tables.Context(model.calendar, tutors, students, model.settings.platform.churn, model.settings.seed)
 
 
 def manifest(scenario, document: dict, counts: dict) -> dict:

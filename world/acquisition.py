@@ -15,7 +15,7 @@ from world.sessions import EXISTING
 class Acquisition:
     def __init__(self, model):
         self.model = model
-        sc = model.scenario
+        sc = model.settings
         self.demand = sc.demand.sessions_per_day
         self.gain = sc.platform.acquisition_gain
         cw = sc.students.cadence_weights

@@ -48,10 +48,10 @@ class Engagement:
         self.model = model
         self.env = model.env
         self.rec = model.recorder
-        self.cfg = model.scenario.engagement
+        self.cfg = model.settings.engagement
         # in-login actions are only ever seen in engagement_events.csv: not simulated when that
         # table is off, nor in the look-ahead after the window (churn labels only)
-        self.detail_until = model.calendar.window_end if model.scenario.outputs.engagement_events else -1.0
+        self.detail_until = model.calendar.window_end if model.settings.outputs.engagement_events else -1.0
         self.is_weekend = model.calendar.is_weekend_day
         self.listeners: list = []            # objects with tutor_logged_in(tutor, t)
         self.scheduled: set[int] = set()     # sessions a tutor scheduled in the platform

@@ -67,7 +67,7 @@ class Experiments:
         self.model = model
         self.env = model.env
         self.rec = model.recorder
-        sc = model.scenario
+        sc = model.settings
         self.defs = sc.experiments
         self.policy = sc.platform.experiments
         self.mail = sc.engagement.email
@@ -148,7 +148,7 @@ class Experiments:
             if rng.random() >= p_view or not self.exposed(a, t, IN_APP, p_view):
                 continue
             self.interventions.improve(tutor, -1, a, e.intervention_type, SELF_STUDY,
-                                       self.model.scenario.platform.coaching.self_study_share)
+                                       self.model.settings.platform.coaching.self_study_share)
             m = self.mail
             damp = 1.0 - m.burnout_drop * tutor.burnout(t)
             p_click = min(m.max_p, m.click_scale * tutor.responsiveness * damp * a.effect.click_multiplier)

@@ -149,7 +149,7 @@ class Interventions:
         self.model = model
         self.env = model.env
         self.rec = model.recorder
-        sc = model.scenario
+        sc = model.settings
         self.cfg = sc.platform.interventions
         self.coach = sc.platform.coaching
         self.mail = sc.engagement.email

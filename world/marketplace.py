@@ -92,12 +92,12 @@ class Marketplace:
         choice) or None; choice = (the chance the pick had, number of candidates, the tutor's room)
         for the event log."""
         subject = student.subject
-        fill = self.model.scenario.platform.roster_fill
+        fill = self.model.settings.platform.roster_fill
         # a tutor whose week is taken by their students' cadences accepts no new students
         # ... nor one who has already taken the platform's weekly intake of new students
-        intake = self.model.scenario.platform.new_students_per_week
+        intake = self.model.settings.platform.new_students_per_week
         week_ago = self.model.env.now - 7 * 1440
-        sensitivity = self.model.scenario.students.rating_sensitivity
+        sensitivity = self.model.settings.students.rating_sensitivity
         cadence, seen = student.cadence, student.tutors_seen
         # tutors the student has not had yet come first; failing them, those they have had
         fresh, fresh_weights, again, again_weights = [], [], [], []
@@ -125,7 +125,7 @@ class Marketplace:
         candidates, weights = (fresh, fresh_weights) if fresh else (again, again_weights)
         if not candidates:
             return None
-        days = 1 + self.model.scenario.students.days_flex
+        days = 1 + self.model.settings.students.days_flex
         cumulative = list(accumulate(weights))     # as rng.choices(weights=) would, once for all tries
         for _ in range(tries):
             tutor = rng.choices(candidates, cum_weights=cumulative)[0]

@@ -52,7 +52,8 @@ def persona_traits(tutors_cfg, persona):
 class Platform(mesa.Model):
     def __init__(self, scenario, recorder):
         super().__init__(rng=scenario.seed)
-        self.scenario = scenario
+        # the scenario file's settings (not `self.scenario`: Mesa 3.5's Model owns that name)
+        self.settings = scenario
         self.recorder = recorder
         self.env = simpy.Environment()
         cal = scenario.calendar
@@ -102,7 +103,7 @@ class Platform(mesa.Model):
         self.env.process(self.daily())
 
     def _create_tutors(self) -> list[Tutor]:
-        cfg = self.scenario.tutors
+        cfg = self.settings.tutors
         # Each tutor has a fixed place in a queue (its own draw); the personas fill the queue in
         # the file's order, in their exact counts. Moving share between two personas that are
         # next to each other in the file changes only the tutors at their border, so a what-if
@@ -138,7 +139,7 @@ class Platform(mesa.Model):
     def tutor_missed_session(self, tutor: Tutor) -> None:
         """Platform policy: a tutor who misses `no_show_suspension` sessions within 30 days is
         suspended."""
-        limit = self.scenario.platform.no_show_suspension
+        limit = self.settings.platform.no_show_suspension
         t = self.env.now
         misses = tutor.missed_sessions
         misses.append(t)
@@ -171,7 +172,7 @@ class Platform(mesa.Model):
         self.recorder.tutor_quit.append((t, tutor.index, reason, p, tutor.burnout(t),
                                          float("nan") if recent is None else recent,
                                          t - tutor.last_session_time > 7 * MINUTES_PER_DAY,
-                                         self.scenario.behaviour.quit_certification_factor[tutor.certification],
+                                         self.settings.behaviour.quit_certification_factor[tutor.certification],
                                          tutor.quit_propensity,
                                          sum(1 for m in tutor.missed_sessions if m > t - 30 * MINUTES_PER_DAY)))
         for s in list(tutor.upcoming.values()):

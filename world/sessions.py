@@ -45,8 +45,8 @@ class SessionDesk:
         self.env = model.env
         self.rec = model.recorder
         self.market = model.marketplace
-        self.b = model.scenario.behaviour
-        self.days_flex = model.scenario.students.days_flex
+        self.b = model.settings.behaviour
+        self.days_flex = model.settings.students.days_flex
         self.observer = Observer(model)
         self.next_sid = 0
         # the platform's services that watch sessions (world/signals.py, world/engagement.py):
@@ -125,7 +125,7 @@ class SessionDesk:
         """`why`: (burnout, time, reliability now) when the move was decided, at booking."""
         tutor, student = s.tutor, s.student
         # platform policy: a tutor who has already moved this share of their bookings cannot move more
-        if mover == 0 and tutor.moves >= self.model.scenario.platform.max_reschedule_share * tutor.bookings:
+        if mover == 0 and tutor.moves >= self.model.settings.platform.max_reschedule_share * tutor.bookings:
             return
         lo, hi = self.b.reschedule_shift_days
         day = s.hour_key // 24 + tutor.stream.randint(lo, hi)

@@ -67,7 +67,7 @@ class Signals:
 
     def __init__(self, model):
         self.model = model
-        self.cfg = model.scenario.platform.churn
+        self.cfg = model.settings.platform.churn
         self.streams = model.streams
         self.tutors = model.tutors
         self.rolling = [Rolling() for _ in model.tutors]
