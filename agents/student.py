@@ -5,9 +5,8 @@ continue, switch tutor or leave, from how the session went and their patience.
 """
 from __future__ import annotations
 
-import mesa
-
 from agents.traits import draw, pick
+from world.mesa_core import mesa
 
 CONTINUE, SWITCH, LEAVE, DONE = 0, 1, 2, 3
 ACTIONS = ("continue", "switch", "leave", "done")

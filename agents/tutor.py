@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections import deque
 
-import mesa
-
 from agents.traits import correlated_uniforms, draw, pick, quantile
+from world.mesa_core import mesa
 
 SUBJECTS = ("Math", "Science", "English", "History", "Test Prep", "Programming")
 MORNING_BLOCK = (8, 9, 10, 11)            # 8am-12pm

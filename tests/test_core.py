@@ -726,3 +726,30 @@ def test_help_and_errors_do_not_import_the_simulation_stack(args, tmp_path):
                 for line in stderr.splitlines() if line.startswith("import time:")}
     heavy = imported & {"mesa", "simpy", "pandas"}
     assert not heavy, f"run.py {' '.join(args)} imports {sorted(heavy)}"
+
+
+def test_the_simulation_loads_mesas_core_only_and_mesa_stays_whole():
+    """world/mesa_core.py: building the platform imports mesa's Model, Agent and DataCollector
+    without mesa's spaces (networkx, scipy.spatial) or its batch runner (which would switch the
+    process to "spawn"); and mesa is still all there for any code that asks for more of it."""
+    import subprocess
+    import sys
+    probe = (
+        "import multiprocessing, sys\n"
+        "method = multiprocessing.get_start_method(allow_none=True)\n"
+        "import world.model\n"
+        "heavy = ['networkx', 'mesa.space', 'mesa.batchrunner']\n"
+        "if 'mesa.experimental' not in sys.modules:   # mesa 3.3's core; 3.5's Model imports it itself\n"
+        "    heavy.append('scipy.spatial')\n"
+        "loaded = sorted(m for m in heavy if m in sys.modules)\n"
+        "assert not loaded, f'the simulation imported {loaded}'\n"
+        "assert multiprocessing.get_start_method(allow_none=True) == method, 'the start method changed'\n"
+        "import mesa, mesa.model, mesa.agent, mesa.datacollection\n"
+        "assert world.model.Platform.__mro__[1] is mesa.model.Model is mesa.Model\n"
+        "assert mesa.Agent is mesa.agent.Agent and mesa.DataCollector is mesa.datacollection.DataCollector\n"
+        "from mesa import batch_run\n"
+        "assert mesa.space.MultiGrid and mesa.__version__.startswith('3.'), mesa.__version__\n"
+        "assert mesa.Model is mesa.model.Model, 'completing mesa replaced its classes'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr.strip().splitlines()[-1]

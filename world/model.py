@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 
-import mesa
 import simpy
 
 from agents.student import Student
@@ -20,6 +19,7 @@ from world.engagement import Engagement
 from world.experiments import Experiments
 from world.interventions import Interventions
 from world.marketplace import Marketplace
+from world.mesa_core import mesa
 from world.network import Network
 from world.sessions import SessionDesk
 from world.signals import Signals

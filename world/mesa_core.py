@@ -1,0 +1,60 @@
+"""Mesa's core (Model, Agent, DataCollector) without the rest of mesa's package start-up.
+
+`import mesa` runs mesa's package __init__, which imports all of mesa at once: its grid and
+network spaces (networkx), its experimental continuous space (scipy.spatial, which wraps numpy's
+array API on import), the batch runner (which sets the process-wide multiprocessing start method
+to "spawn"). tutorsim uses three classes of mesa's core, whose modules need only numpy; the rest
+costs about 0.6 s at the start of every run (bench/run_bench.py, README "Speed").
+
+So `mesa` is registered as a package without running its __init__, its three core modules are
+imported, and their classes are set on the package under their usual names (`mesa.Model`,
+`mesa.Agent`, `mesa.DataCollector`: the same objects). The first time anything asks the package
+for another name (`mesa.space`, `mesa.__version__`, `from mesa import batch_run`, ...), mesa's own
+__init__ runs in it, so other code in the process still sees the whole of mesa. Where mesa is
+already imported, or anything here fails, it is a plain `import mesa`.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import types
+
+CORE = (("mesa.agent", "Agent"), ("mesa.model", "Model"), ("mesa.datacollection", "DataCollector"))
+
+
+def _complete(package: types.ModuleType, spec) -> None:
+    """Run mesa's own __init__ in the package (once): the rest of mesa becomes available."""
+    del package.__getattr__
+    spec.loader.exec_module(package)
+
+
+def _load_core() -> types.ModuleType:
+    if "mesa" in sys.modules:
+        return sys.modules["mesa"]
+    spec = importlib.util.find_spec("mesa")
+    if spec is None or spec.loader is None or not spec.submodule_search_locations:
+        import mesa
+        return mesa
+    package = importlib.util.module_from_spec(spec)     # the package, its __init__ not yet run
+
+    def __getattr__(name: str):
+        if name.startswith("__") and name not in ("__version__", "__all__"):
+            raise AttributeError(name)       # dunder probes (copy, pickle, inspect) need no mesa
+        _complete(package, spec)
+        return getattr(package, name)
+
+    package.__getattr__ = __getattr__
+    sys.modules["mesa"] = package
+    try:
+        for module, name in CORE:
+            setattr(package, name, getattr(importlib.import_module(module), name))
+    except Exception:                        # noqa: BLE001 - another mesa layout: load it whole
+        for key in [k for k in sys.modules if k == "mesa" or k.startswith("mesa.")]:
+            del sys.modules[key]
+        import mesa
+        return mesa
+    return package
+
+
+mesa = _load_core()
