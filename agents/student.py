@@ -37,6 +37,8 @@ class Student(mesa.Agent):
         self.active = True
         self.tutor = None
         self.tutors_seen: set[int] = set()
+        self.booked = None                  # the session booked next (world/sessions.py)
+        self.journey = None                 # the SimPy process that waits for it
         self.sessions_done = 0
         self.arrived_at = model.env.now
         self.existing = existing

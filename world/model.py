@@ -176,7 +176,7 @@ class Platform(mesa.Model):
                                          tutor.quit_propensity,
                                          sum(1 for m in tutor.missed_sessions if m > t - 30 * MINUTES_PER_DAY)))
         for s in list(tutor.upcoming.values()):
-            s.process.interrupt("tutor_quit")
+            s.student.journey.interrupt("tutor_quit")
 
     # --- the clock -------------------------------------------------------------------------------
     def step(self) -> None:

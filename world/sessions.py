@@ -1,11 +1,14 @@
-"""The life of a session, as one SimPy process.
+"""A student's sessions, one after another, as one SimPy process: the student's journey.
 
     booked -> (maybe moved by the tutor or the student, hours before) -> at its time, tutor and
     student show up or not -> if both came, the session is held and observed, the student rates
-    it -> the student continues with the tutor, switches tutor, leaves, or is done.
+    it -> the student continues with the tutor (the next session is booked), switches tutor (a
+    first session with another), leaves, or is done.
 
-A tutor who quits interrupts every session they still have booked; the student looks for
-another tutor.
+A student has one session booked at a time, so one process per student carries them from their
+first booking to the day they leave; it waits for each booked session in turn. A tutor who quits
+interrupts the journeys of the students they still have sessions with; each looks for another
+tutor.
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ OWN_TUTOR = (1.0, 1, float("nan"))   # a booking with the student's own tutor: (
 
 
 class Session:
-    __slots__ = ("sid", "tutor", "student", "hour_key", "start", "duration", "first", "process", "p_move")
+    __slots__ = ("sid", "tutor", "student", "hour_key", "start", "duration", "first", "p_move")
 
     def __init__(self, sid, tutor, student, hour_key, duration, first):
         self.sid = sid
@@ -33,12 +36,11 @@ class Session:
         self.start = hour_key * 60.0
         self.duration = duration
         self.first = first
-        self.process = None
         self.p_move = 0.0        # the tutor's chance of moving it, faced at booking
 
 
 class SessionDesk:
-    """Books sessions and runs each one's process."""
+    """Books sessions and runs each student's journey through them."""
 
     def __init__(self, model):
         self.model = model
@@ -69,7 +71,9 @@ class SessionDesk:
         self.rec.session_booked.append((self.env.now, s.sid, tutor.index, student.index, s.start,
                                         s.duration, SUBJECT_CODE[student.subject], first, preferred,
                                         why, *choice, tutor.shown_rating))
-        s.process = self.env.process(self.life(s))
+        student.booked = s
+        if student.journey is None or not student.journey.is_alive:     # the first booking
+            student.journey = self.env.process(self.journey(student))
         return s
 
     def book_with(self, student, tutor, wish_day: int) -> bool:
@@ -92,20 +96,26 @@ class SessionDesk:
         self.book(student, tutor, hour_key, preferred, first=True, why=why, choice=choice)
         return True
 
-    # --- the session process ---------------------------------------------------------------------
-    def life(self, s: Session):
+    # --- the student's journey ------------------------------------------------------------------
+    def journey(self, student):
+        """Wait for the session the student has booked, maybe moved on the way, then hold it; its
+        outcome books the next one or ends the journey (the student leaves or is done)."""
         env = self.env
-        try:
-            mover, p, when = self._who_moves_it(s)
-            if mover is not None:
-                decided, rel, burnout = env.now, s.tutor.reliability_now(env.now), s.tutor.burnout(env.now)
-                yield env.timeout(when - env.now)
-                self._move(s, mover, p, (burnout, decided, rel))
-            yield env.timeout(s.start - env.now)
-        except simpy.Interrupt as stop:
-            self._cancelled(s, stop.cause)
-            return
-        self._happens(s)
+        while student.booked is not None:
+            s = student.booked
+            try:
+                mover, p, when = self._who_moves_it(s)
+                if mover is not None:
+                    decided, rel, burnout = env.now, s.tutor.reliability_now(env.now), s.tutor.burnout(env.now)
+                    yield env.timeout(when - env.now)
+                    self._move(s, mover, p, (burnout, decided, rel))
+                yield env.timeout(s.start - env.now)
+            except simpy.Interrupt as stop:
+                student.booked = None
+                self._cancelled(s, stop.cause)
+                continue
+            student.booked = None
+            self._happens(s)
 
     def _who_moves_it(self, s: Session):
         """At booking, whether the tutor (or, rarely, the student) will move this session, and when."""
