@@ -179,7 +179,7 @@ def boosting_model(seed: int):
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
     return Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-                     ("model", GradientBoostingClassifier(n_estimators=40, max_depth=2, learning_rate=0.05,
+                     ("model", GradientBoostingClassifier(n_estimators=20, max_depth=2, learning_rate=0.1,
                                                           subsample=0.8, min_samples_leaf=5,
                                                           random_state=seed))])
 
@@ -304,7 +304,7 @@ def _fit_predict(tasks, Xv, y, splits, seed) -> list:
     builds its model afresh from (name, seed), so where and after what it runs changes nothing.
 
     The first fit of each model here validates its parameters; the others, of the same constructor
-    with the same arguments, skip that (the boosting model validates each of its 40 trees again:
+    with the same arguments, skip that (the boosting model validates each of its 20 trees again:
     some 15% of its time). The check that X is finite is skipped: `cross_validate` made it once."""
     import warnings
 
