@@ -70,7 +70,7 @@ class Student(mesa.Agent):
         """After a session time: continue with this tutor, switch tutor, leave, or be done.
         Returns the action, the probability of the draw that decided it, and the chances of
         leaving and of switching (otherwise) that the student faced."""
-        b = self.model.settings.behaviour
+        b = self.model.behaviour
         impatience = 1.0 - self.patience
         if not tutor_showed:
             p_leave = b.leave_after_tutor_no_show * impatience
@@ -96,7 +96,7 @@ class Student(mesa.Agent):
         """The post-session survey: star rating (one decimal), satisfaction 1-10, recommend.
         A first session also judges the tutor's punctuality and preparation: an unreliable tutor
         (late, unprepared) makes a poorer first impression."""
-        b = self.model.settings.behaviour
+        b = self.model.behaviour
         raw = (b.rating_base + b.rating_slope * quality + self.rating_bias
                + ((b.first_session_penalty
                    - b.first_session_unreliability_penalty * max(0.0, 0.8 - tutor_reliability) ** 2) if first else 0.0)

@@ -141,12 +141,16 @@ class Tutor(mesa.Agent):
     def burnout(self, t: float) -> float:
         if self.burnout_onset is None or t <= self.burnout_onset:
             return 0.0
-        ramp = self.model.settings.behaviour.burnout_ramp_days * MINUTES_PER_DAY
+        ramp = self.model.behaviour.burnout_ramp_days * MINUTES_PER_DAY
         return self.burnout_max * min(1.0, (t - self.burnout_onset) / ramp)
 
     def reliability_now(self, t: float) -> float:
         """Reliability as it is today: burnout wears it down."""
-        return self.reliability * (1.0 - self.model.settings.behaviour.burnout_reliability_cut * self.burnout(t))
+        return self.reliability_at(self.burnout(t))
+
+    def reliability_at(self, burnout: float) -> float:
+        """Reliability at this level of burnout (`burnout(t)`, when it is already known)."""
+        return self.reliability * (1.0 - self.model.behaviour.burnout_reliability_cut * burnout)
 
     def intake_since(self, t: float) -> int:
         """New students who booked a first session with the tutor since time t."""
@@ -160,7 +164,7 @@ class Tutor(mesa.Agent):
         b = self.burnout(t)
         if b <= 0.0:
             return self.capacity_per_day
-        return max(1, int(round(self.capacity_per_day * (1.0 - self.model.settings.behaviour.burnout_capacity_cut * b))))
+        return max(1, int(round(self.capacity_per_day * (1.0 - self.model.behaviour.burnout_capacity_cut * b))))
 
     def recent_mean_rating(self, t: float) -> float | None:
         q = self.recent_ratings
@@ -172,7 +176,7 @@ class Tutor(mesa.Agent):
 
     # --- decisions -----------------------------------------------------------------------------
     def reschedule_probability(self, t: float) -> float:
-        b = self.model.settings.behaviour
+        b = self.model.behaviour
         return min(0.95, b.reschedule_scale * (1 - self.reliability_now(t)) ** b.reschedule_power)
 
     def no_show_probability(self, t: float) -> float:
@@ -180,12 +184,12 @@ class Tutor(mesa.Agent):
 
     def no_show_probability_at(self, reliability_now: float) -> float:
         """The chance of missing a session, at today's reliability."""
-        b = self.model.settings.behaviour
+        b = self.model.behaviour
         return min(0.95, b.no_show_scale * (1 - reliability_now) ** b.no_show_power)
 
     def quit_probability(self, t: float) -> float:
         """Today's hazard of leaving the platform."""
-        b = self.model.settings.behaviour
+        b = self.model.behaviour
         p = (self.quit_propensity * b.quit_certification_factor[self.certification]
              * (1 + b.quit_burnout_gain * self.burnout(t)))
         recent = self.recent_mean_rating(t)

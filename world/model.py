@@ -26,6 +26,14 @@ from world.signals import Signals
 from world.streams import Streams
 
 
+class PlainValues:
+    """A scenario section's values as plain attributes: the same values, read at half the cost of
+    a pydantic model's attribute (they are only read; the scenario itself is frozen)."""
+
+    def __init__(self, section):
+        self.__dict__.update(dict(section))
+
+
 def persona_counts(personas: dict, n: int) -> dict[str, int]:
     """Tutors per persona: shares times n, rounded by largest remainder (so they sum to n)."""
     return largest_remainder({name: p.share for name, p in personas.items()}, n)
@@ -54,6 +62,8 @@ class Platform(mesa.Model):
         super().__init__(rng=scenario.seed)
         # the scenario file's settings (not `self.scenario`: Mesa 3.5's Model owns that name)
         self.settings = scenario
+        # the behaviour coefficients, read a few dozen times per session, as plain attributes
+        self.behaviour = PlainValues(scenario.behaviour)
         self.recorder = recorder
         self.env = simpy.Environment()
         cal = scenario.calendar

@@ -18,7 +18,7 @@ def _clip(x: float, lo: float, hi: float) -> float:
 class Observer:
     def __init__(self, model):
         sc = model.settings
-        self.b = sc.behaviour
+        self.b = model.behaviour
         self.width = sc.platform.speak_balance_width
         self.calendar = model.calendar
         self.network = model.network

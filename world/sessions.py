@@ -47,7 +47,7 @@ class SessionDesk:
         self.env = model.env
         self.rec = model.recorder
         self.market = model.marketplace
-        self.b = model.settings.behaviour
+        self.b = model.behaviour
         self.days_flex = model.settings.students.days_flex
         self.observer = Observer(model)
         self.next_sid = 0
@@ -106,7 +106,8 @@ class SessionDesk:
             try:
                 mover, p, when = self._who_moves_it(s)
                 if mover is not None:
-                    decided, rel, burnout = env.now, s.tutor.reliability_now(env.now), s.tutor.burnout(env.now)
+                    decided, burnout = env.now, s.tutor.burnout(env.now)
+                    rel = s.tutor.reliability_at(burnout)
                     yield env.timeout(when - env.now)
                     self._move(s, mover, p, (burnout, decided, rel))
                 yield env.timeout(s.start - env.now)
@@ -160,7 +161,7 @@ class SessionDesk:
         tutor, student = s.tutor, s.student
         tutor.upcoming.pop(s.sid, None)
         burnout = tutor.burnout(t)
-        rel = tutor.reliability_now(t)
+        rel = tutor.reliability_at(burnout)
         p_tutor = tutor.no_show_probability_at(rel)
         tutor_showed = not tutor.decide(p_tutor)
         p_student = student.no_show_prob
