@@ -10,7 +10,9 @@
 Each repetition is `python run.py [SCENARIO] --no-progress --out <tmp> [ARGS]` in a fresh
 subprocess (interpreter start-up and imports included), timed with a monotonic wall clock. The peak
 resident memory of each run comes from wait4()'s resource usage of that one child process.
-Sessions per second = rows of sessions.csv / median wall time.
+Sessions per second = rows of sessions.csv / median wall time. Before and after the runs, two
+yardsticks say how fast the machine is at that moment (SimPy timeout events per second, the import
+of simpy, mesa, numpy and pandas), since a shared VM's speed drifts by tens of percent.
 """
 from __future__ import annotations
 
@@ -73,6 +75,39 @@ def interpreter_info(python: str) -> dict:
         return {"python": None, "implementation": None, "packages": {}}
 
 
+# how fast this machine is right now, on two small yardsticks: a shared VM's speed drifts by tens
+# of percent within an hour, and runs are only comparable with the yardsticks beside them
+SIMPY_PROBE = ("import time, simpy\n"
+               "env = simpy.Environment()\n"
+               "def tick(env):\n"
+               "    while True:\n"
+               "        yield env.timeout(1)\n"
+               "for _ in range(10):\n"
+               "    env.process(tick(env))\n"
+               "started = time.perf_counter()\n"
+               "env.run(until=30_000)\n"
+               "print(300_000 / (time.perf_counter() - started))")
+
+
+def speed_probe(python: str) -> dict:
+    """SimPy timeout events per second, and the wall time of importing the simulation stack."""
+    try:
+        events = float(subprocess.run([python, "-c", SIMPY_PROBE], capture_output=True, text=True,
+                                      timeout=120, check=True).stdout)
+        started = time.perf_counter()
+        subprocess.run([python, "-c", "import simpy, mesa, numpy, pandas"], capture_output=True, timeout=120, check=True)
+        return {"simpy_events_per_s": events, "import_stack_s": time.perf_counter() - started}
+    except (subprocess.SubprocessError, OSError, ValueError):
+        return {"simpy_events_per_s": None, "import_stack_s": None}
+
+
+def describe_speed(probe: dict) -> str:
+    if probe["simpy_events_per_s"] is None:
+        return "(probe failed)"
+    return (f"SimPy {probe['simpy_events_per_s']:,.0f} timeout events/s (10 processes), "
+            f"`import simpy, mesa, numpy, pandas` {probe['import_stack_s']:.2f} s")
+
+
 def one_run(python: str, run_args: list[str], out: Path, log: Path) -> dict:
     """Run once; wall time, exit status, peak RSS (MiB) of that child, and its session count."""
     cmd = [python, "run.py", *run_args, "--no-progress", "--out", str(out)]
@@ -122,6 +157,8 @@ def main(argv: list[str]) -> int:
         print(f"load    : {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (1/5/15 min) at start")
     print(f"command : python run.py {' '.join(run_args + ['--no-progress', '--out', '<tmp>'])}")
     print(f"reps    : {a.reps}" + (f" (+{a.warmup} warm-up)" if a.warmup else ""))
+    before = speed_probe(a.python)
+    print(f"speed   : {describe_speed(before)}, before the runs")
 
     results = []
     with tempfile.TemporaryDirectory(prefix="tutorsim-bench-") as tmp:
@@ -140,6 +177,8 @@ def main(argv: list[str]) -> int:
                 results.append(r)
             shutil.rmtree(out, ignore_errors=True)
 
+    after = speed_probe(a.python)
+    print(f"speed   : {describe_speed(after)}, after the runs")
     walls = [r["wall_s"] for r in results]
     median, best = statistics.median(walls), min(walls)
     sessions = results[0]["sessions"]
@@ -155,6 +194,7 @@ def main(argv: list[str]) -> int:
             "runs": [{k: v for k, v in r.items() if k != "cmd"} for r in results],
             "median_s": median, "min_s": best, "sessions": sessions,
             "sessions_per_s_median": sessions / median, "peak_rss_mib": max(rss),
+            "speed_probe": {"before": before, "after": after},
         }, indent=2) + "\n")
     return 0
 
