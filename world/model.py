@@ -182,7 +182,7 @@ class Platform(mesa.Model):
         self.recorder.tutor_quit.append((t, tutor.index, reason, p, tutor.burnout(t),
                                          float("nan") if recent is None else recent,
                                          t - tutor.last_session_time > 7 * MINUTES_PER_DAY,
-                                         self.settings.behaviour.quit_certification_factor[tutor.certification],
+                                         self.behaviour.quit_certification_factor[tutor.certification],
                                          tutor.quit_propensity,
                                          sum(1 for m in tutor.missed_sessions if m > t - 30 * MINUTES_PER_DAY)))
         for s in list(tutor.upcoming.values()):
