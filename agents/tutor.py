@@ -175,12 +175,10 @@ class Tutor(mesa.Agent):
         return self.recent_tenths / (10 * len(q))
 
     # --- decisions -----------------------------------------------------------------------------
-    def reschedule_probability(self, t: float) -> float:
+    def reschedule_probability_at(self, reliability_now: float) -> float:
+        """The chance of moving a session booked now, at today's reliability."""
         b = self.model.behaviour
-        return min(0.95, b.reschedule_scale * (1 - self.reliability_now(t)) ** b.reschedule_power)
-
-    def no_show_probability(self, t: float) -> float:
-        return self.no_show_probability_at(self.reliability_now(t))
+        return min(0.95, b.reschedule_scale * (1 - reliability_now) ** b.reschedule_power)
 
     def no_show_probability_at(self, reliability_now: float) -> float:
         """The chance of missing a session, at today's reliability."""

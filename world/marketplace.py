@@ -41,12 +41,11 @@ class Marketplace:
             if day_load.get(day, 0) >= cap:
                 continue
             wd = weekday(day)
-            want = hour_weight[wd]
             # (hour, weight, preferred, liked) of the hours the tutor offers that day and the
             # student would take at all, for this weekday and hour-preference profile
             offer = products.get(profile + wd)
             if offer is None:
-                offer = products[profile + wd] = _weigh(tutor.offer[wd], want)
+                offer = products[profile + wd] = _weigh(tutor.offer[wd], hour_weight[wd])
             base = day * HOURS_PER_DAY
             liked = False
             for h, w, pref, good in offer:
@@ -100,7 +99,7 @@ class Marketplace:
         sensitivity = self.model.settings.students.rating_sensitivity
         cadence, seen = student.cadence, student.tutors_seen
         # tutors the student has not had yet come first; failing them, those they have had
-        fresh, fresh_weights, again, again_weights = [], [], [], []
+        fresh, fresh_weights, again, again_weights = [], [], [], []     # (tutor, room), weight
         for t in self.by_subject.get(subject, ()):
             if not t.active:
                 continue
@@ -117,10 +116,10 @@ class Marketplace:
             if t.primary_subject == subject:
                 w *= 3.0
             if t.index in seen:
-                again.append(t)
+                again.append((t, free))
                 again_weights.append(w)
             else:
-                fresh.append(t)
+                fresh.append((t, free))
                 fresh_weights.append(w)
         candidates, weights = (fresh, fresh_weights) if fresh else (again, again_weights)
         if not candidates:
@@ -128,12 +127,11 @@ class Marketplace:
         days = 1 + self.model.settings.students.days_flex
         cumulative = list(accumulate(weights))     # as rng.choices(weights=) would, once for all tries
         for _ in range(tries):
-            tutor = rng.choices(candidates, cum_weights=cumulative)[0]
+            i = rng.choices(range(len(candidates)), cum_weights=cumulative)[0]
+            tutor, room = candidates[i]
             slot = self.find_slot(tutor, student, first_day, days, rng)
             if slot is not None:
-                room = max(0.02, 1.0 - tutor.roster_load / (fill * tutor.weekly_capacity))
-                p = weights[candidates.index(tutor)] / sum(weights)
-                return tutor, slot[0], slot[1], (p, len(candidates), room)
+                return tutor, slot[0], slot[1], (weights[i] / cumulative[-1], len(candidates), room)
         return None
 
 

@@ -104,12 +104,10 @@ class SessionDesk:
         while student.booked is not None:
             s = student.booked
             try:
-                mover, p, when = self._who_moves_it(s)
+                mover, p, when, why = self._who_moves_it(s)
                 if mover is not None:
-                    decided, burnout = env.now, s.tutor.burnout(env.now)
-                    rel = s.tutor.reliability_at(burnout)
                     yield env.timeout(when - env.now)
-                    self._move(s, mover, p, (burnout, decided, rel))
+                    self._move(s, mover, p, why)
                 yield env.timeout(s.start - env.now)
             except simpy.Interrupt as stop:
                 student.booked = None
@@ -119,21 +117,24 @@ class SessionDesk:
             self._happens(s)
 
     def _who_moves_it(self, s: Session):
-        """At booking, whether the tutor (or, rarely, the student) will move this session, and when."""
+        """At booking, whether the tutor (or, rarely, the student) will move this session, when, and
+        why: (the tutor's burnout, the time, the tutor's reliability) as the move was decided."""
         tutor, student, now = s.tutor, s.student, self.env.now
-        p_tutor = s.p_move = tutor.reschedule_probability(now)
+        burnout = tutor.burnout(now)
+        reliability = tutor.reliability_at(burnout)
+        p_tutor = s.p_move = tutor.reschedule_probability_at(reliability)
         if tutor.decide(p_tutor):
             mover, p = 0, p_tutor
         elif student.decide(student.reschedule_prob):
             mover, p = 1, student.reschedule_prob
         else:
-            return None, 0.0, 0.0
+            return None, 0.0, 0.0, None
         lo, hi = self.b.reschedule_lead_hours
         when = max(now, s.start - 60.0 * tutor.stream.uniform(lo, hi))
-        return mover, p, when
+        return mover, p, when, (burnout, now, reliability)
 
     def _move(self, s: Session, mover: int, p: float, why: tuple) -> None:
-        """`why`: (burnout, time, reliability now) when the move was decided, at booking."""
+        """`why`: (burnout, time, reliability) when the move was decided, at booking."""
         tutor, student = s.tutor, s.student
         # platform policy: a tutor who has already moved this share of their bookings cannot move more
         if mover == 0 and tutor.moves >= self.model.settings.platform.max_reschedule_share * tutor.bookings:
