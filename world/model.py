@@ -203,18 +203,10 @@ class Platform(mesa.Model):
             yield self.env.timeout(MINUTES_PER_DAY)
             self.step()
 
-    def run(self, on_day=None, on_window_end=None) -> None:
-        """Simulate warm-up, window and look-ahead, day by day (`on_day(day)` after each, for
-        progress). `on_window_end()` is called once the window's last day has run, before the
-        look-ahead: what it reads is exactly what a run without look-ahead ends with (the clock
-        only moves forward, so nothing after the window changes what happened in it)."""
-        self.run_window(on_day)
-        if on_window_end is not None:
-            on_window_end()
-        self.run_lookahead(on_day)
-
     def run_window(self, on_day=None) -> None:
-        """Warm-up and window: the days the tables describe."""
+        """Warm-up and window: the days the tables describe (`on_day(day)` after each, for
+        progress). The look-ahead, `run_lookahead`, continues from where this stops: the clock
+        only moves forward, so nothing after the window changes what happened in it."""
         self._run_days(0, self.calendar.total_days, on_day)
 
     def run_lookahead(self, on_day=None) -> None:
