@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from itertools import accumulate
 
+from agents.traits import choose
+
 HOURS_PER_DAY = 24
 
 
@@ -127,7 +129,7 @@ class Marketplace:
         days = 1 + self.model.settings.students.days_flex
         cumulative = list(accumulate(weights))     # as rng.choices(weights=) would, once for all tries
         for _ in range(tries):
-            i = rng.choices(range(len(candidates)), cum_weights=cumulative)[0]
+            i = choose(cumulative, rng)
             tutor, room = candidates[i]
             slot = self.find_slot(tutor, student, first_day, days, rng)
             if slot is not None:

@@ -11,10 +11,6 @@ from output.recorder import CONNECTION
 from world.formulas import engagement_score_scalar
 
 
-def _clip(x: float, lo: float, hi: float) -> float:
-    return lo if x < lo else hi if x > hi else x
-
-
 class Observer:
     def __init__(self, model):
         sc = model.settings
@@ -31,29 +27,34 @@ class Observer:
         b = self.b
         tutor, student = s.tutor, s.student
         rng = tutor.session_stream
-        z = tutor.session_noise          # the next standard normal draw
-        day = int(t // 1440)
-        hour = int(t // 60) % 24
-        load = self.network.load(hour, self.calendar.is_weekend_day(day))
-        conn = self.network.connection(tutor.tech_setup, student.tech_setup, load, rng)
-        tech = rng.random() < self.network.tech_issue_prob[conn]
+        # the session's standard normal noise, in this order (the tutor's batched stream)
+        (z_attention, z_speak, z_camera, z_screen, z_duration, z_empathy, z_clarity, z_quality,
+         z_tutor_sent, z_student_sent, z_overall) = tutor.session_noise.take(11)
+        network = self.network
+        load = network.load(int(t // 60) % 24, self.calendar.is_weekend_day(int(t // 1440)))
+        conn = network.connection(tutor.tech_setup, student.tech_setup, load, rng)
+        tech = rng.random() < network.tech_issue_prob[conn]
 
-        # what the camera and the microphone see
-        attention = _clip(student.attention + b.attention_tutor_weight * (tutor.skill - 0.8)
-                          + self.att_conn[conn] + b.attention_noise_sd * z(), 10.0, 100.0)
-        speak = _clip(tutor.speak_style + b.speak_burnout_shift * burnout
-                      + b.speak_attention_weight * (72.0 - attention) / 100.0
-                      + b.speak_noise_sd * z(), 0.20, 0.80)
-        camera = _clip(100.0 * tutor.camera_habit + b.camera_noise_sd * z()
-                       - (b.camera_tech_issue_penalty if tech else 0.0), 70.0, 100.0)
-        screen = _clip(self.screen_subject[student.subject] + tutor.screen_share_habit
-                       + b.screen_share_noise_sd * z(), 10.0, 95.0)
-        rel = 1.0 + b.duration_noise_sd * z() - (b.duration_tech_issue_cut if tech else 0.0)
-        duration = int(_clip(round(s.duration * rel), 25, 105))
+        # what the camera and the microphone see (each clipped to the range the analysis reports)
+        x = (student.attention + b.attention_tutor_weight * (tutor.skill - 0.8)
+             + self.att_conn[conn] + b.attention_noise_sd * z_attention)
+        attention = 10.0 if x < 10.0 else 100.0 if x > 100.0 else x
+        x = (tutor.speak_style + b.speak_burnout_shift * burnout
+             + b.speak_attention_weight * (72.0 - attention) / 100.0 + b.speak_noise_sd * z_speak)
+        speak = 0.20 if x < 0.20 else 0.80 if x > 0.80 else x
+        x = (100.0 * tutor.camera_habit + b.camera_noise_sd * z_camera
+             - (b.camera_tech_issue_penalty if tech else 0.0))
+        camera = 70.0 if x < 70.0 else 100.0 if x > 100.0 else x
+        x = self.screen_subject[student.subject] + tutor.screen_share_habit + b.screen_share_noise_sd * z_screen
+        screen = 10.0 if x < 10.0 else 95.0 if x > 95.0 else x
+        x = round(s.duration * (1.0 + b.duration_noise_sd * z_duration - (b.duration_tech_issue_cut if tech else 0.0)))
+        duration = int(25 if x < 25 else 105 if x > 105 else x)
 
         # what the transcript analysis scores
-        empathy = _clip(tutor.empathy * (1.0 - 0.15 * burnout) + b.empathy_noise_sd * z(), 1.0, 10.0)
-        clarity = _clip(tutor.clarity + b.clarity_noise_sd * z(), 1.0, 10.0)
+        x = tutor.empathy * (1.0 - 0.15 * burnout) + b.empathy_noise_sd * z_empathy
+        empathy = 1.0 if x < 1.0 else 10.0 if x > 10.0 else x
+        x = tutor.clarity + b.clarity_noise_sd * z_clarity
+        clarity = 1.0 if x < 1.0 else 10.0 if x > 10.0 else x
 
         # how good the session was for this student, and how they judge it
         quality = (b.quality_skill_weight * tutor.skill * (1.0 - b.quality_burnout_penalty * burnout)
@@ -61,17 +62,19 @@ class Observer:
                    + b.quality_clarity_weight * (clarity - 6.8)
                    + b.quality_attention_weight * (attention - 72.0) / 10.0
                    + b.quality_camera_weight * (camera - 92.0) / 10.0
-                   + b.quality_noise_sd * z())
+                   + b.quality_noise_sd * z_quality)
         rating, satisfaction, recommend = student.rate(quality, empathy, s.first, conn, tech, reliability)
 
-        tutor_sent = _clip(b.sentiment_tutor_base + b.sentiment_tutor_empathy_weight * (tutor.empathy - 6.5)
-                           - b.sentiment_tutor_burnout_weight * burnout
-                           + b.sentiment_tutor_noise_sd * z(), -0.2, 0.95)
-        student_sent = _clip(b.sentiment_student_base + b.sentiment_student_rating_weight * (rating - 4.1)
-                             + b.sentiment_student_noise_sd * z(), -0.5, 0.95)
+        x = (b.sentiment_tutor_base + b.sentiment_tutor_empathy_weight * (tutor.empathy - 6.5)
+             - b.sentiment_tutor_burnout_weight * burnout + b.sentiment_tutor_noise_sd * z_tutor_sent)
+        tutor_sent = -0.2 if x < -0.2 else 0.95 if x > 0.95 else x
+        x = (b.sentiment_student_base + b.sentiment_student_rating_weight * (rating - 4.1)
+             + b.sentiment_student_noise_sd * z_student_sent)
+        student_sent = -0.5 if x < -0.5 else 0.95 if x > 0.95 else x
         mix = b.sentiment_overall_mix
-        overall = _clip(mix * student_sent + (1.0 - mix) * tutor_sent + b.sentiment_overall_base
-                        + b.sentiment_overall_noise_sd * z(), -0.5, 0.95)
+        x = (mix * student_sent + (1.0 - mix) * tutor_sent + b.sentiment_overall_base
+             + b.sentiment_overall_noise_sd * z_overall)
+        overall = -0.5 if x < -0.5 else 0.95 if x > 0.95 else x
         engagement = engagement_score_scalar(attention, speak, overall, self.width)
         return (t + duration, s.sid, duration, conn, load, tech, attention, camera, speak, screen,
                 overall, student_sent, tutor_sent, empathy, clarity, engagement, quality, rating,
