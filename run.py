@@ -112,11 +112,10 @@ def cmd_run(argv: list[str]) -> int:
         print(f"  {name + '.csv':32s} {n:>8,d} rows")
     print(f"  sessions per day: {sessions / summary['window_days']:,.1f} "
           f"(demand {scenario.demand.sessions_per_day:g})")
-    if summary.get("model"):
-        from output.churn_model import describe
-        print(f"  {describe(summary['model'])}")
+    if summary.get("model_text"):
+        print(f"  {summary['model_text']}")
     ahead = (f"; look-ahead {summary['lookahead_s']:.2f} s"
-             + (", in a second process while the tables were written" if summary["lookahead_forked"] else "")
+             + (", while a second process wrote the tables" if summary["tables_beside_lookahead"] else "")
              if scenario.calendar.lookahead_days else "")
     print(f"  wall time: {summary['total_s']:.2f} s (warm-up and window {summary['simulate_s']:.2f} s{ahead})")
     print(f"  files in: {summary['out']}/")

@@ -268,7 +268,7 @@ def cross_validate(X: pd.DataFrame, y: np.ndarray, baseline: np.ndarray, seed: i
 
 def preload() -> None:
     """Import what training uses (scikit-learn's parts, matplotlib with its Agg backend), so that a
-    process started early (output/model_process.py) has them loaded before it is asked to train."""
+    process started early (output/worker.py) has them loaded before it is asked to train."""
     import sklearn.calibration  # noqa: F401
     import sklearn.ensemble  # noqa: F401
     import sklearn.impute  # noqa: F401

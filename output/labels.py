@@ -3,8 +3,9 @@
 A run may simulate `calendar.lookahead_days` after the window so that the ground truth knows
 which tutors stop soon after it (the label a churn model learns). The spec's tables must not see
 those days: the pipeline notes how many events of each type the log held when the window's last
-day had run, and every table is built from the log cut at those counts (`window_log`), which is
-exactly the log a run without look-ahead ends with. Only `churn_labels` reads the whole log.
+day had run, and every table is built from the log cut at those counts
+(`output.recorder.window_log`), which is exactly the log a run without look-ahead ends with. Only
+`churn_labels` reads the whole log.
 """
 from __future__ import annotations
 
@@ -15,13 +16,6 @@ from output.recorder import LEAVE_REASON
 from world.clock import MINUTES_PER_DAY
 
 LABEL_COLUMNS = ["tutor_id", "churned", "churned_at", "reason", "horizon_days"]
-
-
-def window_log(log: dict[str, dict[str, np.ndarray]], counts: dict[str, int]) -> dict[str, dict[str, np.ndarray]]:
-    """The log as it was at the window's end: each event type's first `counts[type]` rows
-    (events are appended in time order, so these are the events recorded by then)."""
-    return {etype: {col: arr[:counts.get(etype, 0)] for col, arr in cols.items()}
-            for etype, cols in log.items()}
 
 
 def churn_labels(log, ctx, lookahead_days: int) -> pd.DataFrame:

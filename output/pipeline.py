@@ -1,22 +1,30 @@
-"""From a scenario to a folder of tables: simulate, flatten the log, write everything at once."""
+"""From a scenario to a folder of tables: simulate, hand the window over, write everything at once.
+
+    simulate the warm-up and the window (this process, which never imports pandas)
+    -> `Window`: the event log cut at the window's end, the agents' traits, the daily series
+    -> the tables, written from it (output/run_folder.py)   | the look-ahead, simulated on from
+                                                             |   the window's end (here)
+    -> the churn labels (from the look-ahead's tutor quits), run.json, the churn model
+    -> the temporary folder moves into place.
+
+With jobs >= 2 the left column runs in the run's second process (output/worker.py), forked before
+the platform is built: it imports pandas and the model's libraries while this process simulates.
+With one job, or where that process cannot run, everything runs here, one step after the other;
+the files are the same bytes either way.
+"""
 from __future__ import annotations
 
 import gc
 import time
 from pathlib import Path
 
-import pandas as pd
-
-from output import tables
-from output.labels import churn_labels, window_log
-from output.lookahead import Lookahead
-from output.model_process import ModelProcess
-from output.platform_tables import build_platform_tables
-from output.recorder import Recorder, save_log
-from output.writers import atomic_directory, write_csv, write_json
+from output.recorder import Recorder, window_log
+from output.worker import Worker
+from output.writers import atomic_directory
 from world.model import Platform
 
 SPEC_TABLES = ("tutor_profiles", "sessions", "tutor_aggregates")
+LOOKAHEAD_KEEPS = ("tutor_quit",)      # the only events the churn labels read after the window
 
 
 def simulate_window(scenario, progress: bool = False):
@@ -33,92 +41,81 @@ def simulate_window(scenario, progress: bool = False):
     return model, bar, recorder.counts()
 
 
-def _close(bar, model, ahead) -> None:
-    if bar is not None:
-        if ahead.forked:     # the child drew the look-ahead's days on its own copy of the bar
-            bar.n = model.calendar.sim_days
-        bar.close()
+class Window:
+    """What the files are written from, taken at the window's end: the event log cut there, the
+    agents' traits, the daily series, the scenario. Plain arrays, rows and values, so that it can
+    be handed to another process; the simulation then goes on into the look-ahead."""
 
-
-def context_of(model) -> tables.Context:
-    tutors = pd.DataFrame([t.traits() for t in model.tutors])
-    # the platform habit drawn for each tutor by world/engagement.py (the device they log in from)
-    from world.engagement import DEVICES
-    tutors["usual_device"] = [DEVICES[h.device] for h in model.engagement.habits]
-    students = pd.DataFrame([s.traits() for s in model.students])
-    return tables.Context(model.calendar, tutors, students, model.settings.platform.churn, model.settings.seed)
-
-
-def manifest(scenario, document: dict, counts: dict) -> dict:
-    cal = scenario.calendar
-    return {
-        "scenario": scenario.name,
-        "seed": scenario.seed,
-        "tutors": scenario.tutors.count,
-        "window_days": cal.window_days,
-        "warmup_days": cal.warmup_days,
-        "lookahead_days": cal.lookahead_days,
-        "window_end": cal.window_end,
-        "sessions_per_day": scenario.demand.sessions_per_day,
-        "rows": counts,
-        "scenario_document": document,
-    }
+    def __init__(self, model, counts: dict, scenario, document: dict):
+        from world.engagement import DEVICES
+        self.scenario = scenario
+        self.document = document
+        self.calendar = model.calendar
+        self.log = window_log(model.recorder.arrays(), counts)
+        self.tutor_traits = [t.traits() for t in model.tutors]
+        self.usual_devices = [DEVICES[h.device] for h in model.engagement.habits]
+        self.student_traits = [s.traits() for s in model.students]
+        # Mesa's DataCollector: one list per daily model-level series
+        self.daily = {name: list(values) for name, values in model.datacollector.model_vars.items()}
 
 
 def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int = 1) -> dict:
-    """Simulate and write `out` atomically. Returns a summary for the command line.
-
-    With jobs >= 2 three processes share the work, and the files are the same bytes as with one:
-    the churn model's process loads its libraries while this one simulates the warm-up and the
-    window (output/model_process.py); the look-ahead after the window runs in a forked process
-    while this one flattens and writes the tables (output/lookahead.py); then the model trains."""
+    """Simulate and write `out` atomically. Returns a summary for the command line."""
     started = time.perf_counter()
-    trainer = ModelProcess(jobs) if scenario.outputs.model else None
-    ahead = None
+    worker = Worker.start(scenario.outputs.model) if jobs >= 2 else None
+    files = None
     try:
         model, bar, counts = simulate_window(scenario, progress)
         simulated = time.perf_counter()
-        ahead = Lookahead(model, (lambda day: bar.update(1)) if bar else None, jobs)
-        # this process's model stays as the window left it: everything below reads that state
-        ctx, daily = context_of(model), model.daily_series()
+        window = Window(model, counts, scenario, document)
         # the millions of objects the simulation made stay alive until the end: the cyclic
-        # garbage collector need not walk them again while the tables are built
+        # garbage collector need not walk them again while the files are written
         gc.freeze()
-        log = window_log(model.recorder.arrays(), counts)
-        built = tables.build_core_tables(log, ctx)
-        built.update(build_platform_tables(log, ctx, scenario))
-        trained = None
-        rows = {}
         with atomic_directory(out) as tmp:
-            for name, df in built.items():
-                write_csv(df, tmp / f"{name}.csv")
-                rows[name] = len(df)
-            write_csv(ctx.tutors, tmp / "ground_truth" / "tutor_traits.csv")
-            write_csv(ctx.students, tmp / "ground_truth" / "students.csv")
-            write_csv(daily, tmp / "daily.csv")
-            if scenario.outputs.event_log:
-                save_log(log, tmp / "events.npz")
-            labels = churn_labels({"tutor_quit": ahead.quits()}, ctx, scenario.calendar.lookahead_days)
-            _close(bar, model, ahead)
-            write_csv(labels, tmp / "ground_truth" / "churn_labels.csv")
-            rows["ground_truth/churn_labels"] = len(labels)
-            write_json(manifest(scenario, document, rows), tmp / "run.json")
-            if trainer is not None:             # the churn model, on the tables just written
-                trained = trainer.train(tmp, scenario.seed, jobs)
+            handed = worker is not None and worker.write_tables(window, tmp)
+            if not handed:
+                files = _write_tables_here(window, tmp)
+            # from here on the log keeps only what the labels read: the look-ahead's sessions,
+            # emails and logins are never written
+            model.recorder.record_only(LOOKAHEAD_KEEPS)
+            ahead_started = time.perf_counter()
+            model.run_lookahead((lambda day: bar.update(1)) if bar else None)
+            lookahead_s = time.perf_counter() - ahead_started
+            quits = model.recorder.tutor_quit.arrays()
+            if bar is not None:
+                bar.close()
+            done = worker.finish(quits, scenario.seed, jobs) if handed else None
+            if done is None:            # one job, or the worker failed: the rest is written here
+                if files is None:
+                    files = _write_tables_here(window, tmp)
+                rows = files.write_labels(quits)
+                trained = text = None
+                if scenario.outputs.model:
+                    from output.churn_model import describe, train_safely
+                    trained = train_safely(tmp, scenario.seed, jobs)
+                    text = describe(trained)
+            else:
+                rows, trained, text = done
     finally:
-        if ahead is not None:
-            ahead.cancel()
-        if trainer is not None:
-            trainer.close()
+        if worker is not None:
+            worker.close()
         gc.unfreeze()
     return {
         "rows": rows,
-        "events": {k: len(next(iter(v.values()))) if v else 0 for k, v in log.items()},
+        "events": {k: len(next(iter(v.values()))) if v else 0 for k, v in window.log.items()},
         "window_days": scenario.calendar.window_days,
         "simulate_s": simulated - started,          # warm-up and window
-        "lookahead_s": ahead.seconds,
-        "lookahead_forked": ahead.forked,
+        "lookahead_s": lookahead_s,
+        "tables_beside_lookahead": done is not None,
         "model": trained,
+        "model_text": text,
         "total_s": time.perf_counter() - started,
         "out": str(out),
     }
+
+
+def _write_tables_here(window, folder: Path):
+    from output.run_folder import RunFolder
+    files = RunFolder(window, folder)
+    files.write_tables()
+    return files

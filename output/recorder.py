@@ -194,6 +194,14 @@ class Recorder:
         return {name: t.arrays() for name, t in self.tables.items()}
 
 
+def window_log(log: dict[str, dict[str, np.ndarray]], counts: dict[str, int]) -> dict[str, dict[str, np.ndarray]]:
+    """The log as it was at the window's end: each event type's first `counts[type]` rows
+    (events are appended in time order, so these are the events recorded by then; output/labels.py
+    says why the tables read only these)."""
+    return {etype: {col: arr[:counts.get(etype, 0)] for col, arr in cols.items()}
+            for etype, cols in log.items()}
+
+
 def save_log(log: dict[str, dict[str, np.ndarray]], path: Path) -> None:
     """Write the log as an .npz archive (readable with numpy.load) with fixed timestamps inside,
     so that the same run gives the same bytes."""

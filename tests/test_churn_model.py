@@ -15,13 +15,15 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import DEV_SEED, run_cli, simulate
+from tests.conftest import DEV_SEED, ROOT, run_cli, simulate
 
 # every file a run writes that the look-ahead must leave alone (churn_labels.csv is its purpose,
 # run.json records the scenario, model/ is trained on the labels)
@@ -58,13 +60,14 @@ def test_lookahead_leaves_every_table_byte_identical_production(production_run, 
     assert_same_files(production_run, without)
 
 
-def test_forked_lookahead_writes_the_same_bytes_as_one_process(dev_run, tmp_path):
-    """With --jobs 2 the look-ahead runs in a forked process while the tables are written; with
-    --jobs 1 everything runs in one. Every file of the run, labels and model included, is the same."""
+def test_second_process_writes_the_same_bytes_as_one_process(dev_run, tmp_path):
+    """With --jobs 2 a second process writes the tables while the look-ahead is simulated, then
+    the labels and the model; with --jobs 1 everything runs in one. Every file of the run, labels
+    and model included, is the same."""
     code, stdout, stderr = run_cli("--mode", "dev", "--seed", DEV_SEED, "--jobs", "2", "--no-progress",
                                    "--out", tmp_path / "forked")
     assert code == 0, stderr
-    assert "in a second process" in stdout, "the look-ahead did not run in a second process"
+    assert "while a second process wrote the tables" in stdout, "the tables were not written by a second process"
     serial = simulate(tmp_path / "serial", "--mode", "dev", "--seed", DEV_SEED, "--jobs", "1")
     files = sorted(str(f.relative_to(serial)) for f in serial.rglob("*") if f.is_file())
     assert "ground_truth/churn_labels.csv" in files and "model/metrics.json" in files
@@ -232,20 +235,28 @@ def test_a_forked_worker_that_dies_costs_nothing_but_time(study, tmp_path, count
         assert files[name] == (study / "model" / name).read_bytes(), f"model/{name} differs"
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here: the model always trains in one process")
-def test_model_process_ends_by_itself_when_the_run_needs_no_model():
-    """A run that fails before training closes its end of the pipe: the model's process must see
-    that and end on its own (exit code 0), not wait until close() gives up and terminates it."""
-    from output.model_process import ModelProcess
-    trainer = ModelProcess(jobs=2)
-    process = trainer._process
-    assert process is not None, "jobs=2 where fork exists started no model process"
-    try:
-        trainer._conn.close()
-        process.join(timeout=60)
-        assert process.exitcode == 0, f"the model process did not end on its own (exit code {process.exitcode})"
-    finally:
-        trainer.close()         # terminates it if it is still there
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here: everything runs in one process")
+def test_worker_ends_by_itself_when_the_run_fails_before_the_window():
+    """A run that fails before it hands the window over tells its second process so: the worker
+    must end on its own (exit code 0), not wait until close() gives up and terminates it."""
+    from output.worker import Worker
+    worker = Worker.start(train_model=True)
+    assert worker is not None, "where fork exists no worker was started"
+    process = worker._process
+    worker.close()
+    assert process.exitcode == 0, f"the worker did not end on its own (exit code {process.exitcode})"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here: everything runs in one process")
+def test_the_simulating_process_never_imports_pandas_nor_scikit_learn(tmp_path):
+    """With --jobs 2 the second process writes the files and trains the model: the simulating
+    process is spared importing pandas (and scikit-learn, matplotlib), a third of a second."""
+    script = ("import sys, run; code = run.main(['--mode', 'dev', '--jobs', '2', '--no-progress', "
+              f"'--out', {str(tmp_path / 'out')!r}]); "
+              "print(code, sorted(m for m in ('pandas', 'sklearn', 'matplotlib') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "0 []", done.stdout
 
 
 # --- skipping --------------------------------------------------------------------------------

@@ -753,8 +753,9 @@ def test_help_and_errors_do_not_import_the_simulation_stack(args, tmp_path):
 
 def test_the_simulation_loads_mesas_core_only_and_mesa_stays_whole():
     """world/mesa_core.py: building the platform imports mesa's Model, Agent and DataCollector
-    without mesa's spaces (networkx, scipy.spatial) or its batch runner (which would switch the
-    process to "spawn"); and mesa is still all there for any code that asks for more of it."""
+    without mesa's spaces (networkx, scipy.spatial), its batch runner (which would switch the
+    process to "spawn") or pandas (until the DataCollector builds a table); and mesa is still all
+    there for any code that asks for more of it."""
     import subprocess
     import sys
     probe = (
@@ -763,7 +764,7 @@ def test_the_simulation_loads_mesas_core_only_and_mesa_stays_whole():
         "import world.model\n"
         "heavy = ['networkx', 'mesa.space', 'mesa.batchrunner']\n"
         "if 'mesa.experimental' not in sys.modules:   # mesa 3.3's core; 3.5's Model imports it itself\n"
-        "    heavy.append('scipy.spatial')\n"
+        "    heavy += ['scipy.spatial', 'pandas']\n"
         "loaded = sorted(m for m in heavy if m in sys.modules)\n"
         "assert not loaded, f'the simulation imported {loaded}'\n"
         "assert multiprocessing.get_start_method(allow_none=True) == method, 'the start method changed'\n"
@@ -773,6 +774,10 @@ def test_the_simulation_loads_mesas_core_only_and_mesa_stays_whole():
         "from mesa import batch_run\n"
         "assert mesa.space.MultiGrid and mesa.__version__.startswith('3.'), mesa.__version__\n"
         "assert mesa.Model is mesa.model.Model, 'completing mesa replaced its classes'\n"
+        "collector = mesa.DataCollector(model_reporters={'n': lambda m: 7})\n"
+        "collector.collect(mesa.Model())\n"
+        "import pandas\n"
+        "assert collector.get_model_vars_dataframe().equals(pandas.DataFrame({'n': [7]}))\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr.strip().splitlines()[-1]

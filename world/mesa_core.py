@@ -12,6 +12,12 @@ imported, and their classes are set on the package under their usual names (`mes
 for another name (`mesa.space`, `mesa.__version__`, `from mesa import batch_run`, ...), mesa's own
 __init__ runs in it, so other code in the process still sees the whole of mesa. Where mesa is
 already imported, or anything here fails, it is a plain `import mesa`.
+
+mesa's DataCollector module imports pandas (0.3 s) only to build a table at the end
+(`get_model_vars_dataframe`); the simulation itself never needs pandas. Unless pandas is already
+loaded, the module is imported without it and given a stand-in that imports pandas the first time
+a table is asked for: a run imports pandas after its simulation, in the process that writes the
+tables (output/pipeline.py).
 """
 from __future__ import annotations
 
@@ -27,6 +33,32 @@ def _complete(package: types.ModuleType, spec) -> None:
     """Run mesa's own __init__ in the package (once): the rest of mesa becomes available."""
     del package.__getattr__
     spec.loader.exec_module(package)
+
+
+class _PandasOnFirstUse:
+    """Stands for pandas in mesa.datacollection until it is first used; then imports it."""
+
+    def __init__(self, module: types.ModuleType):
+        self._module = module
+
+    def __getattr__(self, name: str):
+        import pandas
+        self._module.pd = pandas            # from now on the module holds pandas itself
+        return getattr(pandas, name)
+
+
+def _import_without_pandas(name: str) -> types.ModuleType:
+    """Import module `name`, whose `import pandas` is allowed to fail, without loading pandas."""
+    if "pandas" in sys.modules:
+        return importlib.import_module(name)
+    sys.modules["pandas"] = None            # makes `import pandas` raise ImportError, for this import only
+    try:
+        module = importlib.import_module(name)
+    finally:
+        del sys.modules["pandas"]
+    if getattr(module, "pd", None) is None:
+        module.pd = _PandasOnFirstUse(module)
+    return module
 
 
 def _load_core() -> types.ModuleType:
@@ -48,7 +80,7 @@ def _load_core() -> types.ModuleType:
     sys.modules["mesa"] = package
     try:
         for module, name in CORE:
-            setattr(package, name, getattr(importlib.import_module(module), name))
+            setattr(package, name, getattr(_import_without_pandas(module), name))
     except Exception:                        # noqa: BLE001 - another mesa layout: load it whole
         for key in [k for k in sys.modules if k == "mesa" or k.startswith("mesa.")]:
             del sys.modules[key]

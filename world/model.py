@@ -226,6 +226,3 @@ class Platform(mesa.Model):
         finally:
             if gc_was_enabled:
                 gc.enable()
-
-    def daily_series(self):
-        return self.datacollector.get_model_vars_dataframe()

@@ -1,0 +1,85 @@
+"""What a run writes into its folder, from the window the simulation hands over.
+
+At the window's end the simulation hands over a `Window` (output/pipeline.py): the event log cut
+at the window's end, the agents' traits and the daily series, as plain arrays and rows. This
+module turns it into the files, with pandas: first the spec's tables, the platform's tables, the
+ground truth, daily.csv and the event log; then, once the look-ahead has run, the churn labels
+and run.json. With --jobs 2 that happens in the run's second process (output/worker.py) while
+the simulating process, which never imports pandas, runs the look-ahead; with --jobs 1 in the
+same process. The same functions either way: the same bytes.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from output import tables
+from output.labels import churn_labels
+from output.platform_tables import build_platform_tables
+from output.recorder import save_log
+from output.writers import write_csv, write_json
+
+
+def preload() -> None:
+    """What writing the tables imports on the way, loaded ahead (output/worker.py): the
+    experiments' chi-square tail (output/platform_tables.py) comes from scipy.special."""
+    import scipy.special  # noqa: F401
+
+
+def manifest(scenario, document: dict, counts: dict) -> dict:
+    cal = scenario.calendar
+    return {
+        "scenario": scenario.name,
+        "seed": scenario.seed,
+        "tutors": scenario.tutors.count,
+        "window_days": cal.window_days,
+        "warmup_days": cal.warmup_days,
+        "lookahead_days": cal.lookahead_days,
+        "window_end": cal.window_end,
+        "sessions_per_day": scenario.demand.sessions_per_day,
+        "rows": counts,
+        "scenario_document": document,
+    }
+
+
+class RunFolder:
+    """Writes a window's files into `folder` (the run's temporary folder): `write_tables()`, then
+    `write_labels(quits)`. `rows` counts the rows of every table written so far."""
+
+    def __init__(self, window, folder: Path):
+        self.window = window
+        self.folder = Path(folder)
+        self.rows: dict[str, int] = {}
+        tutors = pd.DataFrame(window.tutor_traits)
+        # the platform habit drawn for each tutor by world/engagement.py (the device they log in from)
+        tutors["usual_device"] = window.usual_devices
+        students = pd.DataFrame(window.student_traits)
+        scenario = window.scenario
+        self.ctx = tables.Context(window.calendar, tutors, students, scenario.platform.churn, scenario.seed)
+
+    def write_tables(self) -> dict[str, int]:
+        """The tables, the ground truth of the agents, daily.csv and the event log."""
+        window, ctx, folder = self.window, self.ctx, self.folder
+        built = tables.build_core_tables(window.log, ctx)
+        built.update(build_platform_tables(window.log, ctx, window.scenario))
+        for name, df in built.items():
+            write_csv(df, folder / f"{name}.csv")
+            self.rows[name] = len(df)
+        write_csv(ctx.tutors, folder / "ground_truth" / "tutor_traits.csv")
+        write_csv(ctx.students, folder / "ground_truth" / "students.csv")
+        # Mesa's DataCollector's model variables, as its get_model_vars_dataframe() builds them
+        write_csv(pd.DataFrame(window.daily), folder / "daily.csv")
+        if window.scenario.outputs.event_log:
+            save_log(window.log, folder / "events.npz")
+        return dict(self.rows)
+
+    def write_labels(self, quits: dict) -> dict[str, int]:
+        """The churn labels from the tutor quits of the whole run (`tutor_quit` columns, window and
+        look-ahead), and run.json."""
+        scenario = self.window.scenario
+        labels = churn_labels({"tutor_quit": quits}, self.ctx, scenario.calendar.lookahead_days)
+        write_csv(labels, self.folder / "ground_truth" / "churn_labels.csv")
+        self.rows["ground_truth/churn_labels"] = len(labels)
+        write_json(manifest(scenario, self.window.document, self.rows), self.folder / "run.json")
+        return dict(self.rows)

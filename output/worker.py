@@ -1,0 +1,130 @@
+"""The run's second process: the files and the churn model, beside the simulation.
+
+A run with --jobs 2 forks this process before it builds the platform. The simulating process
+then never imports pandas, scipy or scikit-learn; this one does, on the second core:
+
+    while the warm-up and the window are simulated: import pandas, scipy.special and the table
+        builders; if the window is not ready half a second later, the model's libraries too
+        (scikit-learn, matplotlib), which a short run that skips the model never loads;
+    when the window is handed over (output/pipeline.py `Window`): write the tables
+        (output/run_folder.py), while the simulating process runs the look-ahead;
+    when the look-ahead's tutor quits arrive: write the churn labels and run.json, train the
+        model (output/churn_model.py, which forks again for its cross-validation and figures),
+        and reply with the rows written and the model's metrics.
+
+If this process cannot be started, fails or dies, the simulating process does the same work
+itself from the window it still holds: the files are the same either way (tests compare them).
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue
+import signal
+from pathlib import Path
+
+from output.cli import can_fork
+
+PATIENCE = 0.5      # seconds the worker waits for the window before loading the model's libraries
+
+
+class Worker:
+    """The second process, from the simulating process's side. `start()` gives None where there is
+    no fork (or no process could be started): the caller then does the work itself."""
+
+    def __init__(self, process, inbox, replies):
+        self._process = process
+        self._inbox = inbox             # a multiprocessing Queue: put() returns at once (its thread sends)
+        self._replies = replies
+        self.handed = False             # the window was handed over
+        self._replied = False           # the worker has answered: it ends by itself
+
+    @classmethod
+    def start(cls, train_model: bool) -> Worker | None:
+        if not can_fork():
+            return None
+        ctx = mp.get_context("fork")
+        inbox = ctx.Queue()
+        replies, theirs = ctx.Pipe(duplex=False)
+        # not a daemon: the model's training forks its own helpers (cross-validation, figures)
+        process = ctx.Process(target=_serve, args=(inbox, theirs, replies, train_model),
+                              name="tutorsim-worker", daemon=False)
+        try:
+            process.start()
+        except OSError:                 # no fork now (memory, process limit): the work is done here
+            return None
+        finally:
+            theirs.close()
+        return cls(process, inbox, replies)
+
+    def write_tables(self, window, folder: Path) -> bool:
+        """Hand the window over: the worker writes its tables into `folder` meanwhile. False if the
+        worker is gone."""
+        if not self._process.is_alive():
+            return False
+        self._inbox.put((window, str(folder)))
+        self.handed = True
+        return True
+
+    def finish(self, quits: dict, seed: int, jobs: int):
+        """The labels, run.json and the model, after the tables: (rows, metrics, one line on the
+        model) or None if the worker failed or died (the caller then writes everything itself)."""
+        try:
+            self._inbox.put((quits, int(seed), int(jobs)))
+            reply = self._replies.recv()
+        except (EOFError, OSError):
+            return None
+        self._replied = True
+        return reply[1:] if reply[0] == "ok" else None
+
+    def close(self) -> None:
+        """Let the worker end (it has replied, or the run failed or was interrupted), or end it."""
+        if self._process is None:
+            return
+        if self._process.is_alive():
+            if not self._replied:
+                self._inbox.put(None)   # a worker still waiting for work ends on this
+            self._process.join(timeout=5)
+            if self._process.is_alive():
+                self._process.terminate()
+        self._process.join()
+        self._inbox.close()
+        self._inbox.cancel_join_thread()     # nothing left to send matters now
+        self._replies.close()
+        self._process = None
+
+
+def _serve(inbox, replies, run_end, train_model: bool) -> None:
+    # the simulating process's end of the pipe is inherited by the fork: closed here, so that
+    # it alone holds it
+    run_end.close()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the run's to handle: it stops us
+    from output import run_folder
+    run_folder.preload()
+    try:
+        job = inbox.get(timeout=PATIENCE)
+    except queue.Empty:                              # a long simulation: load the model's too
+        if train_model:
+            from output.churn_model import preload
+            preload()
+        job = inbox.get()
+    if job is None:
+        return                                       # the run ended without handing anything over
+    window, folder = job
+    try:
+        files = run_folder.RunFolder(window, Path(folder))
+        files.write_tables()
+        job = inbox.get()
+        if job is None:
+            return
+        quits, seed, jobs = job
+        rows = files.write_labels(quits)
+        metrics = text = None
+        if train_model:
+            from output.churn_model import describe, train_safely
+            metrics = train_safely(folder, seed, jobs)
+            text = describe(metrics)
+    except Exception as e:  # noqa: BLE001 - the run writes everything itself, and raises there
+        replies.send(("error", f"{type(e).__name__}: {e}"))
+        return
+    replies.send(("ok", rows, metrics, text))
+    replies.close()
