@@ -6,6 +6,8 @@ import random
 from bisect import bisect_right
 from itertools import accumulate
 
+from agents.inverse_cdf import beta_quantile, gamma_quantile
+
 
 def draw(dist, rng: random.Random) -> float:
     """One value from a scenario distribution (Uniform, Normal, Gamma or Beta model). Every new
@@ -50,11 +52,10 @@ def quantile(dist, u: float) -> float:
         return dist.low + u * (dist.high - dist.low)
     if kind == "normal":
         return min(max(NormalDist(dist.mean, dist.sd or 1e-12).inv_cdf(u), dist.min), dist.max)
-    from scipy import special
     if kind == "gamma":
-        return min(max(float(special.gammaincinv(dist.shape, u)) * dist.scale, dist.min), dist.max)
+        return min(max(gamma_quantile(dist.shape, u) * dist.scale, dist.min), dist.max)
     if kind == "beta":
-        return dist.min + (dist.max - dist.min) * float(special.betaincinv(dist.a, dist.b, u))
+        return dist.min + (dist.max - dist.min) * beta_quantile(dist.a, dist.b, u)
     raise ValueError(f"unknown distribution {kind!r}")
 
 

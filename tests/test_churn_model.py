@@ -248,12 +248,13 @@ def test_worker_ends_by_itself_when_the_run_fails_before_the_window():
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here: everything runs in one process")
-def test_the_simulating_process_never_imports_pandas_nor_scikit_learn(tmp_path):
+def test_the_simulating_process_never_imports_pandas_nor_scipy(tmp_path):
     """With --jobs 2 the second process writes the files and trains the model: the simulating
-    process is spared importing pandas (and scikit-learn, matplotlib), a third of a second."""
+    process is spared importing pandas, scipy (the copula's quantiles are agents/inverse_cdf.py),
+    scikit-learn and matplotlib, half a second."""
     script = ("import sys, run; code = run.main(['--mode', 'dev', '--jobs', '2', '--no-progress', "
               f"'--out', {str(tmp_path / 'out')!r}]); "
-              "print(code, sorted(m for m in ('pandas', 'sklearn', 'matplotlib') if m in sys.modules))")
+              "print(code, sorted(m for m in ('pandas', 'scipy', 'sklearn', 'matplotlib') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "0 []", done.stdout

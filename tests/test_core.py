@@ -781,3 +781,25 @@ def test_the_simulation_loads_mesas_core_only_and_mesa_stays_whole():
     )
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("shape", [0.5, 1.0, 1.5, 2.0, 5.0, 30.0])
+def test_gamma_quantile_agrees_with_scipy(shape):
+    """agents/inverse_cdf.py stands in for scipy.special.gammaincinv (the copula of experience and
+    reliability): the same quantile to 1e-12, tails included."""
+    from scipy import special
+
+    from agents.inverse_cdf import gamma_quantile
+    us = [1e-9, 1e-5, 1e-3, 0.999, 1 - 1e-5, 1 - 1e-9, *np.linspace(0.01, 0.99, 99)]
+    mine = np.array([gamma_quantile(shape, u) for u in us])
+    np.testing.assert_allclose(mine, special.gammaincinv(shape, us), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("a,b", [(8, 2), (3, 2), (2, 2), (6, 1), (1, 1), (0.5, 0.5), (20, 3), (2, 8)])
+def test_beta_quantile_agrees_with_scipy(a, b):
+    from scipy import special
+
+    from agents.inverse_cdf import beta_quantile
+    us = [1e-9, 1e-5, 1e-3, 0.999, 1 - 1e-5, 1 - 1e-9, *np.linspace(0.01, 0.99, 99)]
+    mine = np.array([beta_quantile(a, b, u) for u in us])
+    np.testing.assert_allclose(mine, special.betaincinv(a, b, us), rtol=1e-12, atol=0)
