@@ -114,10 +114,13 @@ def cmd_run(argv: list[str]) -> int:
           f"(demand {scenario.demand.sessions_per_day:g})")
     if summary.get("model_text"):
         print(f"  {summary['model_text']}")
-    ahead = (f"; look-ahead {summary['lookahead_s']:.2f} s"
-             + (", while a second process wrote the tables" if summary["tables_beside_lookahead"] else "")
-             if scenario.calendar.lookahead_days else "")
-    print(f"  wall time: {summary['total_s']:.2f} s (warm-up and window {summary['simulate_s']:.2f} s{ahead})")
+    tables = f"tables {summary['tables_s']:.2f} s"
+    if scenario.calendar.lookahead_days:
+        beside = summary["tables_beside_lookahead"]
+        tables = (f"look-ahead {summary['lookahead_s']:.2f} s"
+                  + (f", while a second process wrote the tables in {summary['tables_s']:.2f} s" if beside
+                     else f"; {tables}"))
+    print(f"  wall time: {summary['total_s']:.2f} s (warm-up and window {summary['simulate_s']:.2f} s; {tables})")
     print(f"  files in: {summary['out']}/")
     return 0
 

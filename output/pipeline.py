@@ -94,8 +94,9 @@ def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int =
                     from output.churn_model import describe, train_safely
                     trained = train_safely(tmp, scenario.seed, jobs)
                     text = describe(trained)
+                tables_s = files.seconds
             else:
-                rows, trained, text = done
+                rows, trained, text, tables_s = done
     finally:
         if worker is not None:
             worker.close()
@@ -106,6 +107,7 @@ def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int =
         "window_days": scenario.calendar.window_days,
         "simulate_s": simulated - started,          # warm-up and window
         "lookahead_s": lookahead_s,
+        "tables_s": tables_s,                       # writing the tables (beside the look-ahead, or before it)
         "tables_beside_lookahead": done is not None,
         "model": trained,
         "model_text": text,

@@ -10,6 +10,7 @@ same process. The same functions either way: the same bytes.
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -51,15 +52,19 @@ class RunFolder:
         self.window = window
         self.folder = Path(folder)
         self.rows: dict[str, int] = {}
+        self.seconds = 0.0                  # spent writing the tables (write_tables)
+        started = time.perf_counter()
         tutors = pd.DataFrame(window.tutor_traits)
         # the platform habit drawn for each tutor by world/engagement.py (the device they log in from)
         tutors["usual_device"] = window.usual_devices
         students = pd.DataFrame(window.student_traits)
         scenario = window.scenario
         self.ctx = tables.Context(window.calendar, tutors, students, scenario.platform.churn, scenario.seed)
+        self.seconds += time.perf_counter() - started
 
     def write_tables(self) -> dict[str, int]:
         """The tables, the ground truth of the agents, daily.csv and the event log."""
+        started = time.perf_counter()
         window, ctx, folder = self.window, self.ctx, self.folder
         built = tables.build_core_tables(window.log, ctx)
         built.update(build_platform_tables(window.log, ctx, window.scenario))
@@ -72,6 +77,7 @@ class RunFolder:
         write_csv(pd.DataFrame(window.daily), folder / "daily.csv")
         if window.scenario.outputs.event_log:
             save_log(window.log, folder / "events.npz")
+        self.seconds += time.perf_counter() - started
         return dict(self.rows)
 
     def write_labels(self, quits: dict) -> dict[str, int]:

@@ -67,7 +67,8 @@ class Worker:
 
     def finish(self, quits: dict, seed: int, jobs: int):
         """The labels, run.json and the model, after the tables: (rows, metrics, one line on the
-        model) or None if the worker failed or died (the caller then writes everything itself)."""
+        model, seconds spent writing the tables) or None if the worker failed or died (the caller
+        then writes everything itself)."""
         try:
             self._inbox.put((quits, int(seed), int(jobs)))
             reply = self._replies.recv()
@@ -126,5 +127,5 @@ def _serve(inbox, replies, run_end, train_model: bool) -> None:
     except Exception as e:  # noqa: BLE001 - the run writes everything itself, and raises there
         replies.send(("error", f"{type(e).__name__}: {e}"))
         return
-    replies.send(("ok", rows, metrics, text))
+    replies.send(("ok", rows, metrics, text, files.seconds))
     replies.close()
