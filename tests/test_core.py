@@ -586,6 +586,24 @@ def test_same_seed_gives_identical_bytes_and_another_seed_differs(dev_run, tmp_p
         "a different seed gives the same sessions.csv"
 
 
+def test_packed_event_columns_are_numpy_conversions_of_the_rows():
+    """EventTable.pack converts rows through a structured array: each column must be what
+    np.asarray(column, dtype) makes of the same values (Python and numpy scalars, bools for
+    numbers, None for a float)."""
+    from output.recorder import EventTable
+    columns = [("t", "f8"), ("who", "i4"), ("small", "i1"), ("flag", "?"), ("p", "f4"), ("ip", "u4")]
+    rows = [(0.5, 3, -2, True, 0.1, 4294967295), (np.float64(1e16), np.int64(9), 0, 0, None, 0),
+            (-0.0, True, 127, 2, np.float32(0.3), 17), (np.nan, 0, -128, False, 1e-40, 1)]
+    table = EventTable("probe", columns)
+    for row in rows:
+        table.append(row)
+    packed = table.arrays()
+    for k, (name, dtype) in enumerate(columns):
+        expected = np.asarray([row[k] for row in rows], dtype=dtype)
+        assert packed[name].dtype == expected.dtype and packed[name].flags.c_contiguous, name
+        assert packed[name].tobytes() == expected.tobytes(), name
+
+
 def test_a_parameter_no_agent_reads_changes_nothing(dev_run, tmp_path):
     """Common random numbers: a scenario that differs only in its descriptions draws the same."""
     out = simulate(tmp_path / "described", "--mode", "dev", "--seed", DEV_SEED,
