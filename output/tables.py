@@ -48,6 +48,28 @@ OBSERVED = {
 }
 
 
+def numbered(prefix: str, n: int, digits: int) -> list[str]:
+    """The ids prefix + 1..n with `digits` digits: numbered("S", 2, 6) = ["S000001", "S000002"]
+    (%-formatting takes half the time of an f-string with a format spec, 21,825 ids a table)."""
+    return list(map(f"{prefix}%0{digits}d".__mod__, range(1, n + 1)))
+
+
+def datetime_texts(cal, minutes) -> np.ndarray:
+    """Minutes since the calendar's start -> 'YYYY-mm-dd HH:MM:SS' strings (None where NaN).
+
+    Each distinct time is formatted once: pandas' strftime costs about a microsecond a value,
+    and times repeat (sessions start on the hour or the half hour: 493 distinct times for 21,825
+    sessions in a production window)."""
+    t = np.asarray(minutes, dtype="float64")
+    out = np.full(len(t), None, dtype=object)
+    ok = ~np.isnan(t)
+    if ok.any():
+        distinct, inverse = np.unique(t[ok], return_inverse=True)
+        stamps = pd.Timestamp(cal.start_dt) + pd.to_timedelta(distinct, unit="min")
+        out[ok] = stamps.strftime("%Y-%m-%d %H:%M:%S").to_numpy(dtype=object)[inverse]
+    return out
+
+
 class Context:
     """What the flattening needs besides the log: calendar bounds and the agents' static traits."""
 
@@ -86,10 +108,10 @@ def sessions_table(sf: pd.DataFrame, ctx: Context) -> pd.DataFrame:
     n = len(sf)
     done = sf["completed"].to_numpy()
     out = pd.DataFrame({
-        "session_id": [f"S{i + 1:06d}" for i in range(n)],
+        "session_id": numbered("S", n, 6),
         "tutor_id": ctx.tutors["tutor_id"].to_numpy()[sf["tutor"].to_numpy()],
         "student_id": ctx.students["student_id"].to_numpy()[sf["student"].to_numpy()],
-        "session_datetime": (pd.Timestamp(cal.start_dt) + pd.to_timedelta(sf["start_final"], unit="min")).dt.strftime("%Y-%m-%d %H:%M:%S"),
+        "session_datetime": datetime_texts(cal, sf["start_final"]),
         "scheduled_duration_min": sf["duration"].astype(int),
         "actual_duration_min": pd.array(np.where(done, sf["actual_duration"].fillna(0), 0), dtype="Int64"),
         "subject": np.asarray(SUBJECTS)[sf["subject"].to_numpy()],
