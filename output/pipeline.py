@@ -72,31 +72,36 @@ def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int =
         # garbage collector need not walk them again while the files are written
         gc.freeze()
         with atomic_directory(out) as tmp:
-            handed = worker is not None and worker.write_tables(window, tmp)
-            if not handed:
-                files = _write_tables_here(window, tmp)
-            # from here on the log keeps only what the labels read: the look-ahead's sessions,
-            # emails and logins are never written
-            model.recorder.record_only(LOOKAHEAD_KEEPS)
-            ahead_started = time.perf_counter()
-            model.run_lookahead((lambda day: bar.update(1)) if bar else None)
-            lookahead_s = time.perf_counter() - ahead_started
-            quits = model.recorder.tutor_quit.arrays()
-            if bar is not None:
-                bar.close()
-            done = worker.finish(quits, scenario.seed, jobs) if handed else None
-            if done is None:            # one job, or the worker failed: the rest is written here
-                if files is None:
+            try:
+                handed = worker is not None and worker.write_tables(window, tmp)
+                if not handed:
                     files = _write_tables_here(window, tmp)
-                rows = files.write_labels(quits)
-                trained = text = None
-                if scenario.outputs.model:
-                    from output.churn_model import describe, train_safely
-                    trained = train_safely(tmp, scenario.seed, jobs)
-                    text = describe(trained)
-                tables_s = files.seconds
-            else:
-                rows, trained, text, tables_s = done
+                # from here on the log keeps only what the labels read: the look-ahead's sessions,
+                # emails and logins are never written
+                model.recorder.record_only(LOOKAHEAD_KEEPS)
+                ahead_started = time.perf_counter()
+                model.run_lookahead((lambda day: bar.update(1)) if bar else None)
+                lookahead_s = time.perf_counter() - ahead_started
+                quits = model.recorder.tutor_quit.arrays()
+                if bar is not None:
+                    bar.close()
+                done = worker.finish(quits, scenario.seed, jobs) if handed else None
+                if done is None:            # one job, or the worker failed: the rest is written here
+                    if files is None:
+                        files = _write_tables_here(window, tmp)
+                    rows = files.write_labels(quits)
+                    trained = text = None
+                    if scenario.outputs.model:
+                        from output.churn_model import describe, train_safely
+                        trained = train_safely(tmp, scenario.seed, jobs)
+                        text = describe(trained)
+                    tables_s = files.seconds
+                else:
+                    rows, trained, text, tables_s = done
+            except BaseException:
+                if worker is not None:      # it may be writing into tmp: stopped before tmp goes
+                    worker.close()
+                raise
     finally:
         if worker is not None:
             worker.close()

@@ -312,3 +312,21 @@ def test_train_safely_never_raises(tmp_path):
     result = train_safely(tmp_path, 1)
     assert result["status"] == "error", result
     assert json.loads((tmp_path / "model" / "metrics.json").read_text())["status"] == "error"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here: everything runs in one process")
+def test_a_run_failing_while_its_worker_writes_leaves_nothing_behind(tmp_path, monkeypatch):
+    """The look-ahead fails while the second process is writing the tables into the temporary
+    folder: the worker is stopped before that folder is removed, so nothing is left behind."""
+    from output import pipeline
+    from world.model import Platform
+    from world.scenario import read_document, validate_document
+
+    def broken(self, on_day=None):
+        raise RuntimeError("the look-ahead broke")
+    monkeypatch.setattr(Platform, "run_lookahead", broken)
+    path = ROOT / "scenarios" / "dev.toml"
+    document = read_document(path)
+    with pytest.raises(RuntimeError, match="the look-ahead broke"):
+        pipeline.run(validate_document(document, str(path)), document, tmp_path / "out", jobs=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
