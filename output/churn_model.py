@@ -366,7 +366,7 @@ def _fit_folds(tasks, Xv, y, splits, seed, jobs: int) -> list:
         out = _fit_predict(tasks, Xv, y, splits, seed)
         return [out[i] for i in range(len(tasks))]
     queue = _TaskQueue(ctx, len(tasks))
-    children, out = [], {}
+    children, out = [], {}                      # children: those not known to have replied
     try:
         for _ in range(min(jobs, len(tasks)) - 1):
             receive, send = ctx.Pipe(duplex=False)
@@ -380,14 +380,16 @@ def _fit_folds(tasks, Xv, y, splits, seed, jobs: int) -> list:
                 children.append((process, receive))
             send.close()
         out.update(_fit_predict(tasks, Xv, y, splits, seed, queue))
-        for process, receive in children:
+        for process, receive in list(children):
             try:
                 status, value = receive.recv()
             except (EOFError, OSError):
                 status, value = "lost", None
-            process.join()                      # it ends once it has replied (or died)
             if status == "ok":
                 out.update(value)
+                # it ends by itself, not waited for (see _Figures.close): multiprocessing reaps it
+                receive.close()
+                children.remove((process, receive))
         missing = [i for i in range(len(tasks)) if i not in out]
         out.update(_fit_predict(tasks, Xv, y, splits, seed, missing))
     finally:                                    # on an error here, or Ctrl-C: stop those still at work
@@ -606,15 +608,17 @@ class _Figures:
         self._pending = []
 
     def close(self, wait: bool = True) -> None:
-        """Let the child end (it does when this end closes), or end it (wait=False)."""
+        """Let the child end (it does when this end closes), or end it (wait=False). A child let
+        end is not waited for: it takes some 10 ms to tear down its copy of this process's memory,
+        while this one writes the files; multiprocessing reaps it (when it next starts a process,
+        or at exit)."""
         if self._process is None:
             return
         self._conn.close()
-        if wait:
-            self._process.join(timeout=5)
-        if self._process.is_alive():
-            self._process.terminate()
-        self._process.join()
+        if not wait:
+            if self._process.is_alive():
+                self._process.terminate()
+            self._process.join()
         self._process = self._conn = None
 
 
