@@ -34,11 +34,12 @@ one class) it writes metrics.json saying so and trains nothing; it never raises 
 (`train_safely`).
 
 Processes. With jobs >= 2 (the default where this process may use two CPUs; `jobs` argument,
-`--jobs`) and where forking is safe, the figures are rendered by a forked
-process (it imports matplotlib while this one imports scikit-learn) and the cross-validation's fits
-are shared with forked workers. Every fit builds its model afresh from (name, seed) and the
-out-of-fold predictions are assembled in the same order: the files are the same bytes with any
-number of processes.
+`--jobs`) and where forking is safe, a forked helper renders the figures and, where scikit-learn was
+loaded before it was forked (a preloaded process, output/worker.py), takes its share of the
+cross-validation's fits; otherwise it imports matplotlib while this one imports scikit-learn, and
+the fits are shared with a forked worker (`_Helper`, `_fit_folds`). Every fit builds its model
+afresh from (name, seed) and the out-of-fold predictions are assembled in the same order: the
+files are the same bytes with any number of processes.
 """
 from __future__ import annotations
 
@@ -221,9 +222,10 @@ def _summary(per_repeat: list[dict]) -> dict:
 
 
 def cross_validate(X: pd.DataFrame, y: np.ndarray, baseline: np.ndarray, seed: int, jobs: int = 1,
-                   on_predictions=None) -> dict:
+                   on_predictions=None, helper=None) -> dict:
     """Every model on the same repeated stratified folds; out-of-fold predictions per repeat. The
-    learned models' fits are shared among `jobs` processes (`_fit_folds`): same numbers either way.
+    learned models' fits are shared among `jobs` processes, `helper` (a `_Helper`) one of them where
+    it can fit (`_fit_folds`): same numbers either way.
     `on_predictions(oof, brier)`, if given, is called with the out-of-fold predictions and the mean
     Brier score of each model before the other metrics are computed (to draw a figure meanwhile)."""
     from sklearn.model_selection import RepeatedStratifiedKFold
@@ -235,7 +237,7 @@ def cross_validate(X: pd.DataFrame, y: np.ndarray, baseline: np.ndarray, seed: i
     assert_all_finite(Xv, allow_nan=True, input_name="X")    # once here, not in every fit (`_fit_predict`)
     # the costly fits first: the last ones handed out are short, and the processes sharing them end together
     tasks = [(name, k) for name in sorted(LEARNED, key=FIT_COST.get, reverse=True) for k in range(len(splits))]
-    predicted = dict(zip(tasks, _fit_folds(tasks, Xv, y, splits, seed, jobs)))
+    predicted = dict(zip(tasks, _fit_folds(tasks, Xv, y, splits, seed, jobs, helper)))
     oof_all = {}
     for name in (BASELINE, *LEARNED):
         oof = np.full((N_REPEATS, len(y)), np.nan)
@@ -268,18 +270,23 @@ def cross_validate(X: pd.DataFrame, y: np.ndarray, baseline: np.ndarray, seed: i
 
 # ================================================================================ processes
 
+SKLEARN_MODULES = ("sklearn.calibration", "sklearn.ensemble", "sklearn.impute", "sklearn.linear_model",
+                   "sklearn.metrics", "sklearn.model_selection", "sklearn.pipeline", "sklearn.preprocessing")
+
+
 def preload() -> None:
-    """Import what training uses (scikit-learn's parts, matplotlib with its Agg backend), so that a
+    """Import what training uses (SKLEARN_MODULES, matplotlib with its Agg backend), so that a
     process started early (output/worker.py) has them loaded before it is asked to train."""
-    import sklearn.calibration  # noqa: F401
-    import sklearn.ensemble  # noqa: F401
-    import sklearn.impute  # noqa: F401
-    import sklearn.linear_model  # noqa: F401
-    import sklearn.metrics  # noqa: F401
-    import sklearn.model_selection  # noqa: F401
-    import sklearn.pipeline  # noqa: F401
-    import sklearn.preprocessing  # noqa: F401
+    import importlib
+    for name in SKLEARN_MODULES:
+        importlib.import_module(name)
     _pyplot()
+
+
+def _sklearn_loaded() -> bool:
+    """Whether scikit-learn's parts are loaded here (`preload`, or an earlier training): a fork of
+    this process can then fit at once, without importing them first."""
+    return all(name in sys.modules for name in SKLEARN_MODULES)
 
 
 def _fork_context():
@@ -303,8 +310,9 @@ def _child_ignores_ctrl_c() -> None:
 
 def _fit_predict(tasks, Xv, y, splits, seed, indices=None) -> dict:
     """{i: the out-of-fold probabilities of tasks[i] = (model name, fold index)} for each i of
-    `indices` (a list, or a `_TaskQueue` shared with other processes), or of every task. Each fit
-    builds its model afresh from (name, seed), so where and after what it runs changes nothing.
+    `indices` (a list, or those taken from a `_TaskQueue` shared with other processes), or of every
+    task. Each fit builds its model afresh from (name, seed), so where and after what it runs
+    changes nothing.
 
     The first fit of each model here validates its parameters; the others, of the same constructor
     with the same arguments, skip that (the boosting model validates each of its 20 trees again:
@@ -327,19 +335,21 @@ def _fit_predict(tasks, Xv, y, splits, seed, indices=None) -> dict:
 
 
 class _TaskQueue:
-    """Task indices 0 .. n-1, each handed to whichever process asks first (iterating takes them):
-    a counter in shared memory, made before the fork. The processes sharing the fits take the next
-    one as they finish the last, and so end together whatever else they are given to do."""
+    """Task indices 0, 1, ..., each handed to whichever process asks first: a counter in shared
+    memory, made before the fork of the processes that share it (inherited: it cannot be sent). The
+    processes sharing the fits take the next one as they finish the last, and so end together
+    whatever else they are given to do."""
 
-    def __init__(self, ctx, n: int):
-        self._next, self._n = ctx.Value("q", 0), n
+    def __init__(self, ctx):
+        self._next = ctx.Value("q", 0)
 
-    def __iter__(self):
+    def take(self, n: int):
+        """The indices below `n` this process takes, one at a time."""
         while True:
             with self._next.get_lock():
                 i = self._next.value
                 self._next.value = i + 1
-            if i >= self._n:
+            if i >= n:
                 return
             yield i
 
@@ -347,7 +357,7 @@ class _TaskQueue:
 def _fit_folds_child(send, tasks, Xv, y, splits, seed, queue) -> None:
     _child_ignores_ctrl_c()
     try:
-        reply = ("ok", _fit_predict(tasks, Xv, y, splits, seed, queue))
+        reply = ("ok", _fit_predict(tasks, Xv, y, splits, seed, queue.take(len(tasks))))
     except Exception as e:  # noqa: BLE001 - the parent redoes what it took, and raises there
         reply = ("error", f"{type(e).__name__}: {e}")
     try:
@@ -357,18 +367,21 @@ def _fit_folds_child(send, tasks, Xv, y, splits, seed, queue) -> None:
     send.close()
 
 
-def _fit_folds(tasks, Xv, y, splits, seed, jobs: int) -> list:
+def _fit_folds(tasks, Xv, y, splits, seed, jobs: int, helper=None) -> list:
     """`_fit_predict(tasks, ...)` as a list, the tasks taken from one queue (`_TaskQueue`, in the
-    order of `tasks`) by this process and `jobs - 1` forked ones. The tasks a child took but did not
+    order of `tasks`) by this process, the `helper` where it can fit (`_Helper.share_fits`) and
+    forked children, `jobs` processes in all. The tasks a child or the helper took but did not
     return (it failed or died) are done here: an error is raised as it would be in one process."""
-    ctx = _fork_context() if jobs >= 2 and len(tasks) >= 2 else None
-    if ctx is None:
+    shared = helper is not None and len(tasks) >= 2 and helper.share_fits(tasks, splits, seed)
+    ctx = _fork_context() if jobs - shared >= 2 and len(tasks) >= 2 else None
+    if ctx is None and not shared:
         out = _fit_predict(tasks, Xv, y, splits, seed)
         return [out[i] for i in range(len(tasks))]
-    queue = _TaskQueue(ctx, len(tasks))
+    queue = helper.queue if shared else _TaskQueue(ctx)
+    forks = min(jobs - shared, len(tasks)) - 1 if ctx is not None else 0   # besides this one and the helper
     children, out = [], {}                      # children: those not known to have replied
     try:
-        for _ in range(min(jobs, len(tasks)) - 1):
+        for _ in range(forks):
             receive, send = ctx.Pipe(duplex=False)
             process = ctx.Process(target=_fit_folds_child, name="tutorsim-churn-cv", daemon=True,
                                   args=(send, tasks, Xv, y, splits, seed, queue))
@@ -379,7 +392,7 @@ def _fit_folds(tasks, Xv, y, splits, seed, jobs: int) -> list:
             else:
                 children.append((process, receive))
             send.close()
-        out.update(_fit_predict(tasks, Xv, y, splits, seed, queue))
+        out.update(_fit_predict(tasks, Xv, y, splits, seed, queue.take(len(tasks))))
         for process, receive in list(children):
             try:
                 status, value = receive.recv()
@@ -387,9 +400,11 @@ def _fit_folds(tasks, Xv, y, splits, seed, jobs: int) -> list:
                 status, value = "lost", None
             if status == "ok":
                 out.update(value)
-                # it ends by itself, not waited for (see _Figures.close): multiprocessing reaps it
+                # it ends by itself, not waited for (see _Helper.close): multiprocessing reaps it
                 receive.close()
                 children.remove((process, receive))
+        if shared:
+            out.update(helper.fits())
         missing = [i for i in range(len(tasks)) if i not in out]
         out.update(_fit_predict(tasks, Xv, y, splits, seed, missing))
     finally:                                    # on an error here, or Ctrl-C: stop those still at work
@@ -549,47 +564,71 @@ def calibration_png(curves: dict, brier: dict, base_rate: float) -> bytes:
 FIGURES = {"feature_importance.png": feature_importance_png, "calibration.png": calibration_png}
 
 
-class _Figures:
-    """The figures (FIGURES), rendered by a forked process, which imports matplotlib while this one
-    imports scikit-learn and renders while it cross-validates; or here (fork=False, or where forking
-    is not safe). Both run the same functions: the same bytes. A figure the child fails to render
-    (or a child that died) is rendered here, where an error is raised as it would be without it."""
+class _Helper:
+    """A forked process that works beside this one on what it is asked, in the order asked: render
+    a figure (FIGURES), or take its share of the cross-validation's fits (`share_fits`). Forked
+    from a preloaded process (output/model_process.py) it renders the feature figure while this
+    one starts the fits, joins in the fits, then renders the calibration figure while this one
+    computes the metrics: one fork, and the two processes busy until the end. Forked from one
+    without scikit-learn (run.py model) it imports matplotlib while this one imports scikit-learn,
+    and only renders: a fork of this process, once it has scikit-learn, shares the fits instead.
+    Both processes run the same functions: the same bytes. What the helper fails to do (or all
+    that is left when it dies) is done here, where an error is raised as it would be without it."""
 
-    def __init__(self, fork: bool):
-        self._process = self._conn = None
+    def __init__(self, fork: bool, Xv, y):
+        self._process = self._conn = self.queue = None
+        self._can_fit = False
         self._pending, self._done = [], {}      # asked of the child, in order; {file name: PNG bytes}
+        self._fits = {}                         # {task index: probabilities} the child returned
         pyplot = sys.modules.get("matplotlib.pyplot")
         if pyplot is not None and pyplot.get_fignums():
             fork = False                        # figures open here, maybe windows: not for a fork to touch
         ctx = _fork_context() if fork else None
         if ctx is not None:
+            self.queue = _TaskQueue(ctx)
+            self._can_fit = _sklearn_loaded()
             self._conn, child = ctx.Pipe()
-            process = ctx.Process(target=_figures_child, args=(child, self._conn),
-                                  name="tutorsim-churn-figures", daemon=True)
+            process = ctx.Process(target=_helper_child, args=(child, self._conn, Xv, y, self.queue),
+                                  name="tutorsim-churn-helper", daemon=True)
             try:
                 process.start()
                 self._process = process
-            except OSError:                     # no fork now (memory, process limit): render here
+            except OSError:                     # no fork now (memory, process limit): work here
                 self._conn.close()
                 self._conn = None
             child.close()
 
     def render(self, name: str, *args) -> None:
-        self._receive(wait=False)   # a reply left in the pipe could keep the child from reading this
-        if self._process is not None:
-            try:
-                self._conn.send((name, args))
-                self._pending.append((name, args))
-                return
-            except OSError:
-                self.close(wait=False)
-        self._done[name] = FIGURES[name](*args)
+        if not self._ask(("figure", name, args)):
+            self._done[name] = FIGURES[name](*args)
+
+    def share_fits(self, tasks, splits, seed) -> bool:
+        """Ask the child to take fits of `tasks` from its `queue` (it has X and y: they were there
+        at the fork); False where it cannot (gone, or it would import scikit-learn first)."""
+        return self._process is not None and self._can_fit and self._ask(("fits", tasks, splits, seed))
+
+    def fits(self) -> dict:
+        """{task index: probabilities} of the fits the child took and returned, once it has."""
+        self._receive(wait=True)
+        return self._fits
 
     def results(self) -> dict:
         """{file name: PNG bytes} of every figure asked for."""
         self._receive(wait=True)
         self.close()
         return dict(self._done)
+
+    def _ask(self, request) -> bool:
+        self._receive(wait=False)   # a reply left in the pipe could keep the child from reading this
+        if self._process is None:
+            return False
+        try:
+            self._conn.send(request)
+        except OSError:
+            self.close(wait=False)
+            return False
+        self._pending.append(request)
+        return True
 
     def _receive(self, wait: bool) -> None:
         """The child's replies: all of them (wait), or those already sent."""
@@ -601,10 +640,16 @@ class _Figures:
             except (EOFError, OSError):
                 self.close(wait=False)
                 break
-            name, args = self._pending.pop(0)
-            self._done[name] = value if status == "ok" else FIGURES[name](*args)
-        for name, args in self._pending:        # the child has gone
-            self._done[name] = FIGURES[name](*args)
+            kind, *request = self._pending.pop(0)
+            if kind == "fits":
+                self._fits = value if status == "ok" else {}    # what it took is done here (_fit_folds)
+            else:
+                name, args = request
+                self._done[name] = value if status == "ok" else FIGURES[name](*args)
+        for kind, *request in self._pending:    # the child has gone
+            if kind == "figure":
+                name, args = request
+                self._done[name] = FIGURES[name](*args)
         self._pending = []
 
     def close(self, wait: bool = True) -> None:
@@ -622,26 +667,37 @@ class _Figures:
         self._process = self._conn = None
 
 
-def _figures_child(conn, parent_end) -> None:
+def _helper_child(conn, parent_end, Xv, y, queue) -> None:
     parent_end.close()          # inherited by the fork: open here, it would keep recv() from seeing the end
     _child_ignores_ctrl_c()
     try:
-        _pyplot()               # now, while the parent imports scikit-learn
+        _pyplot()               # now, while the parent imports scikit-learn (loaded already if preloaded)
     except Exception:  # noqa: BLE001 - rendering then fails, and the parent renders (and raises) itself
         pass
+    replies = []
     while True:
+        # A reply waits while another request does: a PNG is larger than the pipe holds, and
+        # sending it would wait for the parent to read, which it does once its own fits are done.
+        if replies and not conn.poll():
+            try:
+                for reply in replies:
+                    conn.send(reply)
+            except OSError:
+                break
+            replies = []
         try:
-            name, args = conn.recv()
+            kind, *request = conn.recv()
         except (EOFError, OSError):
             break
         try:
-            reply = ("ok", FIGURES[name](*args))
-        except Exception as e:  # noqa: BLE001 - see above
-            reply = ("error", f"{type(e).__name__}: {e}")
-        try:
-            conn.send(reply)
-        except OSError:
-            break
+            if kind == "fits":
+                tasks, splits, seed = request
+                replies.append(("ok", _fit_predict(tasks, Xv, y, splits, seed, queue.take(len(tasks)))))
+            else:
+                name, args = request
+                replies.append(("ok", FIGURES[name](*args)))
+        except Exception as e:  # noqa: BLE001 - see above; fits it took are done by the parent
+            replies.append(("error", f"{type(e).__name__}: {e}"))
     conn.close()
 
 
@@ -688,7 +744,8 @@ def train(data_dir, seed: int, jobs: int | None = None) -> dict:
         return metrics
 
     jobs = default_jobs() if jobs is None else max(1, int(jobs))
-    figures = _Figures(fork=jobs >= 2)  # forked first: it imports matplotlib while this imports scikit-learn
+    # forked first: it imports matplotlib while this imports scikit-learn, or, preloaded, it is ready at once
+    helper = _Helper(jobs >= 2, X.to_numpy("float64"), y)
     try:
         import warnings
 
@@ -703,21 +760,21 @@ def train(data_dir, seed: int, jobs: int | None = None) -> dict:
             "population": metrics["population"], "label": metrics["label"],
             "horizon_days": data["horizon_days"], "trained_rows": rows, "trained_positives": positives,
             "seed": int(seed)})
-        figures.render("feature_importance.png", exported["coef"], exported["inputs"],
-                       boosting.named_steps["model"].feature_importances_, list(X.columns))
+        helper.render("feature_importance.png", exported["coef"], exported["inputs"],
+                      boosting.named_steps["model"].feature_importances_, list(X.columns))
 
-        def calibration(oof, brier):    # drawn (by the child) while the other metrics are computed here
-            figures.render("calibration.png", calibration_curves(y, oof), brier, float(y.mean()))
-        cv = cross_validate(X, y, baseline, seed, jobs=jobs, on_predictions=calibration)
+        def calibration(oof, brier):    # drawn (by the helper) while the other metrics are computed here
+            helper.render("calibration.png", calibration_curves(y, oof), brier, float(y.mean()))
+        cv = cross_validate(X, y, baseline, seed, jobs=jobs, on_predictions=calibration, helper=helper)
         metrics["cv"] = {**cv["cv"], "rows_are": "tutor_ids below, in this order (indices of test_folds)",
                          "tutor_ids": [str(t) for t in data["tutor_id"]]}
         metrics["models"] = cv["models"]
         metrics["comparison"] = cv["comparison"]
         metrics["saved_model"] = {"file": "churn_model.json", "estimator": exported["estimator"],
                                   "format": f"{MODEL_FORMAT} v{MODEL_FORMAT_VERSION} (JSON numbers, no pickle)"}
-        pngs = figures.results()
+        pngs = helper.results()
     finally:
-        figures.close(wait=False)
+        helper.close(wait=False)
     writers = (
         lambda d: (d / "churn_model.json").write_text(json.dumps(exported, indent=2) + "\n", encoding="utf-8"),
         *[lambda d, name=name, png=png: (d / name).write_bytes(png) for name, png in pngs.items()],
