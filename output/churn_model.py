@@ -499,6 +499,22 @@ def _margins(fig, left: float, right: float, bottom: float, top: float, gap: flo
                         top=1 - top / height, wspace=gap / axes_width if n > 1 else 0.0)
 
 
+def _unhinted(render):
+    """`render` (a function of FIGURES) with the text unhinted (`text.hinting` no_hinting, here
+    only): FreeType draws each glyph as it is instead of first running the font's TrueType hinting
+    program on it, a fifth of the feature figure's time (279 -> 219 ms) and a seventh of the
+    calibration figure's; the text looks the same at 110 dpi, a shade smoother. The measurements
+    for the margins are taken with the same setting as the drawing."""
+    import functools
+
+    @functools.wraps(render)
+    def unhinted(*args) -> bytes:
+        import matplotlib
+        with matplotlib.rc_context({"text.hinting": "no_hinting"}):
+            return render(*args)
+    return unhinted
+
+
 def _png(fig) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
@@ -506,6 +522,7 @@ def _png(fig) -> bytes:
     return buffer.getvalue()
 
 
+@_unhinted
 def feature_importance_png(coef: list, inputs: list, importances, feature_names: list) -> bytes:
     """Standardized logistic coefficients (`inputs` names them) and the boosting model's
     importances (`feature_names`), the 15 largest of each."""
@@ -538,6 +555,7 @@ def calibration_curves(y, oof: dict) -> dict:
     return curves
 
 
+@_unhinted
 def calibration_png(curves: dict, brier: dict, base_rate: float) -> bytes:
     """Reliability diagram of `calibration_curves`; `brier`: the mean Brier score of each model."""
     fig, ax = _figure(figsize=(6.5, 6))
