@@ -579,7 +579,18 @@ def calibration_png(curves: dict, brier: dict, base_rate: float) -> bytes:
     return _png(fig)
 
 
-FIGURES = {"feature_importance.png": feature_importance_png, "calibration.png": calibration_png}
+def feature_figure(coef: list, inputs: list, Xv, y, seed: int, feature_names: list) -> bytes:
+    """`feature_importance_png` of the saved logistic model (`coef`, `inputs`) and of the boosting
+    model fitted on every row, fitted here: it is only drawn, so it is fitted where the figure is
+    (the helper, `_Helper`), not by the process about to start the cross-validation."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        boosting = boosting_model(seed).fit(Xv, y)
+    return feature_importance_png(coef, inputs, boosting.named_steps["model"].feature_importances_, feature_names)
+
+
+FIGURES = {"feature_importance.png": feature_figure, "calibration.png": calibration_png}
 
 
 class _Helper:
@@ -773,13 +784,11 @@ def train(data_dir, seed: int, jobs: int | None = None) -> dict:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             final = logistic_model(seed).fit(Xv, y)
-            boosting = boosting_model(seed).fit(Xv, y)
         exported = export_logistic(final, list(X.columns), {
             "population": metrics["population"], "label": metrics["label"],
             "horizon_days": data["horizon_days"], "trained_rows": rows, "trained_positives": positives,
             "seed": int(seed)})
-        helper.render("feature_importance.png", exported["coef"], exported["inputs"],
-                      boosting.named_steps["model"].feature_importances_, list(X.columns))
+        helper.render("feature_importance.png", exported["coef"], exported["inputs"], Xv, y, seed, list(X.columns))
 
         def calibration(oof, brier):    # drawn (by the helper) while the other metrics are computed here
             helper.render("calibration.png", calibration_curves(y, oof), brier, float(y.mean()))
