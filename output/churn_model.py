@@ -596,7 +596,7 @@ FIGURES = {"feature_importance.png": feature_figure, "calibration.png": calibrat
 class _Helper:
     """A forked process that works beside this one on what it is asked, in the order asked: render
     a figure (FIGURES), or take its share of the cross-validation's fits (`share_fits`). Forked
-    from a preloaded process (output/model_process.py) it renders the feature figure while this
+    from a preloaded process (output/worker.py) it renders the feature figure while this
     one starts the fits, joins in the fits, then renders the calibration figure while this one
     computes the metrics: one fork, and the two processes busy until the end. Forked from one
     without scikit-learn (run.py model) it imports matplotlib while this one imports scikit-learn,
