@@ -579,15 +579,21 @@ def calibration_png(curves: dict, brier: dict, base_rate: float) -> bytes:
     return _png(fig)
 
 
-def feature_figure(coef: list, inputs: list, Xv, y, seed: int, feature_names: list) -> bytes:
-    """`feature_importance_png` of the saved logistic model (`coef`, `inputs`) and of the boosting
-    model fitted on every row, fitted here: it is only drawn, so it is fitted where the figure is
-    (the helper, `_Helper`), not by the process about to start the cross-validation."""
+def boosting_importances(Xv, y, seed: int):
+    """The impurity importances of the boosting model fitted on every row: it is only drawn
+    (`feature_figure`)."""
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        boosting = boosting_model(seed).fit(Xv, y)
-    return feature_importance_png(coef, inputs, boosting.named_steps["model"].feature_importances_, feature_names)
+        return boosting_model(seed).fit(Xv, y).named_steps["model"].feature_importances_
+
+
+def feature_figure(coef: list, inputs: list, importances, feature_names: list) -> bytes:
+    """`feature_importance_png`, where `importances` may also be a callable that computes them
+    (`functools.partial(boosting_importances, ...)`): the helper then fits the boosting model
+    where it draws it, not the process about to start the cross-validation (`train`)."""
+    return feature_importance_png(coef, inputs, importances() if callable(importances) else importances,
+                                  feature_names)
 
 
 FIGURES = {"feature_importance.png": feature_figure, "calibration.png": calibration_png}
@@ -634,7 +640,12 @@ class _Helper:
     def share_fits(self, tasks, splits, seed) -> bool:
         """Ask the child to take fits of `tasks` from its `queue` (it has X and y: they were there
         at the fork); False where it cannot (gone, or it would import scikit-learn first)."""
-        return self._process is not None and self._can_fit and self._ask(("fits", tasks, splits, seed))
+        return self.can_fit and self._ask(("fits", tasks, splits, seed))
+
+    @property
+    def can_fit(self) -> bool:
+        """Whether the child can fit at once: scikit-learn was loaded here when it was forked."""
+        return self._process is not None and self._can_fit
 
     def fits(self) -> dict:
         """{task index: probabilities} of the fits the child took and returned, once it has."""
@@ -776,6 +787,7 @@ def train(data_dir, seed: int, jobs: int | None = None) -> dict:
     # forked first: it imports matplotlib while this imports scikit-learn, or, preloaded, it is ready at once
     helper = _Helper(jobs >= 2, X.to_numpy("float64"), y)
     try:
+        import functools
         import warnings
 
         import sklearn                  # imported only now: a skipped model costs nothing
@@ -788,7 +800,10 @@ def train(data_dir, seed: int, jobs: int | None = None) -> dict:
             "population": metrics["population"], "label": metrics["label"],
             "horizon_days": data["horizon_days"], "trained_rows": rows, "trained_positives": positives,
             "seed": int(seed)})
-        helper.render("feature_importance.png", exported["coef"], exported["inputs"], Xv, y, seed, list(X.columns))
+        importances = functools.partial(boosting_importances, Xv, y, seed)
+        if not helper.can_fit:          # it would import scikit-learn for it (run.py model): fitted here
+            importances = importances()
+        helper.render("feature_importance.png", exported["coef"], exported["inputs"], importances, list(X.columns))
 
         def calibration(oof, brier):    # drawn (by the helper) while the other metrics are computed here
             helper.render("calibration.png", calibration_curves(y, oof), brier, float(y.mean()))
