@@ -26,6 +26,18 @@ from world.signals import Signals
 from world.streams import Streams
 
 
+def enable_gc_without_a_walk() -> None:
+    """Turn the cyclic garbage collector back on after a simulation ran with it off. Everything
+    made meanwhile is in its youngest generation, which its next run (at the next allocation)
+    would walk whole: 0.3 s at production's scale. Moved first to its oldest generation (freeze,
+    then unfreeze: constant time), it is walked only by a full collection, when one is due.
+    Where something else froze objects, they stay frozen."""
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.unfreeze()
+    gc.enable()
+
+
 class PlainValues:
     """A scenario section's values as plain attributes: the same values, read at half the cost of
     a pydantic model's attribute (they are only read; the scenario itself is frozen)."""
@@ -225,4 +237,4 @@ class Platform(mesa.Model):
                     on_day(day)
         finally:
             if gc_was_enabled:
-                gc.enable()
+                enable_gc_without_a_walk()
