@@ -7,7 +7,9 @@ then never imports pandas, scipy or scikit-learn; this one does, on the second c
         builders; if the window is not ready half a second later, the model's libraries too
         (scikit-learn, matplotlib), which a short run that skips the model never loads;
     when the window is handed over (output/pipeline.py `Window`): write the tables
-        (output/run_folder.py), while the simulating process runs the look-ahead;
+        (output/run_folder.py), while the simulating process runs the look-ahead, then, if
+        the model's libraries are loaded and the look-ahead is not done, warm them up
+        (output/churn_model.py `warm_up`);
     when the look-ahead's tutor quits arrive: write the churn labels and run.json, train the
         model (output/churn_model.py, which forks again for its cross-validation and figures),
         and reply with the rows written and the model's metrics.
@@ -114,6 +116,10 @@ def _serve(inbox, replies, run_end, train_model: bool) -> None:
     try:
         files = run_folder.RunFolder(window, Path(folder))
         files.write_tables()
+        if train_model and inbox.empty():
+            from output import churn_model
+            if churn_model.sklearn_loaded():    # time to spare: the first training starts warm
+                churn_model.warm_up()
         job = inbox.get()
         if job is None:
             return
