@@ -119,13 +119,7 @@ def _gamma_pq(a: float, x: float, lg: float) -> tuple[float, float]:
     for i in range(1, 10_000):
         an = -i * (i - a)
         bb += 2.0
-        d = an * d + bb
-        if abs(d) < TINY:
-            d = TINY
-        c = bb + an / c
-        if abs(c) < TINY:
-            c = TINY
-        d = 1.0 / d
+        c, d = _lentz(an, bb, c, d)
         delta = d * c
         h *= delta
         if abs(delta - 1.0) < EPS:
@@ -158,24 +152,24 @@ def _beta_cf(a: float, b: float, x: float) -> float:
     for m in range(1, 10_000):
         m2 = 2 * m
         aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        if abs(d) < TINY:
-            d = TINY
-        c = 1.0 + aa / c
-        if abs(c) < TINY:
-            c = TINY
-        d = 1.0 / d
+        c, d = _lentz(aa, 1.0, c, d)
         h *= d * c
         aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        if abs(d) < TINY:
-            d = TINY
-        c = 1.0 + aa / c
-        if abs(c) < TINY:
-            c = TINY
-        d = 1.0 / d
+        c, d = _lentz(aa, 1.0, c, d)
         delta = d * c
         h *= delta
         if abs(delta - 1.0) < EPS:
             break
     return h
+
+
+def _lentz(a: float, b: float, c: float, d: float) -> tuple[float, float]:
+    """One step of Lentz's method for a continued fraction's next term a / (b + ...): the new
+    (c, d), kept away from zero."""
+    d = b + a * d
+    if abs(d) < TINY:
+        d = TINY
+    c = b + a / c
+    if abs(c) < TINY:
+        c = TINY
+    return c, 1.0 / d
