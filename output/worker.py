@@ -37,7 +37,6 @@ class Worker:
         self._process = process
         self._inbox = inbox             # a multiprocessing Queue: put() returns at once (its thread sends)
         self._replies = replies
-        self.handed = False             # the window was handed over
         self._replied = False           # the worker has answered: it ends by itself
 
     @classmethod
@@ -64,7 +63,6 @@ class Worker:
         if not self._process.is_alive():
             return False
         self._inbox.put((window, str(folder)))
-        self.handed = True
         return True
 
     def finish(self, quits: dict, seed: int, jobs: int):
