@@ -23,7 +23,6 @@ from output.worker import Worker
 from output.writers import atomic_directory
 from world.model import Platform, enable_gc_without_a_walk
 
-SPEC_TABLES = ("tutor_profiles", "sessions", "tutor_aggregates")
 LOOKAHEAD_KEEPS = ("tutor_quit",)      # the only events the churn labels read after the window
 
 

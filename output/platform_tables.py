@@ -23,7 +23,7 @@ import pandas as pd
 
 from output.tables import datetime_texts, numbered
 from world.clock import MINUTES_PER_DAY
-from world.engagement import ACTIONS, DEVICES, MESSAGE_KINDS, PROFILE_FIELDS
+from world.engagement import ACTIONS, DEVICES, MESSAGE_KINDS, PROFILE_FIELDS, ip_text
 from world.interventions import (ATTENDED, BOOKED, CLICKED, DELIVERED, FAILED, OPENED, RESPONDED,
                                  SENT, TYPES, render)
 
@@ -120,7 +120,7 @@ def _template_id(itype: int, variant: int) -> str:
 # ============================================================================ engagement events
 
 def _ip_texts(ip: np.ndarray) -> list[str]:
-    return [f"{v >> 24 & 255}.{v >> 16 & 255}.{v >> 8 & 255}.{v & 255}" for v in ip.astype(np.int64).tolist()]
+    return [ip_text(v) for v in ip.astype(np.int64).tolist()]
 
 
 def _quoted(values) -> list[str]:
