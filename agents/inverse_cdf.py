@@ -24,12 +24,8 @@ def gamma_quantile(shape: float, u: float) -> float:
     if a > 1.0:
         lna1 = math.log(a1)
         afac = math.exp(a1 * (lna1 - 1.0) - lg)
-        pp = u if u < 0.5 else 1.0 - u
-        t = math.sqrt(-2.0 * math.log(pp))
-        x = (2.30753 + t * 0.27061) / (1.0 + t * (0.99229 + t * 0.04481)) - t
-        if u < 0.5:
-            x = -x
-        x = max(1e-3, a * (1.0 - 1.0 / (9.0 * a) - x / (3.0 * math.sqrt(a))) ** 3)
+        z = _normal_guess(u)
+        x = max(1e-3, a * (1.0 - 1.0 / (9.0 * a) - z / (3.0 * math.sqrt(a))) ** 3)
     else:
         t = 1.0 - a * (0.253 + a * 0.12)
         x = (u / t) ** (1.0 / a) if u < t else 1.0 - math.log(1.0 - (u - t) / (1.0 - t))
@@ -59,14 +55,10 @@ def beta_quantile(a: float, b: float, u: float) -> float:
     """x with I_x(a, b) = u (scipy.special.betaincinv), for 0 < u < 1."""
     a1, b1 = a - 1.0, b - 1.0
     if a >= 1.0 and b >= 1.0:
-        pp = u if u < 0.5 else 1.0 - u
-        t = math.sqrt(-2.0 * math.log(pp))
-        x = (2.30753 + t * 0.27061) / (1.0 + t * (0.99229 + t * 0.04481)) - t
-        if u < 0.5:
-            x = -x
-        al = (x * x - 3.0) / 6.0
+        z = _normal_guess(u)
+        al = (z * z - 3.0) / 6.0
         h = 2.0 / (1.0 / (2.0 * a - 1.0) + 1.0 / (2.0 * b - 1.0))
-        w = x * math.sqrt(al + h) / h - (1.0 / (2.0 * b - 1.0) - 1.0 / (2.0 * a - 1.0)) * (al + 5.0 / 6.0 - 2.0 / (3.0 * h))
+        w = z * math.sqrt(al + h) / h - (1.0 / (2.0 * b - 1.0) - 1.0 / (2.0 * a - 1.0)) * (al + 5.0 / 6.0 - 2.0 / (3.0 * h))
         x = a / (a + b * math.exp(2.0 * w))
     else:
         lna, lnb = math.log(a / (a + b)), math.log(b / (a + b))
@@ -94,6 +86,14 @@ def beta_quantile(a: float, b: float, u: float) -> float:
             return x_new
         x = x_new
     return x
+
+
+def _normal_guess(u: float) -> float:
+    """Where the inverse standard normal CDF is at `u`, roughly (Abramowitz and Stegun 26.2.22):
+    the starting point of both searches."""
+    t = math.sqrt(-2.0 * math.log(u if u < 0.5 else 1.0 - u))
+    z = (2.30753 + t * 0.27061) / (1.0 + t * (0.99229 + t * 0.04481)) - t
+    return -z if u < 0.5 else z
 
 
 def _gamma_pq(a: float, x: float, lg: float) -> tuple[float, float]:
