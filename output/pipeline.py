@@ -86,16 +86,11 @@ def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int =
                 quits = model.recorder.tutor_quit.arrays()
                 if bar is not None:
                     bar.close()
-                done = worker.finish(quits, scenario.seed, jobs) if handed else None
+                done = worker.finish(quits, jobs) if handed else None
                 if done is None:            # one job, or the worker failed: the rest is written here
                     if files is None:
                         files = _write_tables_here(window, tmp)
-                    rows = files.write_labels(quits)
-                    trained = text = None
-                    if scenario.outputs.model:
-                        from output.churn_model import describe, train_safely
-                        trained = train_safely(tmp, scenario.seed, jobs)
-                        text = describe(trained)
+                    rows, trained, text = files.finish(quits, jobs)
                     tables_s = files.seconds
                 else:
                     rows, trained, text, tables_s = done

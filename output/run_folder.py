@@ -89,3 +89,15 @@ class RunFolder:
         self.rows["ground_truth/churn_labels"] = len(labels)
         write_json(manifest(scenario, self.window.document, self.rows), self.folder / "run.json")
         return dict(self.rows)
+
+    def finish(self, quits: dict, jobs: int) -> tuple:
+        """After the look-ahead: the labels and run.json (`write_labels`), then the churn model if
+        the scenario trains one. (rows written, the model's metrics, one line on it); the metrics
+        and the line are None without a model."""
+        rows = self.write_labels(quits)
+        scenario = self.window.scenario
+        if not scenario.outputs.model:
+            return rows, None, None
+        from output.churn_model import describe, train_safely
+        metrics = train_safely(self.folder, scenario.seed, jobs)
+        return rows, metrics, describe(metrics)

@@ -65,12 +65,12 @@ class Worker:
         self._inbox.put((window, str(folder)))
         return True
 
-    def finish(self, quits: dict, seed: int, jobs: int):
-        """The labels, run.json and the model, after the tables: (rows, metrics, one line on the
-        model, seconds spent writing the tables) or None if the worker failed or died (the caller
+    def finish(self, quits: dict, jobs: int):
+        """The labels, run.json and the model, after the tables (output/run_folder.py `finish`):
+        (rows, metrics, one line on the model, seconds spent writing the tables) or None if the worker failed or died (the caller
         then writes everything itself)."""
         try:
-            self._inbox.put((quits, int(seed), int(jobs)))
+            self._inbox.put((quits, int(jobs)))
             reply = self._replies.recv()
         except (EOFError, OSError):
             return None
@@ -121,15 +121,10 @@ def _serve(inbox, replies, run_end, train_model: bool) -> None:
         job = inbox.get()
         if job is None:
             return
-        quits, seed, jobs = job
-        rows = files.write_labels(quits)
-        metrics = text = None
-        if train_model:
-            from output.churn_model import describe, train_safely
-            metrics = train_safely(folder, seed, jobs)
-            text = describe(metrics)
+        quits, jobs = job
+        done = files.finish(quits, jobs)
     except Exception as e:  # noqa: BLE001 - the run writes everything itself, and raises there
         replies.send(("error", f"{type(e).__name__}: {e}"))
         return
-    replies.send(("ok", rows, metrics, text, files.seconds))
+    replies.send(("ok", *done, files.seconds))
     replies.close()
