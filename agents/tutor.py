@@ -52,7 +52,11 @@ class Tutor(mesa.Agent):
         self.last_session_time = 0.0
         self.completed = 0                           # sessions held in the simulation
         self.rating_sum = 0.0                        # of all ratings received in the simulation
-        self.shown_rating = 4.0                      # what the platform shows new students (prior)
+        # what the platform shows new students (a prior until the tutor has ratings), and how much
+        # it draws them (world/marketplace.py match): (shown / 5) ** students.rating_sensitivity
+        self.rating_sensitivity = model.settings.students.rating_sensitivity
+        self.shown_rating = self.appeal = 0.0
+        self._show(4.0)
         self.p_quit = float("nan")                   # today's quit hazard (decided at midnight)
 
     # --- traits ------------------------------------------------------------------------------
@@ -219,7 +223,11 @@ class Tutor(mesa.Agent):
             self.recent_ratings.append((t, tenths))
             self.recent_tenths += tenths
             # shrunk towards 4.0 until the tutor has a few ratings, as listings do
-            self.shown_rating = (self.rating_sum + 4.0 * 5) / (self.completed + 5)
+            self._show((self.rating_sum + 4.0 * 5) / (self.completed + 5))
+
+    def _show(self, rating: float) -> None:
+        self.shown_rating = rating
+        self.appeal = (rating / 5.0) ** self.rating_sensitivity
 
 
 def _weighted_sample(items, weights, k, rng):

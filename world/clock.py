@@ -23,13 +23,13 @@ class Calendar:
         self.window_start = warmup_days * MINUTES_PER_DAY          # in minutes
         self.window_end = self.total_days * MINUTES_PER_DAY
         self.lookahead_end = self.sim_days * MINUTES_PER_DAY
-        self._start_weekday = self.start_dt.weekday()                # Monday = 0
+        self.first_weekday = self.start_dt.weekday()                 # of day 0; Monday = 0
 
     def day(self, t: float) -> int:
         return int(t // MINUTES_PER_DAY)
 
     def weekday(self, day: int) -> int:
-        return (self._start_weekday + day) % 7
+        return (self.first_weekday + day) % 7
 
     def is_weekend_day(self, day: int) -> bool:
         return self.weekday(day) >= 5

@@ -24,25 +24,28 @@ class Marketplace:
                 self.by_subject.setdefault(s, []).append(t)
 
     # --- hours ---------------------------------------------------------------------------------
-    def find_slot(self, tutor, student, first_day: int, n_days: int, rng, avoid: int | None = None):
+    def find_slot(self, tutor, student, first_day: int, n_days: int, rng, avoid: int = -1):
         """A free starting hour (absolute hour number) with this tutor from `first_day` on, and
         whether it is in the tutor's preferred block; None when nothing is free in those days.
 
         The student takes the first day that has an hour they like (weight >= 1) and picks among
         that day's free hours by preference; failing that, any acceptable hour in the days looked at.
+        `avoid`: an hour not to take (the one a session is moved from).
         """
-        now_hour = int(self.model.env.now // 60) + 2     # at least two hours' notice
+        now = self.model.env.now
+        now_hour = int(now // 60) + 2     # at least two hours' notice
         booked = tutor.booked_slots
-        cap = tutor.capacity_on(self.model.env.now)
+        cap = tutor.capacity_on(now)
         day_load = tutor.day_load
-        weekday = self.calendar.weekday
+        week_start = self.calendar.first_weekday
         hour_weight, profile = student.hour_weight, student.hour_profile
         products = tutor.offer_weights
-        keys, weights, preferred = [], [], []
+        free = []            # (hour, weight, preferred) of the free hours looked at, in order
+        total = 0.0          # their weights' sum (added in the same order as sum() would)
         for day in range(first_day, first_day + n_days):
             if day_load.get(day, 0) >= cap:
                 continue
-            wd = weekday(day)
+            wd = (week_start + day) % 7
             # (hour, weight, preferred, liked) of the hours the tutor offers that day and the
             # student would take at all, for this weekday and hour-preference profile
             offer = products.get(profile + wd)
@@ -54,22 +57,20 @@ class Marketplace:
                 k = base + h
                 if k <= now_hour or k in booked or k == avoid:
                     continue
-                keys.append(k)
-                weights.append(w)
-                preferred.append(pref)
+                free.append((k, w, pref))
+                total += w
                 if good:
                     liked = True
             if liked:
                 break
-        total = sum(weights)
-        if total <= 0:
+        if not free:
             return None
         r = rng.random() * total
-        for i, w in enumerate(weights):
+        for k, w, pref in free:
             r -= w
             if r < 0:
-                return keys[i], preferred[i]
-        return keys[-1], preferred[-1]
+                return k, pref
+        return k, pref
 
     def reserve(self, tutor, hour_key: int, duration: int) -> None:
         tutor.booked_slots.add(hour_key)
@@ -98,7 +99,6 @@ class Marketplace:
         # ... nor one who has already taken the platform's weekly intake of new students
         intake = self.model.settings.platform.new_students_per_week
         week_ago = self.model.env.now - 7 * 1440
-        sensitivity = self.model.settings.students.rating_sensitivity
         cadence, seen = student.cadence, student.tutors_seen
         # tutors the student has not had yet come first; failing them, those they have had
         fresh, fresh_weights, again, again_weights = [], [], [], []     # (tutor, room), weight
@@ -106,15 +106,16 @@ class Marketplace:
             if not t.active:
                 continue
             week = fill * t.weekly_capacity
-            if t.roster_load + cadence > week:
+            load = t.roster_load
+            if load + cadence > week:
                 continue
             # (fewer first sessions in the queue than the limit, old ones included, need no count)
             if len(t.intake) >= intake and t.intake_since(week_ago) >= intake:
                 continue
-            free = 1.0 - t.roster_load / week
+            free = 1.0 - load / week
             if free < 0.02:
                 free = 0.02
-            w = free * (t.shown_rating / 5.0) ** sensitivity
+            w = free * t.appeal         # the rating shown, weighed by students' rating_sensitivity
             if t.primary_subject == subject:
                 w *= 3.0
             if t.index in seen:
