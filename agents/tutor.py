@@ -58,6 +58,8 @@ class Tutor(mesa.Agent):
         self.shown_rating = self.appeal = 0.0
         self._show(4.0)
         self.p_quit = float("nan")                   # today's quit hazard (decided at midnight)
+        # (reliability, chance) last worked out by reschedule_ and no_show_probability_at
+        self._move_chance = self._no_show_chance = (float("nan"), float("nan"))
 
     # --- traits ------------------------------------------------------------------------------
     def _draw_traits(self, t, rng, calendar):
@@ -180,14 +182,22 @@ class Tutor(mesa.Agent):
 
     # --- decisions -----------------------------------------------------------------------------
     def reschedule_probability_at(self, reliability_now: float) -> float:
-        """The chance of moving a session booked now, at today's reliability."""
-        b = self.model.behaviour
-        return min(0.95, b.reschedule_scale * (1 - reliability_now) ** b.reschedule_power)
+        """The chance of moving a session booked now, at today's reliability. (Reliability stays
+        the same from session to session unless burnout or coaching moves it: the last answer is
+        kept, and worked out again only for another reliability.)"""
+        if reliability_now != self._move_chance[0]:
+            b = self.model.behaviour
+            self._move_chance = (reliability_now,
+                                 min(0.95, b.reschedule_scale * (1 - reliability_now) ** b.reschedule_power))
+        return self._move_chance[1]
 
     def no_show_probability_at(self, reliability_now: float) -> float:
-        """The chance of missing a session, at today's reliability."""
-        b = self.model.behaviour
-        return min(0.95, b.no_show_scale * (1 - reliability_now) ** b.no_show_power)
+        """The chance of missing a session, at today's reliability (kept as above)."""
+        if reliability_now != self._no_show_chance[0]:
+            b = self.model.behaviour
+            self._no_show_chance = (reliability_now,
+                                    min(0.95, b.no_show_scale * (1 - reliability_now) ** b.no_show_power))
+        return self._no_show_chance[1]
 
     def quit_probability(self, t: float) -> float:
         """Today's hazard of leaving the platform."""

@@ -6,7 +6,8 @@ then never imports pandas, scipy or scikit-learn; this one does, on the second c
     while the warm-up and the window are simulated: import pandas, scipy.special and the table
         builders; if the window is not ready half a second later, the model's libraries too
         (scikit-learn, matplotlib), which a short run that skips the model never loads;
-    when the window is handed over (output/pipeline.py `Window`): write the tables
+    when the window is handed over (output/pipeline.py `Window`, its event log packed and sent
+        by a short-lived fork of the simulating process, which goes straight on): write the tables
         (output/run_folder.py), while the simulating process runs the look-ahead, then, if
         the model's libraries are loaded and the look-ahead is not done, warm them up
         (output/churn_model.py `warm_up`);
@@ -38,6 +39,7 @@ class Worker:
         self._inbox = inbox             # a multiprocessing Queue: put() returns at once (its thread sends)
         self._replies = replies
         self._replied = False           # the worker has answered: it ends by itself
+        self._packer = None             # the fork that packs the window and sends it (write_tables)
 
     @classmethod
     def start(cls, train_model: bool) -> Worker | None:
@@ -57,18 +59,46 @@ class Worker:
             theirs.close()
         return cls(process, inbox, replies)
 
-    def write_tables(self, window, folder: Path) -> bool:
+    def write_tables(self, window, model, folder: Path) -> bool:
         """Hand the window over: the worker writes its tables into `folder` meanwhile. False if the
-        worker is gone."""
+        worker is gone.
+
+        The window's event log is packed into arrays (`Window.pack`, 0.3 s at production's scale)
+        by a fork of this process, which sends the window and ends, while this one goes on at
+        once: it runs the look-ahead, which only adds to what the fork reads. Copy-on-write
+        keeps the fork's view as it was at the window's end. Where no fork can be made now, the
+        window is packed here."""
         if not self._process.is_alive():
             return False
-        self._inbox.put((window, str(folder)))
+        packer = mp.get_context("fork").Process(target=_pack_and_send, args=(window, model, self._inbox, str(folder)),
+                                                 name="tutorsim-window", daemon=True)
+        try:
+            packer.start()
+        except OSError:
+            self._inbox.put((window.pack(model), str(folder)))
+        else:
+            self._packer = packer
         return True
+
+    def _window_sent(self) -> bool:
+        """Whether the window reached the worker's inbox whole: the fork that packed it has ended
+        well (its queue flushed). If it did not, the worker is stopped: it may hold half of it."""
+        if self._packer is None:
+            return True
+        self._packer.join()
+        sent = self._packer.exitcode == 0
+        self._packer = None
+        if not sent:
+            self._process.terminate()
+        return sent
 
     def finish(self, quits: dict, jobs: int):
         """The labels, run.json and the model, after the tables (output/run_folder.py `finish`):
-        (rows, metrics, one line on the model, seconds spent writing the tables) or None if the worker failed or died (the caller
-        then writes everything itself)."""
+        (rows, metrics, one line on the model, seconds spent writing the tables) or None if the
+        worker (or the fork sending it the window) failed or died: the caller then writes
+        everything itself."""
+        if not self._window_sent():
+            return None
         try:
             self._inbox.put((quits, int(jobs)))
             reply = self._replies.recv()
@@ -81,6 +111,10 @@ class Worker:
         """Let the worker end (it has replied, or the run failed or was interrupted), or end it."""
         if self._process is None:
             return
+        if self._packer is not None:    # still sending the window: to a worker about to end
+            self._packer.terminate()
+            self._packer.join()
+            self._packer = None
         if self._process.is_alive():
             if not self._replied:
                 self._inbox.put(None)   # a worker still waiting for work ends on this
@@ -92,6 +126,15 @@ class Worker:
         self._inbox.cancel_join_thread()     # nothing left to send matters now
         self._replies.close()
         self._process = None
+
+
+def _pack_and_send(window, model, inbox, folder: str) -> None:
+    """In the fork made at the window's end (`Worker.write_tables`): pack the window and put it in
+    the worker's inbox; the process ends once the queue has sent it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the run's to handle: it stops us
+    inbox.put((window.pack(model), folder))
+    inbox.close()
+    inbox.join_thread()
 
 
 def _serve(inbox, replies, run_end, train_model: bool) -> None:

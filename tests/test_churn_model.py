@@ -76,6 +76,33 @@ def test_second_process_writes_the_same_bytes_as_one_process(dev_run, tmp_path):
     assert not different, f"--jobs 1 and --jobs 2 differ in {different}"
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here: everything runs in one process")
+def test_a_window_fork_that_dies_leaves_the_files_one_process_writes(tmp_path, monkeypatch):
+    """With --jobs 2 a fork of the simulating process packs the window's log and sends it to the
+    worker. If that fork dies, the simulating process stops the worker (it may hold half a
+    window) and writes everything itself, from the window as it was: the same files."""
+    from output import pipeline
+    from world.scenario import read_document, validate_document
+    parent, pack = os.getpid(), pipeline.Window.pack
+
+    def dies_in_the_fork(self, model):
+        if os.getpid() != parent:
+            os._exit(3)
+        return pack(self, model)
+    monkeypatch.setattr(pipeline.Window, "pack", dies_in_the_fork)
+    path = ROOT / "scenarios" / "dev.toml"
+    document = read_document(path)
+    scenario = validate_document(document, str(path))
+    summary = pipeline.run(scenario, document, tmp_path / "forked", jobs=2)
+    assert not summary["tables_beside_lookahead"], "the worker cannot have written the tables"
+    monkeypatch.setattr(pipeline.Window, "pack", pack)
+    pipeline.run(scenario, document, tmp_path / "serial", jobs=1)
+    files = sorted(str(f.relative_to(tmp_path / "serial")) for f in (tmp_path / "serial").rglob("*") if f.is_file())
+    assert "ground_truth/churn_labels.csv" in files
+    different = [f for f in files if (tmp_path / "serial" / f).read_bytes() != (tmp_path / "forked" / f).read_bytes()]
+    assert not different, f"after the fork died the files differ in {different}"
+
+
 def test_churn_labels_agree_with_the_profiles(production_run):
     labels = pd.read_csv(production_run / "ground_truth" / "churn_labels.csv", keep_default_na=False)
     profiles = pd.read_csv(production_run / "tutor_profiles.csv")

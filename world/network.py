@@ -17,15 +17,16 @@ class Network:
         self.jitter = cfg.jitter_per_load
         self.t_poor, self.t_fair, self.t_good = cfg.thresholds
         self.tech_issue_prob = [cfg.tech_issue_prob[c] for c in CONNECTION]
+        self.sd_at_load: dict[float, float] = {}     # the noise's sd at each load (a few dozen loads)
 
     def load(self, hour: int, weekend: bool) -> float:
         return self.weekend_load if weekend else self.load_weekday[hour]
 
     def connection(self, tutor_setup: float, student_setup: float, load: float, rng) -> int:
         """Index into CONNECTION (0 = Excellent ... 3 = Poor)."""
-        sd = self.noise_sd
-        if load > 0.0:
-            sd = (sd * sd + (self.jitter * load) ** 2) ** 0.5
+        sd = self.sd_at_load.get(load)
+        if sd is None:
+            sd = self.sd_at_load[load] = self._sd(load)
         score = tutor_setup + student_setup + rng.gauss(0.0, sd) - load
         if score >= self.t_good:
             return 0
@@ -34,3 +35,10 @@ class Network:
         if score >= self.t_poor:
             return 2
         return 3
+
+    def _sd(self, load: float) -> float:
+        """The connection noise's sd: jitter grows with the load."""
+        sd = self.noise_sd
+        if load > 0.0:
+            sd = (sd * sd + (self.jitter * load) ** 2) ** 0.5
+        return sd
