@@ -19,6 +19,8 @@ leaves every login, and everything that follows from logins, unchanged.
 """
 from __future__ import annotations
 
+from operator import attrgetter
+
 from agents.traits import pick
 from world.clock import MINUTES_PER_DAY
 
@@ -30,6 +32,9 @@ PROFILE_FIELDS = ("availability", "bio", "subjects", "photo")
 MESSAGE_KINDS = ("welcome", "reminder")
 HOME_DEVICES = (0, 1)          # desktop and laptop connect from home; the others from a carrier
 END_COLUMN = 0                 # position of the session's end time in a session_observed row
+# the order of a tutor's upcoming sessions: soonest first, then booked first (a C-level key: the
+# same tuples a lambda would build, at a fraction of the cost, for every login)
+START_THEN_SID = attrgetter("start", "sid")
 
 
 def ip_text(ip: int) -> str:
@@ -53,6 +58,7 @@ class Engagement:
         # table is off, nor in the look-ahead after the window (churn labels only)
         self.detail_until = model.calendar.window_end if model.settings.outputs.engagement_events else -1.0
         self.is_weekend = model.calendar.is_weekend_day
+        self.horizon_minutes = self.cfg.schedule_horizon_hours * 60.0
         self.listeners: list = []            # objects with tutor_logged_in(tutor, t)
         self.scheduled: set[int] = set()     # sessions a tutor scheduled in the platform
         self.habits = [self._habits(t, model.streams) for t in model.tutors]
@@ -94,21 +100,25 @@ class Engagement:
         day_factor = (cfg.weekend_factor if self.is_weekend(day) else 1.0) / (5.0 + 2.0 * cfg.weekend_factor)
         earliest = start + cfg.earliest_login_hour * 60.0
         lo, hi = cfg.pre_session_lead_hours
+        # read once a day, not once per tutor (a scenario section's attribute costs more than a local)
+        burnout_drop, pre_session_share, habits = cfg.burnout_login_drop, cfg.pre_session_share, self.habits
+        min_lead = lo * 60.0 + 30.0
+        end = start + MINUTES_PER_DAY
         plan = []
         for tutor in self.model.tutors:
             if not tutor.active:
                 continue
-            h = self.habits[tutor.index]
+            h = habits[tutor.index]
             rng = h.rng
-            p = h.p_today = min(1.0, h.rate * day_factor * (1.0 - cfg.burnout_login_drop * tutor.burnout(start)))
+            p = h.p_today = min(1.0, h.rate * day_factor * (1.0 - burnout_drop * tutor.burnout(start)))
             if rng.random() >= p:
                 continue
             when, sid = None, -1
-            if rng.random() < cfg.pre_session_share:
+            if rng.random() < pre_session_share:
                 first = None
                 for s in tutor.upcoming.values():
                     # room for a lead of at least `lo` hours and half an hour more
-                    if (start <= s.start < start + MINUTES_PER_DAY and s.start - earliest >= lo * 60.0 + 30.0
+                    if (start <= s.start < end and s.start - earliest >= min_lead
                             and (first is None or s.start < first.start)):
                         first = s
                 if first is not None:
@@ -164,8 +174,10 @@ class Engagement:
 
     def _upcoming(self, tutor, t: float) -> list:
         """The tutor's sessions starting between an hour from now and the horizon, soonest first."""
-        lo, hi = t + 60.0, t + self.cfg.schedule_horizon_hours * 60.0
-        return sorted((s for s in tutor.upcoming.values() if lo <= s.start <= hi), key=lambda s: (s.start, s.sid))
+        lo, hi = t + 60.0, t + self.horizon_minutes
+        soon = [s for s in tutor.upcoming.values() if lo <= s.start <= hi]
+        soon.sort(key=START_THEN_SID)
+        return soon
 
     # --- the session desk tells us how sessions went ---------------------------------------------
     def session_happened(self, s, t: float, held: bool, tutor_showed: bool, row) -> None:
