@@ -174,7 +174,8 @@ class Tutor(mesa.Agent):
 
     def recent_mean_rating(self, t: float) -> float | None:
         q = self.recent_ratings
-        while q and q[0][0] < t - 7 * MINUTES_PER_DAY:
+        since = t - 7 * MINUTES_PER_DAY
+        while q and q[0][0] < since:
             self.recent_tenths -= q.popleft()[1]
         if not q:
             return None

@@ -198,12 +198,14 @@ class Interventions:
         self.signals.record_day(now, snap)
         if not cfg.enabled:
             return
-        fire = self.rules(snap)
+        # the rules' verdicts as lists of plain bools: read tutor by tutor below, where indexing
+        # a numpy array would make a numpy scalar each time
+        fire = {k: verdicts.tolist() for k, verdicts in self.rules(snap).items()}
+        priority = cfg.priority
         ok = snap["active_status"] & (snap["total_sessions_30d"] >= cfg.min_sessions_30d)
-        for i in np.flatnonzero(ok):
-            i = int(i)
+        for i in np.flatnonzero(ok).tolist():
             tutor = self.model.tutors[i]
-            itype = next((k for k in cfg.priority if fire[k][i]), None)
+            itype = next((k for k in priority if fire[k][i]), None)
             if itype is None:
                 continue
             cap = self.experiments.cap_days(tutor, now) if self.experiments else None
