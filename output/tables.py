@@ -213,7 +213,7 @@ def aggregates_table(sf: pd.DataFrame, profiles: pd.DataFrame, ctx: Context) -> 
         no_show_count=profiles["no_show_count"].to_numpy(), sessions_7d=n7, sessions_30d=n30)
     streams = Streams(ctx.seed)
     day = cal.total_days
-    noise = np.array([streams.unit("platform", "churn_noise", i, day) for i in range(n)])
+    noise = np.array(streams.units(("platform", "churn_noise"), [(i, day) for i in range(n)]))
     count, prob, _ = churn_score(cfg, signals, noise)
     prob = np.round(prob, 3)            # the level follows the probability the platform publishes
     level = np.where(prob >= cfg.high, "High", np.where(prob >= cfg.medium, "Medium", "Low"))

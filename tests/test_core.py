@@ -821,3 +821,13 @@ def test_beta_quantile_agrees_with_scipy(a, b):
     us = [1e-9, 1e-5, 1e-3, 0.999, 1 - 1e-5, 1 - 1e-9, *np.linspace(0.01, 0.99, 99)]
     mine = np.array([beta_quantile(a, b, u) for u in us])
     np.testing.assert_allclose(mine, special.betaincinv(a, b, us), rtol=1e-12, atol=0)
+
+
+def test_units_are_the_units_of_each_key():
+    """Streams.units hashes its keys' common start once (the churn noise of every tutor, every
+    day): the same numbers as unit() key by key, whatever the keys hold."""
+    from world.streams import Streams
+    streams = Streams(42)
+    keys = [(i, day) for i in (0, 7, 149) for day in (0, 13, 44)] + [("x", 1.5), (None,), (-3, "a, b)")]
+    assert streams.units(("platform", "churn_noise"), keys) == [streams.unit("platform", "churn_noise", *k) for k in keys]
+    assert Streams(43).units(("p",), [(1,)]) != streams.units(("p",), [(1,)])

@@ -175,7 +175,7 @@ class Signals:
                                 reschedule_rate=resched, first_session_avg=fs_avg,
                                 no_show_count=no_show, sessions_7d=n7, sessions_30d=n30)
         day = int(now // MINUTES_PER_DAY)
-        noise = np.array([self.streams.unit("platform", "churn_noise", i, day) for i in range(n)])
+        noise = np.array(self.streams.units(("platform", "churn_noise"), [(i, day) for i in range(n)]))
         count, prob, level = churn_score(cfg, signals, noise)
         return {
             "active_status": np.array([t.active for t in self.tutors]),

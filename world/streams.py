@@ -38,6 +38,18 @@ class Streams:
         """One uniform [0, 1) number for `key`, without creating a generator."""
         return int.from_bytes(_digest(self.root, key)[:7], "little") / float(1 << 56)
 
+    def units(self, prefix: tuple, keys) -> list[float]:
+        """`unit(*prefix, *k)` for each (non-empty) tuple k of `keys`: the same numbers, the
+        hash of the keys' common start taken once (BLAKE2b hashes a text's pieces as the whole).
+        A daily job draws one for every tutor."""
+        head = hashlib.blake2b(("(" + ", ".join(map(repr, (self.root, *prefix))) + ", ").encode(), digest_size=16)
+        out = []
+        for k in keys:
+            h = head.copy()
+            h.update((", ".join(map(repr, k)) + ")").encode())       # the rest of repr((root, *prefix, *k))
+            out.append(int.from_bytes(h.digest()[:7], "little") / float(1 << 56))
+        return out
+
 
 class NormalDraws:
     """A generator's standard normal draws, made `batch` at a time and handed out in order: the
