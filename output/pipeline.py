@@ -60,7 +60,7 @@ class Window:
         self.counts = counts                # events of each type in the log at the window's end
         self.tutor_traits = [t.traits() for t in model.tutors]
         self.usual_devices = [DEVICES[h.device] for h in model.engagement.habits]
-        self.students = len(model.students)
+        self.student_count = len(model.students)
         # Mesa's DataCollector: one list per daily model-level series
         self.daily = {name: list(values) for name, values in model.datacollector.model_vars.items()}
         self.log = self.student_traits = None
@@ -69,7 +69,7 @@ class Window:
         """The event log as it was at the window's end, and the traits of the students who had
         come by then, from `model` then or any time after."""
         self.log = window_log(model.recorder.arrays(), self.counts)
-        self.student_traits = [s.traits() for s in model.students[:self.students]]
+        self.student_traits = [s.traits() for s in model.students[:self.student_count]]
         return self
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue
+from multiprocessing.connection import wait
 import signal
 from pathlib import Path
 
@@ -82,9 +83,14 @@ class Worker:
 
     def _window_sent(self) -> bool:
         """Whether the window reached the worker's inbox whole: the fork that packed it has ended
-        well (its queue flushed). If it did not, the worker is stopped: it may hold half of it."""
+        well (its queue flushed). If it did not, the worker is stopped: it may hold half of it.
+        A worker that died before taking it all leaves the fork waiting to send the rest: the
+        fork is stopped then, not waited for."""
         if self._packer is None:
             return True
+        wait([self._packer.sentinel, self._process.sentinel])     # the fork ends, or the worker
+        if self._packer.is_alive():
+            self._packer.terminate()
         self._packer.join()
         sent = self._packer.exitcode == 0
         self._packer = None

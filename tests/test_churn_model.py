@@ -103,6 +103,30 @@ def test_a_window_fork_that_dies_leaves_the_files_one_process_writes(tmp_path, m
     assert not different, f"after the fork died the files differ in {different}"
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here: everything runs in one process")
+def test_a_worker_that_dies_while_the_window_is_sent_costs_nothing_but_time(dev_run, tmp_path):
+    """The worker dies just as the fork starts sending it the window: the fork, left with a window
+    nobody reads, is stopped (not waited for: the run would hang) and the run writes everything
+    itself, the same files as ever."""
+    script = (
+        "import sys, run; from output import worker\n"
+        "hand_over = worker.Worker.write_tables\n"
+        "def then_die(self, *args):\n"
+        "    handed = hand_over(self, *args)\n"
+        "    self._process.kill()\n"
+        "    return handed\n"
+        "worker.Worker.write_tables = then_die\n"
+        "sys.exit(run.main(sys.argv[1:]))\n")
+    done = subprocess.run([sys.executable, "-c", script, "--mode", "dev", "--seed", str(DEV_SEED), "--jobs", "2",
+                           "--no-progress", "--out", str(tmp_path / "out")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "while a second process wrote the tables" not in done.stdout, "the dead worker cannot have written them"
+    files = sorted(str(f.relative_to(dev_run)) for f in dev_run.rglob("*") if f.is_file())
+    different = [f for f in files if (dev_run / f).read_bytes() != (tmp_path / "out" / f).read_bytes()]
+    assert not different, f"after the worker died the files differ in {different}"
+
+
 def test_churn_labels_agree_with_the_profiles(production_run):
     labels = pd.read_csv(production_run / "ground_truth" / "churn_labels.csv", keep_default_na=False)
     profiles = pd.read_csv(production_run / "tutor_profiles.csv")

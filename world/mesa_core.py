@@ -97,8 +97,15 @@ class _FramesWithoutSource:
 
 @contextlib.contextmanager
 def _frames_without_source():
-    """mesa's logging module sees `_FramesWithoutSource` as `inspect`, for as long as this lasts."""
-    logging_module = importlib.import_module("mesa.mesa_logging")
+    """mesa's logging module sees `_FramesWithoutSource` as `inspect`, for as long as this lasts
+    (where mesa has that module and it uses `inspect`; otherwise nothing changes)."""
+    try:
+        logging_module = importlib.import_module("mesa.mesa_logging")
+    except ImportError:
+        logging_module = None
+    if getattr(logging_module, "inspect", None) is not inspect:
+        yield
+        return
     logging_module.inspect = _FramesWithoutSource()
     try:
         yield
