@@ -237,6 +237,7 @@ class Tutor(mesa.Agent):
             self._show((self.rating_sum + 4.0 * 5) / (self.completed + 5))
 
     def _show(self, rating: float) -> None:
+        """The rating new students see, and the appeal it gives the tutor in their search."""
         self.shown_rating = rating
         self.appeal = (rating / 5.0) ** self.rating_sensitivity
 

@@ -41,7 +41,7 @@ class Marketplace:
         hour_weight, profile = student.hour_weight, student.hour_profile
         products = tutor.offer_weights
         free = []            # (hour, weight, preferred) of the free hours looked at, in order
-        total = 0.0          # their weights' sum (added in the same order as sum() would)
+        total = 0.0          # their weights' sum, added left to right (as sum() does on Python 3.11)
         for day in range(first_day, first_day + n_days):
             if day_load.get(day, 0) >= cap:
                 continue
