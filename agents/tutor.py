@@ -55,8 +55,7 @@ class Tutor(mesa.Agent):
         # what the platform shows new students (a prior until the tutor has ratings), and how much
         # it draws them (world/marketplace.py match): (shown / 5) ** students.rating_sensitivity
         self.rating_sensitivity = model.settings.students.rating_sensitivity
-        self.shown_rating = self.appeal = 0.0
-        self._show(4.0)
+        self._show(4.0)                              # sets shown_rating and appeal
         self.p_quit = float("nan")                   # today's quit hazard (decided at midnight)
         # (reliability, chance) last worked out by reschedule_ and no_show_probability_at
         self._move_chance = self._no_show_chance = (float("nan"), float("nan"))

@@ -37,35 +37,24 @@ class Rolling:
         self.rating30 = self.eng30 = self.first_rating = self.tech30 = self.rating7 = self.eng7 = 0.0
 
     def evict(self, now: float) -> None:
-        """Drop what has left the windows by `now`. The running sums are taken down one session
-        at a time, in the order they were added (the same float subtractions as ever), in local
-        variables written back once: a day's snapshot evicts from every tutor."""
         lo30, lo7 = now - DAY30, now - DAY7
         h = self.h30
-        if h and h[0][0] < lo30:
-            n30, rating30, eng30, tech30 = self.n30, self.rating30, self.eng30, self.tech30
-            first_n, first_rating = self.first_n, self.first_rating
-            while h and h[0][0] < lo30:
-                _, rating, eng, first, tech = h.popleft()
-                n30 -= 1
-                rating30 -= rating
-                eng30 -= eng
-                if tech:
-                    tech30 -= 1
-                if first:
-                    first_n -= 1
-                    first_rating -= rating
-            self.n30, self.rating30, self.eng30, self.tech30 = n30, rating30, eng30, tech30
-            self.first_n, self.first_rating = first_n, first_rating
+        while h and h[0][0] < lo30:
+            _, rating, eng, first, tech = h.popleft()
+            self.n30 -= 1
+            self.rating30 -= rating
+            self.eng30 -= eng
+            if tech:
+                self.tech30 -= 1
+            if first:
+                self.first_n -= 1
+                self.first_rating -= rating
         h = self.h7
-        if h and h[0][0] < lo7:
-            n7, rating7, eng7 = self.n7, self.rating7, self.eng7
-            while h and h[0][0] < lo7:
-                _, rating, eng = h.popleft()
-                n7 -= 1
-                rating7 -= rating
-                eng7 -= eng
-            self.n7, self.rating7, self.eng7 = n7, rating7, eng7
+        while h and h[0][0] < lo7:
+            _, rating, eng = h.popleft()
+            self.n7 -= 1
+            self.rating7 -= rating
+            self.eng7 -= eng
         o = self.out30
         while o and o[0][0] < lo30:
             self.no_show30 -= o.popleft()[1]
