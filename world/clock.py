@@ -25,21 +25,11 @@ class Calendar:
         self.lookahead_end = self.sim_days * MINUTES_PER_DAY
         self.first_weekday = self.start_dt.weekday()                 # of day 0; Monday = 0
 
-    def day(self, t: float) -> int:
-        return int(t // MINUTES_PER_DAY)
-
     def weekday(self, day: int) -> int:
         return (self.first_weekday + day) % 7
 
     def is_weekend_day(self, day: int) -> bool:
         return self.weekday(day) >= 5
-
-    def window_day(self, t: float) -> int:
-        """Day number inside the window (0 = first window day; negative during warm-up)."""
-        return int((t - self.window_start) // MINUTES_PER_DAY)
-
-    def in_window(self, t: float) -> bool:
-        return self.window_start <= t < self.window_end
 
     def to_datetime(self, t: float) -> dt.datetime:
         return self.start_dt + dt.timedelta(minutes=float(t))
