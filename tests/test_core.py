@@ -604,6 +604,36 @@ def test_packed_event_columns_are_numpy_conversions_of_the_rows():
         assert packed[name].tobytes() == expected.tobytes(), name
 
 
+def test_sessions_of_an_hour_share_one_event_and_go_first_in_booking_order():
+    """The session desk's bell: the journeys with a session at an hour wait on one SimPy event,
+    go on in the order they began to wait, and before an ordinary event due at the same minute
+    even when that event was scheduled first (a 09:00 platform job sees the 09:00 sessions)."""
+    import simpy
+
+    from world.sessions import Bell, SessionDesk
+    env = simpy.Environment()
+    desk = SimpleNamespace(env=env, bells={})
+    order = []
+
+    def job():
+        yield env.timeout(9 * 60)
+        order.append("job")
+
+    def journey(name, booked_at):
+        yield env.timeout(booked_at)
+        yield SessionDesk._bell(desk, 9)
+        order.append(name)
+
+    env.process(job())
+    for name, booked_at in (("first", 10), ("second", 20), ("third", 20)):
+        env.process(journey(name, booked_at))
+    env.run(until=30)
+    assert sum(isinstance(item[3], Bell) for item in env._queue) == 1, "one event for the hour"
+    env.run()
+    assert order == ["first", "second", "third", "job"]
+    assert desk.bells == {}, "a bell is forgotten once it has struck"
+
+
 def test_a_parameter_no_agent_reads_changes_nothing(dev_run, tmp_path):
     """Common random numbers: a scenario that differs only in its descriptions draws the same."""
     out = simulate(tmp_path / "described", "--mode", "dev", "--seed", DEV_SEED,

@@ -13,6 +13,7 @@ tutor.
 from __future__ import annotations
 
 import simpy
+from simpy.events import URGENT
 
 from agents.student import CONTINUE, SWITCH
 from world.clock import MINUTES_PER_DAY
@@ -39,6 +40,21 @@ class Session:
         self.p_move = 0.0        # the tutor's chance of moving it, faced at booking
 
 
+class Bell(simpy.Timeout):
+    """The start of an hour, for the sessions booked at it: a Timeout that SimPy takes before the
+    ordinary events due at the same minute (a platform job at 09:00 sees the sessions that began
+    at 09:00, whenever they were booked)."""
+
+    def __init__(self, env: simpy.Environment, delay: float):
+        # simpy.Timeout.__init__, scheduled URGENT instead of NORMAL
+        self.env = env
+        self.callbacks = []
+        self._value = None
+        self._delay = delay
+        self._ok = True
+        env.schedule(self, URGENT, delay)
+
+
 class SessionDesk:
     """Books sessions and runs each student's journey through them."""
 
@@ -51,6 +67,7 @@ class SessionDesk:
         self.days_flex = model.settings.students.days_flex
         self.observer = Observer(model)
         self.next_sid = 0
+        self.bells: dict[int, Bell] = {}     # hour -> the event that strikes it (`_bell`)
         # the platform's services that watch sessions (world/signals.py, world/engagement.py):
         # each has session_happened(s, t, held, tutor_showed, row) and session_moved(s, mover, t)
         self.listeners: list = []
@@ -108,13 +125,24 @@ class SessionDesk:
                 if mover is not None:
                     yield env.timeout(when - env.now)
                     self._move(s, mover, p, why)
-                yield env.timeout(s.start - env.now)
+                yield self._bell(s.hour_key)
             except simpy.Interrupt as stop:
                 student.booked = None
                 self._cancelled(s, stop.cause)
                 continue
             student.booked = None
             self._happens(s)
+
+    def _bell(self, hour_key: int) -> Bell:
+        """The event that strikes when hour `hour_key` begins: every journey with a session at that
+        hour waits on it, and they go on in the order they began to wait. (One event per hour, not
+        one per session: SimPy's queue holds a few hundred events instead of thousands, and
+        taking the next one from it costs half as much.)"""
+        bell = self.bells.get(hour_key)
+        if bell is None:
+            bell = self.bells[hour_key] = Bell(self.env, hour_key * 60.0 - self.env.now)
+            bell.callbacks.append(lambda _: self.bells.pop(hour_key))
+        return bell
 
     def _who_moves_it(self, s: Session):
         """At booking, whether the tutor (or, rarely, the student) will move this session, when, and
