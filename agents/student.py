@@ -92,19 +92,20 @@ class Student(mesa.Agent):
         return CONTINUE, (1 - p_leave) * (1 - p_switch), p_leave, p_switch
 
     def rate(self, quality: float, empathy: float, first: bool, connection: int, tech_issue: bool,
-             tutor_reliability: float = 0.8):
+             tutor_reliability: float, z_rating: float, z_satisfaction: float):
         """The post-session survey: star rating (one decimal), satisfaction 1-10, recommend.
         A first session also judges the tutor's punctuality and preparation: an unreliable tutor
-        (late, unprepared) makes a poorer first impression."""
+        (late, unprepared) makes a poorer first impression. `z_rating`, `z_satisfaction`: the
+        session's standard normal draws for the noise in the student's judgement."""
         b = self.model.behaviour
         raw = (b.rating_base + b.rating_slope * quality + self.rating_bias
                + ((b.first_session_penalty
                    - b.first_session_unreliability_penalty * max(0.0, 0.8 - tutor_reliability) ** 2) if first else 0.0)
                + self.model.connection_penalty[connection]
                + (b.tech_issue_rating_penalty if tech_issue else 0.0)
-               + self.stream.gauss(0.0, b.rating_noise_sd))
+               + b.rating_noise_sd * z_rating)
         rating = round(min(5.0, max(1.0, raw)), 1)
         sat = (b.satisfaction_base + b.satisfaction_rating_weight * rating
-               + b.satisfaction_empathy_weight * (empathy - 6.5) + self.stream.gauss(0.0, b.satisfaction_noise_sd))
+               + b.satisfaction_empathy_weight * (empathy - 6.5) + b.satisfaction_noise_sd * z_satisfaction)
         satisfaction = round(min(10.0, max(1.0, sat)), 1)
         return rating, satisfaction, satisfaction >= b.recommend_threshold

@@ -22,12 +22,13 @@ class Network:
     def load(self, hour: int, weekend: bool) -> float:
         return self.weekend_load if weekend else self.load_weekday[hour]
 
-    def connection(self, tutor_setup: float, student_setup: float, load: float, rng) -> int:
-        """Index into CONNECTION (0 = Excellent ... 3 = Poor)."""
+    def connection(self, tutor_setup: float, student_setup: float, load: float, z: float) -> int:
+        """Index into CONNECTION (0 = Excellent ... 3 = Poor); `z`: the session's standard normal
+        draw for the connection noise."""
         sd = self.sd_at_load.get(load)
         if sd is None:
             sd = self.sd_at_load[load] = self._sd(load)
-        score = tutor_setup + student_setup + rng.gauss(0.0, sd) - load
+        score = tutor_setup + student_setup + sd * z - load
         if score >= self.t_good:
             return 0
         if score >= self.t_fair:

@@ -29,10 +29,11 @@ class Observer:
         rng = tutor.session_stream
         # the session's standard normal noise, in this order (the tutor's batched stream)
         (z_attention, z_speak, z_camera, z_screen, z_duration, z_empathy, z_clarity, z_quality,
-         z_tutor_sent, z_student_sent, z_overall) = tutor.session_noise.take(11)
+         z_tutor_sent, z_student_sent, z_overall, z_connection, z_rating,
+         z_satisfaction) = tutor.session_noise.take(14)
         network = self.network
         load = network.load(int(t // 60) % 24, self.calendar.is_weekend_day(int(t // 1440)))
-        conn = network.connection(tutor.tech_setup, student.tech_setup, load, rng)
+        conn = network.connection(tutor.tech_setup, student.tech_setup, load, z_connection)
         tech = rng.random() < network.tech_issue_prob[conn]
 
         # what the camera and the microphone see (each clipped to the range the analysis reports)
@@ -63,7 +64,8 @@ class Observer:
                    + b.quality_attention_weight * (attention - 72.0) / 10.0
                    + b.quality_camera_weight * (camera - 92.0) / 10.0
                    + b.quality_noise_sd * z_quality)
-        rating, satisfaction, recommend = student.rate(quality, empathy, s.first, conn, tech, reliability)
+        rating, satisfaction, recommend = student.rate(quality, empathy, s.first, conn, tech, reliability,
+                                                       z_rating, z_satisfaction)
 
         x = (b.sentiment_tutor_base + b.sentiment_tutor_empathy_weight * (tutor.empathy - 6.5)
              - b.sentiment_tutor_burnout_weight * burnout + b.sentiment_tutor_noise_sd * z_tutor_sent)

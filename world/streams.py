@@ -6,8 +6,8 @@ share every other draw (common random numbers), and the same seed gives the same
 
 The key is hashed with BLAKE2b into a 128-bit seed for Python's `random.Random` (Mersenne
 Twister): per-event draws are plain Python calls (~0.1 us), never one numpy scalar at a time.
-Normal noise, a dozen draws per session, comes from `normals`: numpy draws it in batches from its
-own keyed generator (PCG64), and a session takes the next dozen at once from the batch, a list
+Normal noise, 14 draws per session, comes from `normals`: numpy draws it in batches from its
+own keyed generator (PCG64), and a session takes its next 14 at once from the batch, a list
 slice, where `random.Random.gauss` would cost ~1.5 us a draw.
 """
 from __future__ import annotations
