@@ -91,8 +91,6 @@ class Tutor(mesa.Agent):
         self.odd_hours = rng.random() < t.odd_hours_share
         self._build_timetable(rng, draw(t.working_days, rng))
         self._build_offer()
-        # sessions a week the tutor can really give: hours offered, up to the daily maximum
-        self.weekly_capacity = sum(min(self.capacity_per_day, len(o)) for o in self.offer)
 
     def _build_offer(self):
         """Per weekday: the hours offered, with the tutor's willingness (1 in the preferred
@@ -102,6 +100,10 @@ class Tutor(mesa.Agent):
         # the marketplace's products of this offer and a student's hour preferences, kept per
         # (student's hour profile + weekday) for as long as the offer stands (world/marketplace.py)
         self.offer_weights: dict = {}
+        # sessions a week the tutor can really give: hours offered, up to the daily maximum; and
+        # the share of them the tutor fills with their students' weekly sessions (the roster)
+        self.weekly_capacity = sum(min(self.capacity_per_day, len(o)) for o in self.offer)
+        self.roster_room = self.model.settings.platform.roster_fill * self.weekly_capacity
 
     def _build_timetable(self, rng, working_days: float):
         """Preferred hours per weekday (0 = Monday) and the hours accepted if asked."""

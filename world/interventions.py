@@ -391,8 +391,6 @@ class Interventions:
         if more_hours:
             tutor.hours_flex += d_flex
             tutor.capacity_per_day += gain
-            tutor._build_offer()
-            # as agents/tutor.py: sessions a week the tutor can give, hours offered up to the daily maximum
-            tutor.weekly_capacity = sum(min(tutor.capacity_per_day, len(o)) for o in tutor.offer)
+            tutor._build_offer()            # and the weekly capacity that follows from it
         self.rec.trait_change.append((self.env.now, tutor.index, iid, -1 if tag is None else tag.k, RE_ENGAGED, 1.0,
                                       0.0, 0.0, 0.0, 0.0, 0.0, d_flex, d_quit, gain))

@@ -12,16 +12,18 @@ from itertools import accumulate
 from agents.traits import choose
 
 HOURS_PER_DAY = 24
+PRIMARY_SUBJECT_FACTOR = 3.0     # how much more likely a student finds a tutor in their primary subject
 
 
 class Marketplace:
     def __init__(self, model, tutors):
         self.model = model
         self.calendar = model.calendar
+        # subject -> (tutor, weight factor): students favour a tutor whose primary subject it is
         self.by_subject: dict[str, list] = {}
         for t in tutors:
             for s in t.subjects:
-                self.by_subject.setdefault(s, []).append(t)
+                self.by_subject.setdefault(s, []).append((t, PRIMARY_SUBJECT_FACTOR if s == t.primary_subject else 1.0))
 
     # --- hours ---------------------------------------------------------------------------------
     def find_slot(self, tutor, student, first_day: int, n_days: int, rng, avoid: int = -1):
@@ -93,19 +95,17 @@ class Marketplace:
         shows, and favouring the tutor's primary subject. Returns (tutor, hour_key, preferred,
         choice) or None; choice = (the chance the pick had, number of candidates, the tutor's room)
         for the event log."""
-        subject = student.subject
-        fill = self.model.settings.platform.roster_fill
-        # a tutor whose week is taken by their students' cadences accepts no new students
-        # ... nor one who has already taken the platform's weekly intake of new students
+        # a tutor whose roster is full (their students' weekly sessions fill it) accepts no new
+        # students ... nor one who has already taken the platform's weekly intake of new students
         intake = self.model.settings.platform.new_students_per_week
         week_ago = self.model.env.now - 7 * 1440
         cadence, seen = student.cadence, student.tutors_seen
         # tutors the student has not had yet come first; failing them, those they have had
         fresh, fresh_weights, again, again_weights = [], [], [], []     # (tutor, room), weight
-        for t in self.by_subject.get(subject, ()):
+        for t, factor in self.by_subject.get(student.subject, ()):
             if not t.active:
                 continue
-            week = fill * t.weekly_capacity
+            week = t.roster_room
             load = t.roster_load
             if load + cadence > week:
                 continue
@@ -115,9 +115,8 @@ class Marketplace:
             free = 1.0 - load / week
             if free < 0.02:
                 free = 0.02
-            w = free * t.appeal         # the rating shown, weighed by students' rating_sensitivity
-            if t.primary_subject == subject:
-                w *= 3.0
+            # the rating shown, weighed by students' rating_sensitivity; the primary subject
+            w = free * t.appeal * factor
             if t.index in seen:
                 again.append((t, free))
                 again_weights.append(w)
