@@ -104,8 +104,20 @@ class Student(mesa.Agent):
                + self.model.connection_penalty[connection]
                + (b.tech_issue_rating_penalty if tech_issue else 0.0)
                + b.rating_noise_sd * z_rating)
-        rating = round(min(5.0, max(1.0, raw)), 1)
+        rating = round_tenth(1.0 if raw < 1.0 else 5.0 if raw > 5.0 else raw)
         sat = (b.satisfaction_base + b.satisfaction_rating_weight * rating
                + b.satisfaction_empathy_weight * (empathy - 6.5) + b.satisfaction_noise_sd * z_satisfaction)
-        satisfaction = round(min(10.0, max(1.0, sat)), 1)
+        satisfaction = round_tenth(1.0 if sat < 1.0 else 10.0 if sat > 10.0 else sat)
         return rating, satisfaction, satisfaction >= b.recommend_threshold
+
+
+def round_tenth(x: float) -> float:
+    """`round(x, 1)`, the same float, at a fraction of the cost: the nearest integer to 10x, over
+    10 (a correctly rounded division, so the float nearest that decimal, which is what `round`
+    returns). Within 1e-9 of a tie, where 10x's own rounding could decide it, and at zero (its
+    sign), `round` itself decides."""
+    t = x * 10.0
+    n = round(t)
+    if n == 0 or abs(abs(t - n) - 0.5) < 1e-9:
+        return round(x, 1)
+    return n / 10.0

@@ -874,3 +874,21 @@ def test_units_are_the_units_of_each_key():
     keys = [(i, day) for i in (0, 7, 149) for day in (0, 13, 44)] + [("x", 1.5), (None,), (-3, "a, b)")]
     assert streams.units(("platform", "churn_noise"), keys) == [streams.unit("platform", "churn_noise", *k) for k in keys]
     assert Streams(43).units(("p",), [(1,)]) != streams.units(("p",), [(1,)])
+
+
+def test_round_tenth_is_round_to_one_decimal():
+    """The rating's and satisfaction's rounding: the very float `round(x, 1)` gives, ties and the
+    floats next to them, negative zero and large values included."""
+    import math
+    import random
+
+    from agents.student import round_tenth
+    rng = random.Random(5)
+    values = [rng.uniform(-20.0, 120.0) for _ in range(200_000)] + [k / 100 for k in range(-2000, 12000)]
+    for k in range(-400, 2400):
+        tie = k / 20
+        values += [tie, math.nextafter(tie, math.inf), math.nextafter(tie, -math.inf), tie + 5e-16, tie - 5e-16]
+    values += [0.0, -0.0, 1e-300, -1e-300, 1e15 + 0.25, -0.04]
+    for x in values:
+        expected, got = round(x, 1), round_tenth(x)
+        assert got == expected and math.copysign(1.0, got) == math.copysign(1.0, expected), (x, got, expected)
