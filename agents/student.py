@@ -24,6 +24,7 @@ class Student(mesa.Agent):
         self.subject = pick(sc.subject_weights, rng)
         self.duration = int(pick(sc.duration_weights[self.grade], rng))
         self.cadence = int(pick(sc.cadence_weights, rng))          # sessions per week
+        self.days_between_sessions = 7.0 / self.cadence
         self.attention = draw(sc.attention, rng)
         self.no_show_prob = draw(sc.no_show_prob, rng)
         self.reschedule_prob = draw(sc.reschedule_prob, rng)
@@ -57,10 +58,6 @@ class Student(mesa.Agent):
             "tech_setup": self.tech_setup, "arrived_at_min": self.arrived_at,
             "existing": self.existing, "prior_sessions": self.prior_sessions,
         }
-
-    @property
-    def days_between_sessions(self) -> float:
-        return 7.0 / self.cadence
 
     def decide(self, p: float) -> bool:
         return self.stream.random() < p

@@ -18,6 +18,9 @@ class Observer:
         self.width = sc.platform.speak_balance_width
         self.calendar = model.calendar
         self.network = model.network
+        # the network's load in each hour of the week, counted from the simulation's first day
+        cal = self.calendar
+        self.week_load = [self.network.load(i % 24, cal.is_weekend_day(i // 24)) for i in range(7 * 24)]
         self.att_conn = [self.b.attention_connection_penalty[c] for c in CONNECTION]
         self.screen_subject = dict(self.b.screen_share_subject)
 
@@ -32,7 +35,7 @@ class Observer:
          z_tutor_sent, z_student_sent, z_overall, z_connection, z_rating,
          z_satisfaction) = tutor.session_noise.take(14)
         network = self.network
-        load = network.load(int(t // 60) % 24, self.calendar.is_weekend_day(int(t // 1440)))
+        load = self.week_load[int(t // 60) % (7 * 24)]
         conn = network.connection(tutor.tech_setup, student.tech_setup, load, z_connection)
         tech = rng.random() < network.tech_issue_prob[conn]
 
