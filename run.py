@@ -194,6 +194,11 @@ if __name__ == "__main__":
         # place only when complete, and the processes it started are stopped on the way out
         sys.stderr.write("run.py: interrupted\n")
         sys.exit(130)
+    except BrokenPipeError:
+        # whoever read the output stopped reading (`run.py schema | head`): nothing to report;
+        # the rest of the output goes nowhere, as Python's documentation advises
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     if argv_command(sys.argv[1:]) == "run":
         exit_now(code)
     sys.exit(code)

@@ -785,6 +785,19 @@ def test_failed_run_leaves_an_existing_output_folder_untouched(args, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
+def test_a_reader_that_stops_reading_gets_no_traceback():
+    """`run.py schema | head`: the output's reader goes away; run.py ends quietly (exit 1, like
+    Python's own tools) instead of printing a BrokenPipeError traceback."""
+    import subprocess
+    import sys
+    proc = subprocess.Popen([sys.executable, "run.py", "schema"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()                 # nobody reads: the first write fails
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 1, err
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
 def test_help_is_quick_and_names_the_main_flags():
     started = time.perf_counter()
     code, stdout, stderr = run_cli("--help", timeout=60)
