@@ -47,6 +47,8 @@ class Bell(simpy.Timeout):
 
     def __init__(self, env: simpy.Environment, delay: float):
         # simpy.Timeout.__init__, scheduled URGENT instead of NORMAL
+        if delay < 0:
+            raise ValueError(f"Negative delay {delay}")
         self.env = env
         self.callbacks = []
         self._value = None
