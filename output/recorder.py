@@ -18,6 +18,9 @@ CHUNK_ROWS = 65536
 CONNECTION = ("Excellent", "Good", "Fair", "Poor")
 INITIATOR = ("tutor", "student")
 CANCEL_REASON = ("tutor_quit", "student_left")
+# why a move decided at booking did not happen: the platform refuses a tutor's moves beyond
+# platform.max_reschedule_share of their bookings, or no free hour was found
+MOVE_REFUSED = ("platform_cap", "no_free_hour")
 LEAVE_REASON = ("quit", "suspended")          # why a tutor stopped: their decision, or the platform's
 # why a student booked: already a student at the start, a new student, their next session with
 # their tutor, a switch after a session, their tutor had no free hour (or had stopped), their
@@ -41,6 +44,10 @@ SCHEMA: dict[str, list[tuple[str, str]]] = {
     "session_rescheduled": [("t", "f8"), ("session", "i4"), ("by", "i1"), ("old_start", "f8"),
                             ("new_start", "f8"), ("p", "f4"), ("burnout", "f4"), ("decided", "f8"),
                             ("reliability", "f4")],
+    # a move decided at booking that did not happen (reason: MOVE_REFUSED); start: the session's
+    # time, which stands; moves and bookings: the tutor's so far (what the platform's cap compares)
+    "session_move_refused": [("t", "f8"), ("session", "i4"), ("by", "i1"), ("reason", "i1"),
+                             ("start", "f8"), ("p", "f4"), ("moves", "i4"), ("bookings", "i4")],
     "session_cancelled": [("t", "f8"), ("session", "i4"), ("reason", "i1")],
     # reliability: the tutor's reliability now (burnout wears it), which made p_tutor_no_show and
     # enters a first session's rating; p_reschedule: the tutor's chance of moving this session,

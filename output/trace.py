@@ -40,7 +40,7 @@ from output.cli import OneLineParser as _Parser  # one-line errors, exit 2
 
 MINUTES_PER_DAY = 1440
 # the trace's event types (--type), in the order events of the same minute are listed
-TYPES = ("arrived", "rescheduled", "cancelled", "no_show", "session", "booked", "decision", "quit",
+TYPES = ("arrived", "rescheduled", "move_refused", "cancelled", "no_show", "session", "booked", "decision", "quit",
          "login", "action", "intervention", "email", "coaching", "trait_change", "experiment", "daily")
 HIDDEN_BY_DEFAULT = ("daily",)     # one row per tutor and day: asked for with --type daily
 RANK = {t: i for i, t in enumerate(TYPES)}
@@ -67,6 +67,12 @@ TEMPLATES: dict[tuple[str, str], tuple[str, str]] = {
                                "reliability {reliability:.2f}, burnout {burnout:.2f} -> p={p:.2f} (decided at booking, {decided_s})"),
     ("rescheduled", "student"): ("{mover}rescheduled {S}{with_other} to {new_s}",
                                  "the student's own habit -> p={p:.4f}"),
+    ("move_refused", "platform_cap"): ("{mover}could not reschedule {S}{with_other} (it stays at {start_s})",
+                                       "the platform refuses a tutor's moves beyond {cap} of their bookings "
+                                       "({moves} of {bookings} moved); the move was decided at booking, p={p:.2f}"),
+    ("move_refused", "no_free_hour"): ("{mover}could not reschedule {S}{with_other} (it stays at {start_s})",
+                                       "no free hour with the tutor in the days looked at; the move was decided "
+                                       "at booking, p={p:.2f}"),
     ("cancelled", "tutor_quit"): ("{S} with {other} cancelled", "the tutor quit"),
     ("cancelled", "student_left"): ("{S} with {other} cancelled", "the student left"),
     ("session", "held"): ("held {S} with {other} ({subject}, {actual_duration} of {duration} min{first_s}): "
@@ -325,7 +331,7 @@ class Tracer:
                             "student": student, "p": p, "data": data})
 
     def collect(self) -> list[dict]:
-        from output.recorder import BOOK_REASON, CANCEL_REASON, CONNECTION, INITIATOR, LEAVE_REASON
+        from output.recorder import BOOK_REASON, CANCEL_REASON, CONNECTION, INITIATOR, LEAVE_REASON, MOVE_REFUSED
         run, log = self.run, self.run.log
         c = _codes()
         subjects = c["subjects"]
@@ -354,6 +360,13 @@ class Tracer:
                 "by": INITIATOR[r["by"]], "old_start": run.stamp(r["old_start"]), "new_start": run.stamp(r["new_start"]),
                 "p": _f(r["p"]), "decided_at": run.stamp(r["decided"]), "reliability": _f(r["reliability"]),
                 "burnout": _f(r["burnout"])},
+                session=r["session"], tutor=bk["tutor"], student=bk["student"], p=_f(r["p"]))
+        refused = log.get("session_move_refused", {})
+        for r in _rows(refused, in_mine(refused["session"])) if refused else ():   # (older logs lack it)
+            bk = self.booking(r["session"])
+            self.add(r["t"], "move_refused", MOVE_REFUSED[r["reason"]], {
+                "by": INITIATOR[r["by"]], "reason": MOVE_REFUSED[r["reason"]], "start": run.stamp(r["start"]),
+                "p": _f(r["p"]), "moves": r["moves"], "bookings": r["bookings"]},
                 session=r["session"], tutor=bk["tutor"], student=bk["student"], p=_f(r["p"]))
         for r in _rows(log["session_cancelled"], in_mine(log["session_cancelled"]["session"])):
             bk = self.booking(r["session"])
@@ -538,11 +551,20 @@ def _short(stamp) -> str:
     return (stamp or "n/a")[5:16]
 
 
-def _h_rescheduled(d, h, c):
+def _mover(d, h, c) -> dict:
+    """Who moved (or tried to move) a session: not named when it is the traced agent, who is then
+    said to have done it with the other party."""
     mover_is_me = (d["by"] == "tutor") == c["me_tutor"]
     mover = h["tutor_id"] if d["by"] == "tutor" else h["student_id"]
-    return {"mover": "" if mover_is_me else f"{mover} ", "with_other": f" with {h['other']}" if mover_is_me else "",
-            "new_s": _short(d["new_start"]), "decided_s": _short(d["decided_at"])}
+    return {"mover": "" if mover_is_me else f"{mover} ", "with_other": f" with {h['other']}" if mover_is_me else ""}
+
+
+def _h_rescheduled(d, h, c):
+    return {**_mover(d, h, c), "new_s": _short(d["new_start"]), "decided_s": _short(d["decided_at"])}
+
+
+def _h_move_refused(d, h, c):
+    return {**_mover(d, h, c), "start_s": _short(d["start"]), "cap": f"{c['sc'].platform.max_reschedule_share:.0%}"}
 
 
 def _h_booked(d, h, c):
@@ -612,7 +634,7 @@ def _h_experiment(d, h, c):
 
 
 # event type -> the function giving its template's pieces beyond the event's data
-HELPERS = {"rescheduled": _h_rescheduled, "booked": _h_booked, "decision": _h_decision, "quit": _h_quit,
+HELPERS = {"rescheduled": _h_rescheduled, "move_refused": _h_move_refused, "booked": _h_booked, "decision": _h_decision, "quit": _h_quit,
            "intervention": _h_intervention, "email": _h_email, "coaching": _h_coaching,
            "trait_change": _h_trait_change, "experiment": _h_experiment}
 

@@ -272,3 +272,29 @@ def test_recorded_inputs_reproduce_the_probabilities(run):
         expect = (q["propensity"] * q["cert_factor"] * (1 + b["quit_burnout_gain"] * q["burnout"]) * low
                   * np.where(q["idle"], 1 + b["quit_idle_gain"], 1.0))
         assert np.allclose(q["p"][own], np.minimum(1.0, expect[own]), rtol=1e-4)
+
+
+def test_a_move_the_platform_refuses_is_logged_and_traced(tmp_path):
+    """A tutor who has moved `max_reschedule_share` of their bookings cannot move another: the move
+    decided at booking is refused, and the log and the tutor's trace say so, with the counts the
+    rule compared (the session stays at its time)."""
+    from output.recorder import load_log
+    from tests.conftest import simulate
+    share = 0.05
+    out = simulate(tmp_path / "capped", "--mode", "dev", "--seed", 11, "--no-model",
+                   "--set", f"platform.max_reschedule_share={share}")
+    log = load_log(out / "events.npz")
+    refused = log["session_move_refused"]
+    capped = refused["reason"] == 0
+    assert capped.sum() > 0, "a 5% cap refuses some of the tutors' moves"
+    assert (refused["by"][capped] == 0).all(), "the cap is on tutors' moves only"
+    assert (refused["moves"][capped] >= share * refused["bookings"][capped]).all()
+    moved_at = {(int(s), float(t)) for s, t in zip(log["session_rescheduled"]["session"], log["session_rescheduled"]["t"])}
+    assert not any((int(s), float(t)) in moved_at for s, t in zip(refused["session"], refused["t"]))
+    booked = log["session_booked"]
+    sid = int(refused["session"][np.flatnonzero(capped)[0]])
+    tutor = int(booked["tutor"][np.flatnonzero(booked["session"] == sid)[0]])
+    lines = events(f"T{tutor + 1:04d}", out, "--type", "move_refused")
+    assert lines and all(e["type"] == "move_refused" for e in lines)
+    assert any(e["session_num"] == sid and e["kind"] == "platform_cap" and "could not reschedule" in e["text"]
+               for e in lines)

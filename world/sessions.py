@@ -23,6 +23,8 @@ SUBJECT_CODE = {s: i for i, s in enumerate(("Math", "Science", "English", "Histo
 RATING_COLUMN = 17       # position of the rating in a session_observed row
 # why a student books (output/recorder.py BOOK_REASON)
 EXISTING, NEW, AGAIN, SWITCHING, UNAVAILABLE, TUTOR_QUIT = range(6)
+# why a move did not happen (output/recorder.py MOVE_REFUSED)
+PLATFORM_CAP, NO_FREE_HOUR = range(2)
 OWN_TUTOR = (1.0, 1, float("nan"))   # a booking with the student's own tutor: (p, candidates, room)
 
 
@@ -168,6 +170,7 @@ class SessionDesk:
         tutor, student = s.tutor, s.student
         # platform policy: a tutor who has already moved this share of their bookings cannot move more
         if mover == 0 and tutor.moves >= self.model.settings.platform.max_reschedule_share * tutor.bookings:
+            self._move_refused(s, mover, p, PLATFORM_CAP)
             return
         lo, hi = self.b.reschedule_shift_days
         day = s.hour_key // 24 + tutor.stream.randint(lo, hi)
@@ -175,6 +178,7 @@ class SessionDesk:
         if slot is None:   # nothing near: the tutor offers a time the week after
             slot = self.market.find_slot(tutor, student, day + 1 + self.days_flex, 7, tutor.stream, avoid=s.hour_key)
         if slot is None:
+            self._move_refused(s, mover, p, NO_FREE_HOUR)
             return
         self.market.release(tutor, s.hour_key, s.duration)
         old = s.start
@@ -186,6 +190,12 @@ class SessionDesk:
         self.rec.session_rescheduled.append((self.env.now, s.sid, mover, old, s.start, p, *why))
         for listener in self.listeners:
             listener.session_moved(s, mover, self.env.now)
+
+    def _move_refused(self, s: Session, mover: int, p: float, reason: int) -> None:
+        """The move decided at booking does not happen: the session stays where it is."""
+        tutor = s.tutor
+        self.rec.session_move_refused.append((self.env.now, s.sid, mover, reason, s.start, p, tutor.moves,
+                                              tutor.bookings))
 
     def _happens(self, s: Session) -> None:
         t = self.env.now
