@@ -40,8 +40,8 @@ from output.cli import OneLineParser as _Parser  # one-line errors, exit 2
 
 MINUTES_PER_DAY = 1440
 # the trace's event types (--type), in the order events of the same minute are listed
-TYPES = ("arrived", "rescheduled", "move_refused", "cancelled", "no_show", "session", "booked", "decision", "quit",
-         "login", "action", "intervention", "email", "coaching", "trait_change", "experiment", "daily")
+TYPES = ("arrived", "rescheduled", "move_refused", "cancelled", "no_show", "session", "booked", "decision",
+         "quit", "login", "action", "intervention", "email", "coaching", "trait_change", "experiment", "daily")
 HIDDEN_BY_DEFAULT = ("daily",)     # one row per tutor and day: asked for with --type daily
 RANK = {t: i for i, t in enumerate(TYPES)}
 STUDENT_ACTIONS = ("continue", "switch", "leave", "done")      # agents/student.py ACTIONS
@@ -634,8 +634,9 @@ def _h_experiment(d, h, c):
 
 
 # event type -> the function giving its template's pieces beyond the event's data
-HELPERS = {"rescheduled": _h_rescheduled, "move_refused": _h_move_refused, "booked": _h_booked, "decision": _h_decision, "quit": _h_quit,
-           "intervention": _h_intervention, "email": _h_email, "coaching": _h_coaching,
+HELPERS = {"rescheduled": _h_rescheduled, "move_refused": _h_move_refused, "booked": _h_booked,
+           "decision": _h_decision, "quit": _h_quit, "intervention": _h_intervention, "email": _h_email,
+           "coaching": _h_coaching,
            "trait_change": _h_trait_change, "experiment": _h_experiment}
 
 
