@@ -67,12 +67,10 @@ TEMPLATES: dict[tuple[str, str], tuple[str, str]] = {
                                "reliability {reliability:.2f}, burnout {burnout:.2f} -> p={p:.2f} (decided at booking, {decided_s})"),
     ("rescheduled", "student"): ("{mover}rescheduled {S}{with_other} to {new_s}",
                                  "the student's own habit -> p={p:.4f}"),
-    ("move_refused", "platform_cap"): ("{mover}could not reschedule {S}{with_other} (it stays at {start_s})",
-                                       "the platform refuses a tutor's moves beyond {cap} of their bookings "
-                                       "({moves} of {bookings} moved); the move was decided at booking, p={p:.2f}"),
-    ("move_refused", "no_free_hour"): ("{mover}could not reschedule {S}{with_other} (it stays at {start_s})",
-                                       "no free hour with the tutor in the days looked at; the move was decided "
-                                       "at booking, p={p:.2f}"),
+    # (the reason, told by _h_move_refused)
+    **{("move_refused", kind): ("{mover}could not reschedule {S}{with_other} (it stays at {start_s})",
+                                "{refusal}; the move was decided at booking, p={p:.2f}")
+       for kind in ("platform_cap", "no_free_hour")},
     ("cancelled", "tutor_quit"): ("{S} with {other} cancelled", "the tutor quit"),
     ("cancelled", "student_left"): ("{S} with {other} cancelled", "the student left"),
     ("session", "held"): ("held {S} with {other} ({subject}, {actual_duration} of {duration} min{first_s}): "
@@ -564,7 +562,12 @@ def _h_rescheduled(d, h, c):
 
 
 def _h_move_refused(d, h, c):
-    return {**_mover(d, h, c), "start_s": _short(d["start"]), "cap": f"{c['sc'].platform.max_reschedule_share:.0%}"}
+    if d["reason"] == "platform_cap":
+        refusal = (f"the platform refuses a tutor's moves beyond {c['sc'].platform.max_reschedule_share:.0%} of "
+                   f"their bookings ({d['moves']} of {d['bookings']} moved)")
+    else:
+        refusal = "no free hour with the tutor in the days looked at"
+    return {**_mover(d, h, c), "start_s": _short(d["start"]), "refusal": refusal}
 
 
 def _h_booked(d, h, c):
