@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""tutorsim command line.
+"""tutorsim command line: dispatches to one module of commands/ per subcommand.
 
     python run.py [SCENARIO.toml] [flags]     simulate a scenario (default: scenarios/production.toml)
     python run.py --mode dev                  the dev scenario (25 tutors, 14 days)
     python run.py validate [DATA_DIR]         measure the tables against the spec's targets
+    python run.py calibrate PLAN.toml         tune scenario values until the spec's checks pass
     python run.py schema                      the JSON Schema of a scenario file
     python run.py compare A.toml B.toml       what-if: two scenarios over the same seeds
     python run.py sweep S.toml --grid k=v1,v2 what-if: a grid of parameter values
@@ -12,133 +13,24 @@
     python run.py model DATA_DIR              retrain the churn model on a run's saved tables
     python run.py import DATA_DIR [--db URL]  load the tables into SQLite (default) or PostgreSQL
 
-Heavy libraries (mesa, pandas) are imported only once a simulation really starts, so `--help`
+Each command imports its heavy libraries (mesa, pandas) only once it really starts, so `--help`
 and argument errors answer at once.
 """
 from __future__ import annotations
 
-import argparse
+import importlib
 import os
 import sys
-from pathlib import Path
-
-from output.cli import OneLineParser, default_jobs, non_negative_int, positive_float, positive_int
 
 # tutorsim's scenario schema uses no pydantic plugin; looking for plugins reads the metadata of
 # every installed package when the schema is built, ~45 ms of each run (pydantic's documented
 # switch; a value set outside wins)
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
-ROOT = Path(__file__).resolve().parent
-SCENARIOS = ROOT / "scenarios"
-MODES = {"production": SCENARIOS / "production.toml", "dev": SCENARIOS / "dev.toml"}
-COMMANDS = ("run", "validate", "calibrate", "schema", "compare", "sweep", "tables", "model", "import", "trace")
-
-
-def run_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(
-        prog="run.py",
-        description="Simulate a tutoring platform and write the spec's tables. Other commands: "
-                    "`run.py validate [DATA_DIR]`, `run.py schema`, `run.py compare A.toml B.toml`, "
-                    "`run.py sweep SCENARIO.toml --grid key.path=v1,v2`, "
-                    "`run.py tables DATA_DIR [--only NAME ...]`, `run.py trace ID [DATA_DIR]` (each with --help).",
-    )
-    p.add_argument("scenario", nargs="?", help="scenario TOML file (default: the --mode's scenario)")
-    p.add_argument("--mode", choices=sorted(MODES), help="production (default: 150 tutors, 30 days) or dev (25 tutors, 14 days)")
-    p.add_argument("--tutors", type=positive_int, help="number of tutors (overrides the scenario)")
-    p.add_argument("--days", type=positive_int, help="days in the observed window (overrides the scenario)")
-    p.add_argument("--sessions-per-day", type=positive_float, help="demand: sessions per day on average (overrides the scenario)")
-    p.add_argument("--seed", type=non_negative_int, help="root random seed (overrides the scenario)")
-    p.add_argument("--out", default="data", help="output folder (default: data); replaced only when the run completes")
-    p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
-                   help="override any scenario value, e.g. --set behaviour.no_show_scale=0.5 (repeatable)")
-    p.add_argument("--no-engagement-events", action="store_true", help="do not write engagement_events.csv")
-    p.add_argument("--no-interventions", action="store_true", help="do not write interventions.csv")
-    p.add_argument("--no-experiments", action="store_true", help="do not write experiments.csv and experiment_assignments.csv")
-    p.add_argument("--no-model", action="store_true", help="skip training the churn model")
-    p.add_argument("--no-event-log", action="store_true", help="do not save the event log (events.npz)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    p.add_argument("--jobs", type=positive_int, default=default_jobs(),
-                   help="processes to use: with 2 or more, the churn model's process loads its libraries "
-                        "during the simulation, the look-ahead after the window runs while the tables are "
-                        "written, and the model's cross-validation and figures are shared (the same files "
-                        "either way; default: %(default)s, from the CPUs this process may use)")
-    return p
-
-
-
-def scenario_overrides(args) -> list[str]:
-    sets = list(args.set)
-    if args.tutors is not None:
-        sets.append(f"tutors.count={args.tutors}")
-    if args.days is not None:
-        sets.append(f"calendar.window_days={args.days}")
-    if args.sessions_per_day is not None:
-        sets.append(f"demand.sessions_per_day={args.sessions_per_day}")
-    if args.seed is not None:
-        sets.append(f"seed={args.seed}")
-    for flag, key in (("no_engagement_events", "engagement_events"), ("no_interventions", "interventions"),
-                      ("no_experiments", "experiments"), ("no_model", "model"), ("no_event_log", "event_log")):
-        if getattr(args, flag):
-            sets.append(f"outputs.{key}=false")
-    return sets
-
-
-def cmd_run(argv: list[str]) -> int:
-    args = run_parser().parse_args(argv)
-    if args.scenario and args.mode:
-        sys.stderr.write("run.py: error: give a scenario file or --mode, not both\n")
-        return 2
-    path = Path(args.scenario) if args.scenario else MODES[args.mode or "production"]
-    if not args.scenario:
-        try:
-            path = path.relative_to(Path.cwd())
-        except ValueError:
-            pass
-    from world.scenario import ScenarioError, apply_overrides, read_document, validate_document
-    try:
-        document = apply_overrides(read_document(path), scenario_overrides(args))
-        scenario = validate_document(document, str(path))
-    except ScenarioError as e:
-        sys.stderr.write(f"{e}\n")
-        return 2
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        sys.stderr.write(f"run.py: error: --out {out}: exists and is not a folder\n")
-        return 2
-
-    from output.pipeline import run
-    summary = run(scenario, document, out, progress=not args.no_progress, jobs=args.jobs)
-    rows = summary["rows"]
-    sessions = rows["sessions"]
-    print(f"tutorsim: scenario {scenario.name!r}, seed {scenario.seed}, "
-          f"{scenario.tutors.count} tutors, {summary['window_days']}-day window")
-    for name, n in rows.items():
-        print(f"  {name + '.csv':32s} {n:>8,d} rows")
-    print(f"  sessions per day: {sessions / summary['window_days']:,.1f} "
-          f"(demand {scenario.demand.sessions_per_day:g})")
-    if summary.get("model_text"):
-        print(f"  {summary['model_text']}")
-    tables = f"tables {summary['tables_s']:.2f} s"
-    if scenario.calendar.lookahead_days:
-        beside = summary["tables_beside_lookahead"]
-        tables = (f"look-ahead {summary['lookahead_s']:.2f} s"
-                  + (f", while a second process wrote the tables in {summary['tables_s']:.2f} s" if beside
-                     else f"; {tables}"))
-    print(f"  wall time: {summary['total_s']:.2f} s (warm-up and window {summary['simulate_s']:.2f} s; {tables})")
-    print(f"  files in: {summary['out']}/")
-    return 0
-
-
-def cmd_schema(argv: list[str]) -> int:
-    OneLineParser(prog="run.py schema",
-                  description="Print the JSON Schema of a scenario file (after its `extends` chain is "
-                              "merged): every key, its type, range and meaning.").parse_args(argv)
-    import json
-
-    from world.scenario import json_schema
-    print(json.dumps(json_schema(), indent=2, allow_nan=False))
-    return 0
+# subcommand -> its module in commands/ (each has main(argv) -> exit code)
+COMMANDS = {"run": "run", "validate": "validate", "calibrate": "calibrate", "schema": "schema",
+            "compare": "compare", "sweep": "sweep", "tables": "tables", "trace": "trace",
+            "model": "model", "import": "db_import"}
 
 
 def argv_command(argv: list[str]) -> str:
@@ -148,33 +40,7 @@ def argv_command(argv: list[str]) -> str:
 def main(argv: list[str]) -> int:
     command = argv_command(argv)
     rest = argv[1:] if argv and argv[0] == command else argv
-    if command == "validate":
-        from output.validate import main as validate_main
-        return validate_main(rest)
-    if command == "calibrate":
-        from output.calibrate import main as calibrate_main
-        return calibrate_main(rest)
-    if command == "schema":
-        return cmd_schema(rest)
-    if command == "trace":
-        from output.trace import main as trace_main
-        return trace_main(rest)
-    if command == "tables":
-        from output.rebuild import main as tables_main
-        return tables_main(rest)
-    if command == "compare":
-        from output.whatif_cli import compare_main
-        return compare_main(rest)
-    if command == "sweep":
-        from output.whatif_cli import sweep_main
-        return sweep_main(rest)
-    if command == "model":
-        from output.churn_model import main as model_main
-        return model_main(rest)
-    if command == "import":
-        from output.db_import import main as import_main
-        return import_main(rest)
-    return cmd_run(rest)
+    return importlib.import_module(f"commands.{COMMANDS[command]}").main(rest)
 
 
 def exit_now(code: int) -> None:

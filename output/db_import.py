@@ -33,8 +33,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from output.cli import BadInput
-from output.cli import OneLineParser as _Parser  # one-line errors, exit 2
+from output.reading import BadInput
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -499,36 +498,3 @@ def import_folder(data_dir: Path, db: str | None = None, clear: bool = False) ->
     report["_seconds"] = time.perf_counter() - started
     report["_database"] = database.label
     return report
-
-
-def main(argv: list[str]) -> int:
-    p = _Parser(prog="run.py import",
-                description="Load a run's tables into a database, in one transaction: SQLite "
-                            "(DATA_DIR/tutorsim.db by default) or PostgreSQL (--db postgresql://...). "
-                            "Rows whose key is already there are left as they are, unless --clear.")
-    p.add_argument("data_dir", metavar="DATA_DIR", help="a folder written by `run.py`")
-    p.add_argument("--db", metavar="URL", help="a SQLite file (path or sqlite:///PATH) or a postgresql:// URL "
-                                               "(default: DATA_DIR/tutorsim.db)")
-    p.add_argument("--clear", action="store_true", help="empty the tutorsim tables first (same transaction)")
-    args = p.parse_args(argv)
-    try:
-        report = import_folder(Path(args.data_dir), args.db, args.clear)
-    except BadInput as e:
-        sys.stderr.write(f"run.py import: {e}\n")
-        return 2
-    except DatabaseError as e:
-        sys.stderr.write(f"run.py import: {e}\n")
-        return 1
-    print(f"tutorsim import: {args.data_dir} -> {report['_database']}" + (" (cleared first)" if args.clear else ""))
-    for t in TABLES:
-        r = report.get(t.name)
-        if r:
-            print(f"  {t.name:24s} {r['file']:>8,d} rows in file, {r['inserted']:>8,d} inserted, "
-                  f"{r['file'] - r['inserted']:>8,d} already there; {r['total']:>8,d} in the table")
-    for name in report["_skipped"]:
-        print(f"  {name:24s} skipped: no {name}.csv in {args.data_dir}")
-    for note in report["_notes"]:
-        print(f"  note: {note}")
-    print(f"  one transaction, {report['_seconds']:.2f} s (reading and checking the files "
-          f"{report['_read_seconds']:.2f} s)")
-    return 0

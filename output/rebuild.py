@@ -1,4 +1,4 @@
-"""`run.py tables DATA_DIR [--only NAME ...]`: rebuild tables from a saved run, without simulating.
+"""Rebuild tables from a saved run, without simulating.
 
 Every table is a pure function of the event log (`events.npz`), the agents' static traits
 (`ground_truth/tutor_traits.csv`, `ground_truth/students.csv`) and the scenario the run used
@@ -10,15 +10,12 @@ Bad input is one line on stderr naming the file and what is wrong, exit code 2.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import sys
 import zipfile
 from pathlib import Path
 
-from output.cli import BadInput
-from output.cli import OneLineParser as _Parser  # one-line errors, exit 2
+from output.reading import BadInput
 
 CORE = ("tutor_profiles", "sessions", "tutor_aggregates", "ground_truth/reschedules")
 PLATFORM = ("engagement_events", "interventions", "experiments", "experiment_assignments")
@@ -32,17 +29,6 @@ PLATFORM_EVENTS = ("session_booked", "session_outcome", "session_observed", "tut
 TRAIT_COLUMNS = ("tutor_id", "months_experience", "historical_sessions_per_month", "certification",
                  "reliability", "subjects", "primary_subject")
 STUDENT_COLUMNS = ("student_id", "grade")
-
-
-def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="run.py tables",
-                description="Rebuild tables of a run folder from its saved event log (events.npz), "
-                            "ground truth and run.json, without simulating again. Each rebuilt file is "
-                            "byte-identical to the one the run wrote.")
-    p.add_argument("data_dir", metavar="DATA_DIR", help="a folder written by `run.py` (with events.npz)")
-    p.add_argument("--only", nargs="+", action="extend", metavar="NAME",
-                   help=f"rebuild only these tables: {', '.join(NAMES)} (default: every table the run wrote)")
-    return p
 
 
 def _scenario(folder: Path):
@@ -159,16 +145,3 @@ def rebuild(folder: Path, only=None) -> dict[str, int]:
                 tmp.unlink()
         rows[name] = len(built[name])
     return rows
-
-
-def main(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
-    try:
-        rows = rebuild(Path(args.data_dir), args.only)
-    except BadInput as e:
-        sys.stderr.write(f"run.py tables: error: {e}\n")
-        return 2
-    for name, n in rows.items():
-        print(f"  {name + '.csv':32s} {n:>8,d} rows")
-    print(f"  rebuilt in: {args.data_dir}/")
-    return 0

@@ -1,10 +1,10 @@
 """What a run writes into its folder, from the window the simulation hands over.
 
-At the window's end the simulation hands over a `Window` (output/pipeline.py): the event log cut
+At the window's end the simulation hands over a `Window` (pipeline/one_run.py): the event log cut
 at the window's end, the agents' traits and the daily series, as plain arrays and rows. This
 module turns it into the files, with pandas: first the spec's tables, the platform's tables, the
 ground truth, daily.csv and the event log; then, once the look-ahead has run, the churn labels
-and run.json. With --jobs 2 that happens in the run's second process (output/worker.py) while
+and run.json. With --jobs 2 that happens in the run's second process (pipeline/worker.py) while
 the simulating process, which never imports pandas, runs the look-ahead; with --jobs 1 in the
 same process. The same functions either way: the same bytes.
 """
@@ -23,7 +23,7 @@ from output.writers import write_csv, write_json
 
 
 def preload() -> None:
-    """What writing the tables imports on the way, loaded ahead (output/worker.py): the
+    """What writing the tables imports on the way, loaded ahead (pipeline/worker.py): the
     experiments' chi-square tail (output/platform_tables.py) comes from scipy.special."""
     import scipy.special  # noqa: F401
 
@@ -89,15 +89,3 @@ class RunFolder:
         self.rows["ground_truth/churn_labels"] = len(labels)
         write_json(manifest(scenario, self.window.document, self.rows), self.folder / "run.json")
         return dict(self.rows)
-
-    def finish(self, quits: dict, jobs: int) -> tuple:
-        """After the look-ahead: the labels and run.json (`write_labels`), then the churn model if
-        the scenario trains one. (rows written, the model's metrics, one line on it); the metrics
-        and the line are None without a model."""
-        rows = self.write_labels(quits)
-        scenario = self.window.scenario
-        if not scenario.outputs.model:
-            return rows, None, None
-        from output.churn_model import describe, train_safely
-        metrics = train_safely(self.folder, scenario.seed, jobs)
-        return rows, metrics, describe(metrics)

@@ -13,9 +13,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from output import calibrate as C  # noqa: E402
-from output import targets as T  # noqa: E402
-from output.validate import Result  # noqa: E402
+from analysis import calibrate as C  # noqa: E402
+from analysis import targets as T  # noqa: E402
+from analysis.validate import Result  # noqa: E402
 from tests.conftest import ROOT, run_cli  # noqa: E402
 from world import scenario as S  # noqa: E402
 

@@ -81,7 +81,7 @@ def test_a_window_fork_that_dies_leaves_the_files_one_process_writes(tmp_path, m
     """With --jobs 2 a fork of the simulating process packs the window's log and sends it to the
     worker. If that fork dies, the simulating process stops the worker (it may hold half a
     window) and writes everything itself, from the window as it was: the same files."""
-    from output import pipeline
+    from pipeline import one_run as pipeline
     from world.scenario import read_document, validate_document
     parent, pack = os.getpid(), pipeline.Window.pack
 
@@ -109,7 +109,7 @@ def test_a_worker_that_dies_while_the_window_is_sent_costs_nothing_but_time(dev_
     nobody reads, is stopped (not waited for: the run would hang) and the run writes everything
     itself, the same files as ever."""
     script = (
-        "import sys, run; from output import worker\n"
+        "import sys, run; from pipeline import worker\n"
         "hand_over = worker.Worker.write_tables\n"
         "def then_die(self, *args):\n"
         "    handed = hand_over(self, *args)\n"
@@ -202,7 +202,7 @@ def test_population_is_the_tutors_active_at_the_window_end(study):
 
 
 def test_saved_model_is_json_and_reproduces_the_fitted_pipeline(study):
-    from output import churn_model as cm
+    from analysis import churn_model as cm
     folder = study / "model"
     for name in ("metrics.json", "churn_model.json", "feature_importance.png", "calibration.png"):
         assert (folder / name).is_file(), f"model/{name} was not written"
@@ -233,7 +233,7 @@ MODEL_FILES = ("metrics.json", "churn_model.json", "feature_importance.png", "ca
 
 def train_copy(study: Path, folder: Path, jobs: int) -> dict:
     """Train on a copy of the study's tables (without its model/); {file name: bytes} written."""
-    from output import churn_model as cm
+    from analysis import churn_model as cm
     shutil.copytree(study, folder, ignore=shutil.ignore_patterns("model"))
     assert cm.train(folder, STUDY_SEED, jobs=jobs)["status"] == "trained"
     return {name: (folder / "model" / name).read_bytes() for name in MODEL_FILES}
@@ -242,7 +242,7 @@ def train_copy(study: Path, folder: Path, jobs: int) -> dict:
 @pytest.fixture
 def counted_forks(monkeypatch) -> list:
     """Whether each request for a fork (the helper, a cross-validation worker) was granted."""
-    from output import churn_model as cm
+    from analysis import churn_model as cm
     granted, real = [], cm._fork_context
 
     def counting():
@@ -270,7 +270,7 @@ def test_training_in_two_processes_writes_the_same_bytes(study, tmp_path, counte
 def test_a_forked_worker_that_dies_costs_nothing_but_time(study, tmp_path, counted_forks, monkeypatch):
     """Its share of the fits (or its figures) is done again in the parent: same files. The helper
     dies at its first task (the feature figure), as does a worker forked once it is seen gone."""
-    from output import churn_model as cm
+    from analysis import churn_model as cm
     parent = os.getpid()
     real_fit, real_figure = cm._fit_predict, cm.FIGURES["feature_importance.png"]
 
@@ -292,7 +292,7 @@ def test_a_forked_worker_that_dies_costs_nothing_but_time(study, tmp_path, count
 def test_fits_a_worker_took_before_it_died_are_done_in_the_parent(study, tmp_path, monkeypatch):
     """The fits are taken from a shared queue: those a forked process took but never returned (it
     died at its third) are found missing and done in the parent. Same files."""
-    from output import churn_model as cm
+    from analysis import churn_model as cm
     parent, real = os.getpid(), cm.LEARNED["gradient_boosting"]
     built = []                                  # a copy in each forked process
 
@@ -312,7 +312,7 @@ def test_fits_a_worker_took_before_it_died_are_done_in_the_parent(study, tmp_pat
 def test_worker_ends_by_itself_when_the_run_fails_before_the_window():
     """A run that fails before it hands the window over tells its second process so: the worker
     must end on its own (exit code 0), not wait until close() gives up and terminates it."""
-    from output.worker import Worker
+    from pipeline.worker import Worker
     worker = Worker.start(train_model=True)
     assert worker is not None, "where fork exists no worker was started"
     process = worker._process
@@ -380,7 +380,7 @@ def test_model_command_bad_input_is_one_line_exit_2(tmp_path):
 
 
 def test_train_safely_never_raises(tmp_path):
-    from output.churn_model import train_safely
+    from analysis.churn_model import train_safely
     (tmp_path / "tutor_profiles.csv").write_text("tutor_id\nT0001\n")
     result = train_safely(tmp_path, 1)
     assert result["status"] == "error", result
@@ -391,7 +391,7 @@ def test_train_safely_never_raises(tmp_path):
 def test_a_run_failing_while_its_worker_writes_leaves_nothing_behind(tmp_path, monkeypatch):
     """The look-ahead fails while the second process is writing the tables into the temporary
     folder: the worker is stopped before that folder is removed, so nothing is left behind."""
-    from output import pipeline
+    from pipeline import one_run as pipeline
     from world.model import Platform
     from world.scenario import read_document, validate_document
 

@@ -755,7 +755,7 @@ def test_ctrl_c_is_one_line_exit_130_and_leaves_everything_as_it_was(when, tmp_p
             time.sleep(0.02)
     if proc.poll() is not None:
         pytest.skip(f"the run ended before it was {when}: nothing to interrupt")
-    from output.cli import default_jobs
+    from analysis.cpus import default_jobs
     if default_jobs() >= 2:
         assert len(group()) >= 2, "the run has not started its model process: nothing to check below"
     os.killpg(proc.pid, signal.SIGINT)

@@ -11,8 +11,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from output import targets as T  # noqa: E402
-from output import validate as V  # noqa: E402
+from analysis import targets as T  # noqa: E402
+from analysis import validate as V  # noqa: E402
+from commands import validate as validate_command  # noqa: E402
 
 SUMMARY = re.compile(r"^\d+ passed, \d+ failed(, \d+ skipped)?$")
 HELD = ["actual_duration_min", "connection_quality", "had_technical_issues",
@@ -126,7 +127,7 @@ def write(folder: Path, tabs: dict[str, pd.DataFrame]) -> Path:
 
 
 def run(folder: Path, capsys, *extra: str):
-    code = V.main([str(folder), "--no-report", *extra])
+    code = validate_command.main([str(folder), "--no-report", *extra])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -299,7 +300,7 @@ def test_ground_truth_and_manifest(tmp_path, capsys):
 
 def test_report_is_written(tmp_path, capsys):
     folder = write(tmp_path / "d", {"profiles": tables()["profiles"]})
-    code = V.main([str(folder)])
+    code = validate_command.main([str(folder)])
     out = capsys.readouterr().out
     report = (folder / "report.md").read_text()
     assert "## Contradictions in the spec and the reading we chose" in report

@@ -213,7 +213,7 @@ def test_help_and_bad_arguments_answer_at_once_in_one_line(case, tmp_path):
 # --- common random numbers -----------------------------------------------------------------------------
 
 def test_a_parameter_no_agent_reads_gives_identical_sessions(tmp_path):
-    from output.whatif import run_task
+    from analysis.whatif import run_task
     a = document(PRODUCTION)
     b = document(PRODUCTION, 'description="a what-if nobody reads"', 'tutors.personas.natural.description="renamed"')
     ra = run_task({"document": a, "seed": 5, "out": str(tmp_path / "a")})
@@ -229,7 +229,7 @@ def test_a_parameter_no_agent_reads_gives_identical_sessions(tmp_path):
 def test_shared_seeds_make_the_difference_far_less_variable_than_independent_seeds():
     """rating_noise_sd +10%: the per-replication difference in mean rating varies far less when
     B reuses A's seeds (common random numbers) than when it draws its own."""
-    from output import whatif
+    from analysis import whatif
     from world.scenario import read_document
     n, seed = 6, 300
     sd = read_document(PRODUCTION)["behaviour"]["rating_noise_sd"]
@@ -267,7 +267,7 @@ def test_compare_no_show_wave_raises_no_shows_and_churn_probability(tmp_path):
     for key in ("no_show_share", "mean_churn_probability"):
         assert table.loc[key, "diff"] > 0, f"{key}: {table.loc[key, 'mean_a']:.4f} -> {table.loc[key, 'mean_b']:.4f}"
         assert table.loc[key, "mean_b"] - table.loc[key, "mean_a"] == pytest.approx(table.loc[key, "diff"])
-    assert set(table.index) == {o.key for o in __import__("output.whatif", fromlist=["OUTCOMES"]).OUTCOMES}
+    assert set(table.index) == {o.key for o in __import__("analysis.whatif", fromlist=["OUTCOMES"]).OUTCOMES}
     assert (out / "compare.png").stat().st_size > 10_000
     for label in ("tutor no-show share", "mean churn probability", "95% CI"):
         assert label in stdout
@@ -275,7 +275,7 @@ def test_compare_no_show_wave_raises_no_shows_and_churn_probability(tmp_path):
 
 
 def test_evening_congestion_lowers_evening_ratings_and_connections():
-    from output import whatif
+    from analysis import whatif
     forty = ("tutors.count=40", "demand.sessions_per_day=115")
     a = whatif.Arm("A", "production", document(PRODUCTION, *forty))
     b = whatif.Arm("B", "evening_congestion", document(SCENARIOS / "evening_congestion.toml", *forty))
@@ -295,7 +295,7 @@ def test_zero_coaching_effect_removes_the_engagement_lift_of_coached_tutors():
     run has a few hundred coached tutors, the platform intervenes widely here (quality rule at
     4.9 stars, a 3-day cap, emails opened and clicked three times as readily): effect 1 lifts
     coached tutors' engagement, effect 0 leaves only noise."""
-    from output import whatif
+    from analysis import whatif
     from world.scenario import Coaching
     if "effect" not in Coaching.model_fields:
         pytest.skip("platform.coaching.effect is not in the scenario schema")

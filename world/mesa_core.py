@@ -17,7 +17,7 @@ mesa's DataCollector module imports pandas (0.3 s) only to build a table at the 
 (`get_model_vars_dataframe`); the simulation itself never needs pandas. Unless pandas is already
 loaded, the module is imported without it and given a stand-in that imports pandas the first time
 a table is asked for: a run imports pandas after its simulation, in the process that writes the
-tables (output/pipeline.py).
+tables (pipeline/one_run.py).
 """
 from __future__ import annotations
 

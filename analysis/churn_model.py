@@ -35,7 +35,7 @@ one class) it writes metrics.json saying so and trains nothing; it never raises 
 
 Processes. With jobs >= 2 (the default where this process may use two CPUs; `jobs` argument,
 `--jobs`) and where forking is safe, a forked helper renders the figures and, where scikit-learn was
-loaded before it was forked (a preloaded process, output/worker.py), takes its share of the
+loaded before it was forked (a preloaded process, pipeline/worker.py), takes its share of the
 cross-validation's fits; otherwise it imports matplotlib while this one imports scikit-learn, and
 the fits are shared with a forked worker (`_Helper`, `_fit_folds`). Every fit builds its model
 afresh from (name, seed) and the out-of-fold predictions are assembled in the same order: the
@@ -53,9 +53,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from output.cli import OneLineParser as _Parser  # one-line errors, exit 2
-from output.cli import BadInput, can_fork, default_jobs, read_csv
-from output.cli import positive_int as _positive_int
+from commands.cli import OneLineParser as _Parser  # one-line errors, exit 2
+from analysis.cpus import can_fork, default_jobs
+from output.reading import BadInput, read_csv
+from commands.cli import positive_int as _positive_int
 
 MIN_POSITIVES = 5
 MIN_NEGATIVES = 5
@@ -276,7 +277,7 @@ SKLEARN_MODULES = ("sklearn.calibration", "sklearn.ensemble", "sklearn.impute", 
 
 def preload() -> None:
     """Import what training uses (SKLEARN_MODULES, matplotlib with its Agg backend), so that a
-    process started early (output/worker.py) has them loaded before it is asked to train."""
+    process started early (pipeline/worker.py) has them loaded before it is asked to train."""
     import importlib
     for name in SKLEARN_MODULES:
         importlib.import_module(name)
@@ -286,7 +287,7 @@ def preload() -> None:
 def warm_up() -> None:
     """Run, once, what training runs first: a fit of each model on made-up rows, and a small
     figure with text (matplotlib loads its font then). A preloaded process with time to spare
-    (output/worker.py, while the look-ahead is simulated) calls it, and the first real training,
+    (pipeline/worker.py, while the look-ahead is simulated) calls it, and the first real training,
     and the helpers it forks, then start warm: some 0.1 s sooner done. Nothing here is kept:
     every fit builds its model afresh and every figure is closed."""
     import warnings
@@ -621,7 +622,7 @@ FIGURES = {"feature_importance.png": feature_figure, "calibration.png": calibrat
 class _Helper:
     """A forked process that works beside this one on what it is asked, in the order asked: render
     a figure (FIGURES), or take its share of the cross-validation's fits (`share_fits`). Forked
-    from a preloaded process (output/worker.py) it renders the feature figure while this
+    from a preloaded process (pipeline/worker.py) it renders the feature figure while this
     one starts the fits, joins in the fits, then renders the calibration figure while this one
     computes the metrics: one fork, and the two processes busy until the end. Forked from one
     without scikit-learn (run.py model) it imports matplotlib while this one imports scikit-learn,

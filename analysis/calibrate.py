@@ -23,7 +23,7 @@ overrides, the parameters to search (a scalar key of the scenario, low, high, op
     log = true
 
 Objective. For each seed the scenario runs in-process (into a temporary folder; several runs in
-parallel with --workers) and output/validate.py measures the scored checks. A check scores 0 when
+parallel with --workers) and analysis/validate.py measures the scored checks. A check scores 0 when
 it passes (or is skipped); a failing row rule (range / enum / rule / fk: "100% of rows") scores 1;
 a failing measured value scores its distance outside [lo, hi] divided by the band's width (a
 one-sided band: by the tolerance, else by the bound's size); a failure with no distance to measure
@@ -250,7 +250,7 @@ def _first_line(e: Exception) -> str:
 
 def prepare(path: Path) -> Plan:
     """Read and check a calibration file; every problem is a CalibrationError (one line)."""
-    from output import targets as T
+    from analysis import targets as T
     from world.scenario import ScenarioError, read_document, validate_document
 
     path = Path(path)
@@ -360,7 +360,7 @@ def prepare(path: Path) -> Plan:
                 close = difflib.get_close_matches(cid, ids, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise CalibrationError(f"{path}:score.{name}[{i}]: expected a check id of "
-                                       f"output/targets.py{hint}, found {_show(cid)}")
+                                       f"analysis/targets.py{hint}, found {_show(cid)}")
     if sc.sections is None and sc.checks is None:
         chosen = set(ids)
     else:
@@ -411,7 +411,7 @@ def distance(check, status: str, measured, lo=None, hi=None) -> float:
 
 
 def result_distance(r) -> float:
-    """distance() of an output.validate.Result."""
+    """distance() of an analysis.validate.Result."""
     return distance(r.check, r.status, r.measured, r.lo, r.hi)
 
 
@@ -430,9 +430,9 @@ def simulate_and_measure(document: dict, seed: int, check_ids: list[str], source
     """One run (in this process) of `document` with `seed`, measured on `check_ids`. Returns
     {"checks": {id: [status, measured, lo, hi, text]}} or {"error": "..."}; never raises."""
     try:
-        from output import targets as T
-        from output.pipeline import run
-        from output.validate import evaluate, load
+        from analysis import targets as T
+        from pipeline.one_run import run
+        from analysis.validate import evaluate, load
         from world.scenario import validate_document
 
         # the checks read the window only: no look-ahead, no churn model (faster)
@@ -488,9 +488,9 @@ class Evaluator:
     changes (modules the pipeline imports lazily are imported first, below)."""
 
     def __init__(self, plan: Plan, workers: int):
-        import output.pipeline  # noqa: F401 - imported before forking the workers
-        import output.validate  # noqa: F401
-        from output import targets as T
+        import pipeline.one_run  # noqa: F401 - imported before forking the workers
+        import analysis.validate  # noqa: F401
+        from analysis import targets as T
         self.plan = plan
         self.checks = {c.id: c for c in T.CHECKS}
         # fork, not the start method mesa forces on import (spawn, which re-imports from disk)
@@ -768,13 +768,13 @@ def changes_report(plan: Plan, base: Evaluation, best: Evaluation, checks: dict)
 # ----------------------------------------------------------------------------------- command
 
 
-from output.cli import OneLineParser as _Parser  # noqa: E402
-from output.cli import positive_int as _positive_int  # noqa: E402
+from commands.cli import OneLineParser as _Parser  # noqa: E402
+from commands.cli import positive_int as _positive_int  # noqa: E402
 
 
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description="Tune scenario parameters so the runs land closer on the "
-                "spec's checks (a deterministic coordinate search). See output/calibrate.py.")
+                "spec's checks (a deterministic coordinate search). See analysis/calibrate.py.")
     p.add_argument("calibration", help="calibration TOML file (e.g. scenarios/calibration.toml)")
     p.add_argument("--budget", type=_positive_int,
                    help="scenario evaluations, the base included (default: the file's "

@@ -6,13 +6,13 @@ then never imports pandas, scipy or scikit-learn; this one does, on the second c
     while the warm-up and the window are simulated: import pandas, scipy.special and the table
         builders; if the window is not ready half a second later, the model's libraries too
         (scikit-learn, matplotlib), which a short run that skips the model never loads;
-    when the window is handed over (output/pipeline.py `Window`, its event log packed and sent
+    when the window is handed over (pipeline/one_run.py `Window`, its event log packed and sent
         by a short-lived fork of the simulating process, which goes straight on): write the tables
         (output/run_folder.py), while the simulating process runs the look-ahead, then, if
         the model's libraries are loaded and the look-ahead is not done, warm them up
-        (output/churn_model.py `warm_up`);
+        (analysis/churn_model.py `warm_up`);
     when the look-ahead's tutor quits arrive: write the churn labels and run.json, train the
-        model (output/churn_model.py, which forks again for its cross-validation and figures),
+        model (analysis/churn_model.py, which forks again for its cross-validation and figures),
         and reply with the rows written and the model's metrics.
 
 If this process cannot be started, fails or dies, the simulating process does the same work
@@ -26,7 +26,8 @@ from multiprocessing.connection import wait
 import signal
 from pathlib import Path
 
-from output.cli import can_fork
+from analysis.cpus import can_fork
+from pipeline.finish import finish
 
 PATIENCE = 0.5      # seconds the worker waits for the window before loading the model's libraries
 
@@ -99,7 +100,7 @@ class Worker:
         return sent
 
     def finish(self, quits: dict, jobs: int):
-        """The labels, run.json and the model, after the tables (output/run_folder.py `finish`):
+        """The labels, run.json and the model, after the tables (pipeline/finish.py):
         (rows, metrics, one line on the model, seconds spent writing the tables) or None if the
         worker (or the fork sending it the window) failed or died: the caller then writes
         everything itself."""
@@ -154,7 +155,7 @@ def _serve(inbox, replies, run_end, train_model: bool) -> None:
         job = inbox.get(timeout=PATIENCE)
     except queue.Empty:                              # a long simulation: load the model's too
         if train_model:
-            from output.churn_model import preload
+            from analysis.churn_model import preload
             preload()
         job = inbox.get()
     if job is None:
@@ -164,14 +165,14 @@ def _serve(inbox, replies, run_end, train_model: bool) -> None:
         files = run_folder.RunFolder(window, Path(folder))
         files.write_tables()
         if train_model and inbox.empty():
-            from output import churn_model
+            from analysis import churn_model
             if churn_model.sklearn_loaded():    # time to spare: the first training starts warm
                 churn_model.warm_up()
         job = inbox.get()
         if job is None:
             return
         quits, jobs = job
-        done = files.finish(quits, jobs)
+        done = finish(files, quits, jobs)
     except Exception as e:  # noqa: BLE001 - the run writes everything itself, and raises there
         replies.send(("error", f"{type(e).__name__}: {e}"))
         return

@@ -11,7 +11,7 @@
     sweep(...)               the cartesian grid x replications, as one tidy table
 
 Nothing here changes simulation state: a task simulates with output/pipeline.run and reads the
-tables it wrote. The command line is output/whatif_cli.py.
+tables it wrote. The command line is commands/whatif.py.
 """
 from __future__ import annotations
 
@@ -120,7 +120,7 @@ def run_task(task: dict) -> dict:
     """Simulate `task["document"]` (a merged scenario document) with `task["seed"]` and return
     {"seed": ..., **outcomes}. The run is written to `task["out"]` if given (kept), else into a
     temporary folder that is removed. Importable by reference, so a Dask worker can run it."""
-    from output.pipeline import run
+    from pipeline.one_run import run
     from world.scenario import apply_overrides, validate_document
 
     # what-if outcomes are read inside the window: no look-ahead, no churn model (faster)

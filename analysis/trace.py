@@ -35,8 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-from output.cli import BadInput, read_csv
-from output.cli import OneLineParser as _Parser  # one-line errors, exit 2
+from output.reading import BadInput, read_csv
+from commands.cli import OneLineParser as _Parser  # one-line errors, exit 2
 
 MINUTES_PER_DAY = 1440
 # the trace's event types (--type), in the order events of the same minute are listed

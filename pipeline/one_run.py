@@ -8,7 +8,7 @@
     -> the churn labels (from the look-ahead's tutor quits), run.json, the churn model
     -> the temporary folder moves into place.
 
-With jobs >= 2 the left column runs in the run's second process (output/worker.py), forked before
+With jobs >= 2 the left column runs in the run's second process (pipeline/worker.py), forked before
 the platform is built: it imports pandas and the model's libraries while this process simulates.
 With one job, or where that process cannot run, everything runs here, one step after the other;
 the files are the same bytes either way.
@@ -20,8 +20,9 @@ import time
 from pathlib import Path
 
 from output.recorder import Recorder, window_log
-from output.worker import Worker
 from output.writers import atomic_directory
+from pipeline.finish import finish
+from pipeline.worker import Worker
 from world.model import Platform, enable_gc_without_a_walk
 
 LOOKAHEAD_KEEPS = ("tutor_quit",)      # the only events the churn labels read after the window
@@ -49,7 +50,7 @@ class Window:
     Taken in two steps. What the look-ahead would change (the tutors' traits: coaching moves
     them; the daily series; how many events and students there are) is read at once. The event
     log and the students' traits, which the look-ahead only adds to, are packed by `pack`, later
-    or elsewhere: with --jobs 2 a fork of the simulating process packs them (output/worker.py)
+    or elsewhere: with --jobs 2 a fork of the simulating process packs them (pipeline/worker.py)
     while this one goes on into the look-ahead, 0.3 s sooner."""
 
     def __init__(self, model, counts: dict, scenario, document: dict):
@@ -105,7 +106,7 @@ def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int =
                 if done is None:            # one job, or the worker failed: the rest is written here
                     if files is None:
                         files = _write_tables_here(window.pack(model), tmp)
-                    rows, trained, text = files.finish(quits, jobs)
+                    rows, trained, text = finish(files, quits, jobs)
                     tables_s = files.seconds
                 else:
                     rows, trained, text, tables_s = done

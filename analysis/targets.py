@@ -2,7 +2,7 @@
 
 The specification (tutor-quality-data-spec.md, sections 1-18) is not read at run time; every number
 `validate` measures against lives here. `CHECKS` is a flat list of `Check` records; each has a
-kind that a small evaluator (output/validate.py) knows how to measure:
+kind that a small evaluator (analysis/validate.py) knows how to measure:
 
     range   every non-null value of a column lies in the spec range    (0 rows outside)
     enum    every non-null value is one of the spec's options          (0 rows outside)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from output import targets as T
+from analysis import targets as T
 
 FIG_DPI = 80
 TARGET_COLOR = "#d62728"
@@ -303,7 +303,7 @@ FIGURES = (
 
 def write_report(d, results, out_dir: Path) -> Path:
     """Write out_dir/report.md and out_dir/figures/*.png; return the report's path."""
-    from output.validate import describe_run, summary_line
+    from analysis.validate import describe_run, summary_line
 
     out_dir = Path(out_dir)
     fig_dir = out_dir / "figures"

@@ -1,0 +1,144 @@
+"""`run.py sweep SCENARIO.toml --grid key=v1,v2`: a grid of scenario values, replicated."""
+from __future__ import annotations
+
+import itertools
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+from commands.cli import OneLineParser
+from commands.cli import non_negative_int as _non_negative_int
+from commands.cli import positive_int as _positive_int
+from commands.whatif import check_out, default_workers, fail, load, progress
+
+
+def sweep_parser() -> OneLineParser:
+    p = OneLineParser(
+        prog="run.py sweep",
+        description="Run a scenario over the cartesian grid of --grid values x replications (seeds S, "
+                    "S+1, ... at every grid point), in parallel processes or on a Dask cluster. Writes "
+                    "sweep.csv (one tidy row per grid point and replication: parameter columns, "
+                    "replication, seed, outcome columns) and sweep_<outcome>.png (mean and 95% "
+                    "t-interval against the first grid parameter, one line per combination of the others).")
+    p.add_argument("scenario", metavar="SCENARIO.toml", help="the scenario to vary")
+    p.add_argument("--grid", action="append", default=[], required=True, metavar="KEY.PATH=V1,V2,...",
+                   help="a parameter and its values (each value parsed as TOML), e.g. "
+                        "--grid platform.coaching.effect=0,1,2 (repeatable: the grid is their product)")
+    p.add_argument("--replications", "-n", type=_positive_int, default=3, help="runs per grid point (default 3)")
+    p.add_argument("--seed", type=_non_negative_int, help="first seed (default: the scenario's seed)")
+    p.add_argument("--out", default="sweep", help="output folder (default: sweep)")
+    p.add_argument("--workers", type=_positive_int, default=default_workers(),
+                   help="parallel simulation processes on this machine (default: the number of CPUs)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="address of a Dask distributed scheduler, e.g. tcp://10.0.0.5:8786: the runs are "
+                        "submitted to its workers (which need tutorsim installed) instead of local processes")
+    p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
+                   help="override a value at every grid point, e.g. --set tutors.count=30 (repeatable)")
+    p.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
+    return p
+
+
+def parse_grid(items: list[str]) -> list[tuple[str, list[str], list]]:
+    """`key.path=v1,v2` -> (key, raw values, parsed values); ValueError with a one-line message."""
+    grid = []
+    for item in items:
+        if "=" not in item:
+            raise ValueError(f"--grid {item}: expected key.path=v1,v2,...")
+        key, raw = item.split("=", 1)
+        key = key.strip()
+        values = [v.strip() for v in raw.split(",")]
+        if not key or not all(values):
+            raise ValueError(f"--grid {item}: expected key.path=v1,v2,... with no empty value")
+        if key in (k for k, _, _ in grid):
+            raise ValueError(f"--grid {key}: given twice")
+        parsed = []
+        for v in values:
+            try:
+                parsed.append(tomllib.loads(f"v = {v}")["v"])
+            except tomllib.TOMLDecodeError:
+                parsed.append(v)   # a bare word is a string, as in --set
+        if len(set(map(repr, parsed))) != len(parsed):
+            raise ValueError(f"--grid {item}: a value is repeated")
+        grid.append((key, values, parsed))
+    return grid
+
+
+def main(argv: list[str]) -> int:
+    args = sweep_parser().parse_args(argv)
+    prog = "run.py sweep"
+    try:
+        grid = parse_grid(args.grid)
+    except ValueError as e:
+        return fail(prog, str(e))
+    from world.scenario import ScenarioError, apply_overrides, validate_document
+    try:
+        base, scenario = load(args.scenario, args.set)
+    except ScenarioError as e:
+        sys.stderr.write(f"{e}\n")
+        return 2
+    keys = [k for k, _, _ in grid]
+
+    # validate every grid point; a problem is reported once, with the first point that has it
+    problems: dict[str, str] = {}
+    points, documents = [], {}
+    for combo in itertools.product(*[list(zip(raw, parsed)) for _, raw, parsed in grid]):
+        sets = [f"{k}={raw}" for k, (raw, _) in zip(keys, combo)]
+        doc = apply_overrides(base, sets, source="--grid")
+        try:
+            validate_document(doc, args.scenario)
+        except ScenarioError as e:
+            for line in str(e).splitlines():
+                problems.setdefault(line, f"{line} (--grid {', '.join(sets)})")
+        points.append({k: parsed for k, (_, parsed) in zip(keys, combo)})
+        documents[len(points) - 1] = doc
+    if problems:
+        sys.stderr.write("\n".join(problems.values()) + "\n")
+        return 2
+    out = Path(args.out)
+    if (code := check_out(prog, out)) is not None:
+        return code
+    if args.scheduler is not None:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            return fail(prog, "--scheduler needs dask.distributed: pip install -e '.[sweep]'")
+    seed = scenario.seed if args.seed is None else args.seed
+
+    from analysis import whatif
+    by_point = {repr(p): documents[i] for i, p in enumerate(points)}
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    try:
+        tidy = whatif.sweep(points, lambda p: by_point[repr(p)], args.scenario, args.replications, seed,
+                            workers=args.workers, scheduler=args.scheduler,
+                            on_done=progress(not args.no_progress and sys.stderr.isatty(), "sweep"))
+    except (OSError, TimeoutError) as e:
+        if args.scheduler is None:
+            raise
+        return fail(prog, f"--scheduler {args.scheduler}: cannot reach the scheduler ({type(e).__name__}: {e})")
+    except Exception as e:
+        if args.scheduler is None:
+            raise
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        sys.stderr.write(f"{prog}: error: a run failed on the Dask workers ({type(e).__name__}: {first}); "
+                         f"the workers need tutorsim importable: pip install -e <tutorsim> on each, or start "
+                         f"them with PYTHONPATH=<tutorsim>\n")
+        return 1
+    elapsed = time.perf_counter() - started
+    tidy.to_csv(out / "sweep.csv", index=False, lineterminator="\n")
+    figures = whatif.sweep_figures(tidy, keys, out, source=args.scenario)
+    n_runs = len(points) * args.replications
+    where = f"Dask scheduler {args.scheduler}" if args.scheduler else \
+        f"{min(args.workers, n_runs)} local worker{'s' if min(args.workers, n_runs) != 1 else ''}"
+    print(f"sweep: {args.scenario} ({scenario.name!r}), {len(points)} grid point{'s' if len(points) != 1 else ''} x "
+          f"{args.replications} replication{'s' if args.replications != 1 else ''} ("
+          + (f"seeds {seed}..{seed + args.replications - 1}" if args.replications > 1 else f"seed {seed}")
+          + " at every point)" + "".join(f"; --set {s}" for s in args.set))
+    print()
+    print(whatif.format_sweep(whatif.sweep_summary(tidy, keys), keys))
+    print()
+    print(f"  mean ± half-width of the 95% t-interval over replications; every outcome is in sweep.csv")
+    print(f"  wall time: {elapsed:.1f} s ({n_runs} runs on {where})")
+    print(f"  files in: {out}/ (sweep.csv, {len(figures)} figures sweep_<outcome>.png)")
+    return 0
