@@ -5,11 +5,10 @@ continue, switch tutor or leave, from how the session went and their patience.
 """
 from __future__ import annotations
 
-from agents.traits import draw, pick
-from world.mesa_core import mesa
+import mesa
 
-CONTINUE, SWITCH, LEAVE, DONE = 0, 1, 2, 3
-ACTIONS = ("continue", "switch", "leave", "done")
+from agents.decisions import CONTINUE, DONE, LEAVE, SWITCH
+from agents.traits import draw, pick
 
 
 class Student(mesa.Agent):

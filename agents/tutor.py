@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from collections import deque
 
-from agents.traits import correlated_uniforms, draw, pick, quantile
-from world.mesa_core import mesa
+import mesa
 
-SUBJECTS = ("Math", "Science", "English", "History", "Test Prep", "Programming")
+from agents.traits import correlated_uniforms, draw, pick, quantile
+
 MORNING_BLOCK = (8, 9, 10, 11)            # 8am-12pm
 EVENING_BLOCK = (15, 16, 17, 18, 19, 20)  # 3pm-9pm
 WEEKEND_BLOCK = tuple(range(8, 21))       # weekend tutors spread 8am-9pm
 ODD_HOURS = (6, 22)                       # 6-7am, 10-11pm
-MINUTES_PER_DAY = 1440
 
 
 class Tutor(mesa.Agent):
@@ -35,6 +34,8 @@ class Tutor(mesa.Agent):
         self.session_noise = streams.normals("tutor", index, "session_noise")
         self.primary_subject = primary_subject
         self.n_subjects = n_subjects
+        # the clock counts minutes (the model's calendar says how many make a day)
+        self.day_minutes = model.calendar.minutes_per_day
         self._draw_traits(traits, rng_traits, model.calendar)
         # state
         self.active = True
@@ -82,9 +83,9 @@ class Tutor(mesa.Agent):
         self.burnout_max = draw(t.burnout_max, rng)
         onset = draw(t.burnout_onset_day, rng) if t.burnout_onset_day is not None else None
         # burnout starts on a day of the window (negative: during the warm-up)
-        self.burnout_onset = None if onset is None else calendar.window_start + onset * MINUTES_PER_DAY
+        self.burnout_onset = None if onset is None else calendar.window_start + onset * calendar.minutes_per_day
         self.certification = pick(t.certification, rng)
-        others = [s for s in SUBJECTS if s != self.primary_subject]
+        others = [s for s in self.model.subjects if s != self.primary_subject]
         self.subjects = [self.primary_subject] + rng.sample(others, self.n_subjects - 1)
         self.weekend_only = rng.random() < t.weekend_only_share
         self.morning = rng.random() < t.morning_share
@@ -148,7 +149,7 @@ class Tutor(mesa.Agent):
     def burnout(self, t: float) -> float:
         if self.burnout_onset is None or t <= self.burnout_onset:
             return 0.0
-        ramp = self.model.behaviour.burnout_ramp_days * MINUTES_PER_DAY
+        ramp = self.model.behaviour.burnout_ramp_days * self.day_minutes
         return self.burnout_max * min(1.0, (t - self.burnout_onset) / ramp)
 
     def reliability_now(self, t: float) -> float:
@@ -175,7 +176,7 @@ class Tutor(mesa.Agent):
 
     def recent_mean_rating(self, t: float) -> float | None:
         q = self.recent_ratings
-        since = t - 7 * MINUTES_PER_DAY
+        since = t - 7 * self.day_minutes
         while q and q[0][0] < since:
             self.recent_tenths -= q.popleft()[1]
         if not q:
@@ -209,7 +210,7 @@ class Tutor(mesa.Agent):
         recent = self.recent_mean_rating(t)
         if recent is not None and recent < 4.0:
             p *= 1 + b.quit_low_rating_gain * (4.0 - recent)
-        if t - self.last_session_time > 7 * MINUTES_PER_DAY:
+        if t - self.last_session_time > 7 * self.day_minutes:
             p *= 1 + b.quit_idle_gain
         return min(1.0, p)
 
@@ -221,7 +222,7 @@ class Tutor(mesa.Agent):
         """Every midnight the tutor may decide to stop tutoring for good."""
         env = self.model.env
         while self.active:
-            yield env.timeout(MINUTES_PER_DAY)
+            yield env.timeout(self.day_minutes)
             p = self.p_quit = self.quit_probability(env.now)
             if self.decide(p):
                 self.model.tutor_quits(self, p)

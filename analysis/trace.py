@@ -35,16 +35,16 @@ from pathlib import Path
 
 import numpy as np
 
-from output.reading import BadInput, read_csv
 from commands.cli import OneLineParser as _Parser  # one-line errors, exit 2
+from output.reading import BadInput, read_csv
+from world.clock import MINUTES_PER_DAY
+from world.events import STUDENT_ACTIONS
 
-MINUTES_PER_DAY = 1440
 # the trace's event types (--type), in the order events of the same minute are listed
 TYPES = ("arrived", "rescheduled", "move_refused", "cancelled", "no_show", "session", "booked", "decision",
          "quit", "login", "action", "intervention", "email", "coaching", "trait_change", "experiment", "daily")
 HIDDEN_BY_DEFAULT = ("daily",)     # one row per tutor and day: asked for with --type daily
 RANK = {t: i for i, t in enumerate(TYPES)}
-STUDENT_ACTIONS = ("continue", "switch", "leave", "done")      # agents/student.py ACTIONS
 ID_RE = re.compile(r"^(T)(\d{4,})$|^(ST)(\d{6,})$")
 JSON_KEYS = ("time", "minute", "phase", "type", "kind", "agent", "tutor", "student", "session",
              "session_num", "p", "text", "why", "data")
@@ -172,11 +172,9 @@ FMT = _Fmt()
 
 def _codes() -> dict[str, tuple]:
     """The names behind the log's small integer codes."""
-    from world.engagement import ACTIONS, DEVICES, LOGIN_KINDS, MESSAGE_KINDS, PROFILE_FIELDS
-    from world.experiments import CHANNELS
-    from world.interventions import CAUSES, COACHING, STEPS, TYPES as INTERVENTION_TYPES
-    from world.scenario import SUBJECTS
-    return {"subjects": SUBJECTS, "actions": ACTIONS, "devices": DEVICES, "login_kinds": LOGIN_KINDS,
+    from world.events import (CAUSES, CHANNELS, COACHING, DEVICES, INTERVENTION_TYPES, LOGIN_KINDS, MESSAGE_KINDS,
+                              PROFILE_FIELDS, STEPS, SUBJECTS, TUTOR_ACTIONS)
+    return {"subjects": SUBJECTS, "actions": TUTOR_ACTIONS, "devices": DEVICES, "login_kinds": LOGIN_KINDS,
             "message_kinds": MESSAGE_KINDS, "profile_fields": PROFILE_FIELDS, "channels": CHANNELS,
             "causes": CAUSES, "coaching": COACHING, "steps": STEPS, "intervention_types": INTERVENTION_TYPES}
 
@@ -203,7 +201,8 @@ class Run:
     """A run folder, read for tracing."""
 
     def __init__(self, folder: Path, need_students: bool):
-        from output.recorder import SCHEMA, load_log
+        from output.recorder import load_log
+        from world.events import SCHEMA
         from world.scenario import ScenarioError, validate_document
         if not folder.is_dir():
             raise BadInput(f"{folder}: no such folder")
@@ -329,7 +328,7 @@ class Tracer:
                             "student": student, "p": p, "data": data})
 
     def collect(self) -> list[dict]:
-        from output.recorder import BOOK_REASON, CANCEL_REASON, CONNECTION, INITIATOR, LEAVE_REASON, MOVE_REFUSED
+        from world.events import BOOK_REASON, CANCEL_REASON, CONNECTION, INITIATOR, LEAVE_REASON, MOVE_REFUSED
         run, log = self.run, self.run.log
         c = _codes()
         subjects = c["subjects"]

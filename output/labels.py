@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from output.recorder import LEAVE_REASON
+from world.events import LEAVE_REASON
 from world.clock import MINUTES_PER_DAY
 
 LABEL_COLUMNS = ["tutor_id", "churned", "churned_at", "reason", "horizon_days"]

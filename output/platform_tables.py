@@ -23,9 +23,12 @@ import pandas as pd
 
 from output.tables import datetime_texts, numbered
 from world.clock import MINUTES_PER_DAY
-from world.engagement import ACTIONS, DEVICES, MESSAGE_KINDS, PROFILE_FIELDS, ip_text
-from world.interventions import (ATTENDED, BOOKED, CLICKED, DELIVERED, FAILED, OPENED, RESPONDED,
-                                 SENT, TYPES, render)
+from world.engagement import ip_text
+from world.events import (ATTENDED, BOOKED, CLICKED, DELIVERED, DEVICES, FAILED, MESSAGE_KINDS, OPENED,
+                          PROFILE_FIELDS, RESPONDED, SENT)
+from world.events import INTERVENTION_TYPES as TYPES
+from world.events import TUTOR_ACTIONS as ACTIONS
+from world.interventions import render
 
 EVENT_COLUMNS = ["event_id", "tutor_id", "event_type", "event_data", "timestamp"]
 INTERVENTION_COLUMNS = [

@@ -50,7 +50,8 @@ def _scenario(folder: Path):
 
 
 def _log(folder: Path, needed: tuple[str, ...]):
-    from output.recorder import SCHEMA, load_log
+    from output.recorder import load_log
+    from world.events import SCHEMA
     path = folder / "events.npz"
     if not path.is_file():
         raise BadInput(f"{path}: not found (the run was made with --no-event-log?)")

@@ -9,12 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from output.recorder import CONNECTION, INITIATOR
 from world.clock import MINUTES_PER_DAY
+from world.events import CONNECTION, INITIATOR, SUBJECTS
 from world.formulas import churn_score, churn_signals
 from world.streams import Streams
-
-SUBJECTS = ("Math", "Science", "English", "History", "Test Prep", "Programming")
 
 SESSION_COLUMNS = [
     "session_id", "tutor_id", "student_id", "session_datetime", "scheduled_duration_min",

@@ -54,7 +54,7 @@ class Window:
     while this one goes on into the look-ahead, 0.3 s sooner."""
 
     def __init__(self, model, counts: dict, scenario, document: dict):
-        from world.engagement import DEVICES
+        from world.events import DEVICES
         self.scenario = scenario
         self.document = document
         self.calendar = model.calendar

@@ -9,7 +9,7 @@ How many of the sessions are first sessions, then, is decided by how long studen
 from __future__ import annotations
 
 from world.clock import MINUTES_PER_DAY
-from world.sessions import EXISTING
+from world.events import EXISTING
 
 
 class Acquisition:

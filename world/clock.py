@@ -11,6 +11,7 @@ class Calendar:
     """The warm-up runs first; the window (what the tables show) ends at `window_end` midnight."""
 
     def __init__(self, window_end: str, window_days: int, warmup_days: int, lookahead_days: int = 0):
+        self.minutes_per_day = MINUTES_PER_DAY
         self.window_days = window_days
         self.warmup_days = warmup_days
         self.total_days = window_days + warmup_days                  # warm-up + window

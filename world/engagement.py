@@ -23,15 +23,10 @@ from operator import attrgetter
 
 from agents.traits import pick
 from world.clock import MINUTES_PER_DAY
+from world.events import COMPLETED, DEVICES, MESSAGE, PROFILE, PROFILE_FIELDS, SCHEDULED, position
 
-DEVICES = ("desktop", "laptop", "mobile", "tablet")
-LOGIN_KINDS = ("routine", "pre_session")
-ACTIONS = ("session_scheduled", "session_completed", "profile_updated", "message_sent")
-SCHEDULED, COMPLETED, PROFILE, MESSAGE = range(4)
-PROFILE_FIELDS = ("availability", "bio", "subjects", "photo")
-MESSAGE_KINDS = ("welcome", "reminder")
 HOME_DEVICES = (0, 1)          # desktop and laptop connect from home; the others from a carrier
-END_COLUMN = 0                 # position of the session's end time in a session_observed row
+END = position("session_observed", "t")     # the session's end time in a session_observed row
 # the order of a tutor's upcoming sessions: soonest first, then booked first (a C-level key: the
 # same tuples a lambda would build, at a fraction of the cost, for every login)
 START_THEN_SID = attrgetter("start", "sid")
@@ -187,7 +182,7 @@ class Engagement:
         if held and t < self.detail_until:
             h = self.habits[s.tutor.index]
             rng = h.actions_rng
-            at = row[END_COLUMN] + rng.uniform(*self.cfg.completed_delay_minutes)
+            at = row[END] + rng.uniform(*self.cfg.completed_delay_minutes)
             device, ip = self._device(h, rng)
             self.rec.tutor_action.append((at, s.tutor.index, COMPLETED, s.sid, s.student.index, device, ip, -1, 1.0))
 

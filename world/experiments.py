@@ -27,10 +27,8 @@ from __future__ import annotations
 import math
 
 from world.clock import MINUTES_PER_DAY
-from world.interventions import IN_APP, SELF_STUDY
+from world.events import IN_APP, SELF_STUDY
 from world.scenario import VariantEffect
-
-CHANNELS = ("email", "in_app")
 NO_EFFECT = VariantEffect()
 
 

@@ -34,18 +34,11 @@ import math
 import numpy as np
 
 from world.clock import MINUTES_PER_DAY
-from world.scenario import INTERVENTION_TYPES
+from world.events import (ATTENDED, BOOKED, CLICKED, COACHED, DELIVERED, EMAIL, FAILED, INTERVENTION_TYPES,
+                          MISSED, OPENED, RE_ENGAGED, RESPONDED, SELF_STUDY, SENT, TECH_FIX, UNANSWERED,
+                          UNCLICKED, UNOPENED)
 
 TYPES = INTERVENTION_TYPES
-# the last three are decisions against a step (p: the chance the tutor had of taking it)
-STEPS = ("sent", "delivered", "failed", "opened", "clicked", "responded", "unopened", "unclicked",
-         "unanswered")
-SENT, DELIVERED, FAILED, OPENED, CLICKED, RESPONDED, UNOPENED, UNCLICKED, UNANSWERED = range(9)
-COACHING = ("coaching_scheduled", "coaching_attended", "coaching_missed")
-BOOKED, ATTENDED, MISSED = range(3)
-CAUSES = ("coaching", "self_study", "tech_fix", "re_engaged")
-COACHED, SELF_STUDY, TECH_FIX, RE_ENGAGED = range(4)
-EMAIL, IN_APP = 0, 1            # channels of a message (experiments.CHANNELS)
 NAN = float("nan")
 
 # template_{type}_{n:03d}: n = 1 is the standing template; experiments' variants use n = 2, 3...

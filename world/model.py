@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import gc
 
+import mesa
 import simpy
 
 from agents.student import Student
-from agents.tutor import SUBJECTS, Tutor
-from output.recorder import CONNECTION
+from agents.tutor import Tutor
 from world.acquisition import Acquisition
 from world.clock import MINUTES_PER_DAY, Calendar
 from world.engagement import Engagement
+from world.events import CONNECTION, SUBJECTS
 from world.experiments import Experiments
 from world.interventions import Interventions
 from world.marketplace import Marketplace
-from world.mesa_core import mesa
 from world.network import Network
 from world.sessions import SessionDesk
 from world.signals import Signals
@@ -81,6 +81,7 @@ class Platform(mesa.Model):
         cal = scenario.calendar
         self.calendar = Calendar(cal.window_end, cal.window_days, cal.warmup_days, cal.lookahead_days)
         self.streams = Streams(scenario.seed)
+        self.subjects = SUBJECTS                 # what tutors teach and students come for
         self.network = Network(scenario.network)
         self.connection_penalty = [scenario.behaviour.connection_rating_penalty[c] for c in CONNECTION]
         self.sessions_today = 0

@@ -6,7 +6,7 @@ into Poor / Fair / Good / Excellent; a worse connection makes technical issues m
 """
 from __future__ import annotations
 
-from output.recorder import CONNECTION
+from world.events import CONNECTION
 
 
 class Network:

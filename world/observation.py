@@ -7,7 +7,7 @@ the network at that hour makes the connection; the student's perception makes th
 """
 from __future__ import annotations
 
-from output.recorder import CONNECTION
+from world.events import CONNECTION
 from world.formulas import engagement_score_scalar
 
 

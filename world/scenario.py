@@ -13,9 +13,11 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-SUBJECTS = ("Math", "Science", "English", "History", "Test Prep", "Programming")
-GRADES = ("Elementary", "Middle School", "High School", "College", "Adult")
-CERTIFICATIONS = ("Basic", "Advanced", "Expert")
+from world.events import CERTIFICATIONS, CONNECTION, GRADES, INTERVENTION_TYPES, SUBJECTS
+
+Certification = Literal[CERTIFICATIONS]
+ConnectionLevel = Literal[CONNECTION]
+
 
 
 class ScenarioError(Exception):
@@ -112,7 +114,7 @@ class TutorTraits(Strict):
     weekend_only_share: float | None = Field(None, ge=0, le=1)
     odd_hours_share: float | None = Field(None, ge=0, le=1)    # also takes 6-7am / 10-11pm slots
     working_days: Dist | None = None       # weekdays worked per week (weekday tutors)
-    certification: dict[Literal["Basic", "Advanced", "Expert"], float] | None = None
+    certification: dict[Certification, float] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -219,7 +221,7 @@ class Behaviour(Strict):
     quit_burnout_gain: float = Field(ge=0)
     quit_low_rating_gain: float = Field(ge=0)      # per star below 4.0 of the tutor's recent mean
     quit_idle_gain: float = Field(ge=0)            # when the tutor had no session in 7 days
-    quit_certification_factor: dict[Literal["Basic", "Advanced", "Expert"], float]
+    quit_certification_factor: dict[Certification, float]
     # session perception
     quality_skill_weight: float
     quality_empathy_weight: float                  # per point of empathy above 6.5
@@ -233,7 +235,7 @@ class Behaviour(Strict):
     rating_noise_sd: float = Field(ge=0)
     first_session_penalty: float
     first_session_unreliability_penalty: float     # stars lost: k * (0.8 - reliability now) ** 2
-    connection_rating_penalty: dict[Literal["Excellent", "Good", "Fair", "Poor"], float]
+    connection_rating_penalty: dict[ConnectionLevel, float]
     tech_issue_rating_penalty: float
     satisfaction_base: float
     satisfaction_rating_weight: float
@@ -243,7 +245,7 @@ class Behaviour(Strict):
     # session observables
     attention_tutor_weight: float                  # attention points per unit of quality above 0.75
     attention_noise_sd: float = Field(ge=0)
-    attention_connection_penalty: dict[Literal["Excellent", "Good", "Fair", "Poor"], float]
+    attention_connection_penalty: dict[ConnectionLevel, float]
     speak_noise_sd: float = Field(ge=0)
     speak_attention_weight: float                  # tutors talk more to inattentive students
     speak_burnout_shift: float                     # burned-out tutors lecture instead of engaging
@@ -283,7 +285,7 @@ class Network(Strict):
     noise_sd: float = Field(gt=0)
     jitter_per_load: float = Field(ge=0)               # congestion also makes connections erratic
     thresholds: tuple[float, float, float]             # Poor | Fair | Good | Excellent
-    tech_issue_prob: dict[Literal["Excellent", "Good", "Fair", "Poor"], float]
+    tech_issue_prob: dict[ConnectionLevel, float]
 
 
 class ChurnFormula(Strict):
@@ -305,8 +307,7 @@ class ChurnFormula(Strict):
 
 # --- the platform loop: tutors' own activity, interventions, coaching, experiments ---------------
 
-INTERVENTION_TYPES = ("engagement", "first_session", "quality", "technical", "churn")
-InterventionType = Literal["engagement", "first_session", "quality", "technical", "churn"]
+InterventionType = Literal[INTERVENTION_TYPES]
 Hours = tuple[float, float]
 
 

@@ -15,16 +15,14 @@ from __future__ import annotations
 import simpy
 from simpy.events import URGENT
 
-from agents.student import CONTINUE, SWITCH
+from agents.decisions import CONTINUE, SWITCH
 from world.clock import MINUTES_PER_DAY
+from world.events import (AGAIN, NEW, NO_FREE_HOUR, PLATFORM_CAP, SUBJECTS, SWITCHING, TUTOR_QUIT, UNAVAILABLE,
+                          position)
 from world.observation import Observer
 
-SUBJECT_CODE = {s: i for i, s in enumerate(("Math", "Science", "English", "History", "Test Prep", "Programming"))}
-RATING_COLUMN = 17       # position of the rating in a session_observed row
-# why a student books (output/recorder.py BOOK_REASON)
-EXISTING, NEW, AGAIN, SWITCHING, UNAVAILABLE, TUTOR_QUIT = range(6)
-# why a move did not happen (output/recorder.py MOVE_REFUSED)
-PLATFORM_CAP, NO_FREE_HOUR = range(2)
+SUBJECT_CODE = {s: i for i, s in enumerate(SUBJECTS)}
+RATING = position("session_observed", "rating")
 OWN_TUTOR = (1.0, 1, float("nan"))   # a booking with the student's own tutor: (p, candidates, room)
 
 
@@ -218,7 +216,7 @@ class SessionDesk:
         if held:
             row = self.observer.observe(s, t, burnout, rel)
             self.rec.session_observed.append(row)
-            rating = row[RATING_COLUMN]
+            rating = row[RATING]
             end = row[0]
             student.sessions_done += 1
             self.model.ratings_today.append(rating)
