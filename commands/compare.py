@@ -56,13 +56,14 @@ def main(argv: list[str]) -> int:
     seed = sc_a.seed if args.seed is None else args.seed
 
     from analysis import whatif
+    from pipeline import replications
     a = whatif.Arm("A", args.a, doc_a)
     b = whatif.Arm("B", args.b, doc_b)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    runs, table = whatif.compare(a, b, args.replications, seed, independent=args.independent,
-                                 workers=args.workers, keep_runs=out / "runs" if args.keep_runs else None,
-                                 on_done=progress(not args.no_progress and sys.stderr.isatty(), "compare"))
+    runs, table = replications.compare(a, b, args.replications, seed, independent=args.independent,
+                                       workers=args.workers, keep_runs=out / "runs" if args.keep_runs else None,
+                                       on_done=progress(not args.no_progress and sys.stderr.isatty(), "compare"))
     elapsed = time.perf_counter() - started
     table.to_csv(out / "compare.csv", index=False, lineterminator="\n")
     runs.to_csv(out / "compare_runs.csv", index=False, lineterminator="\n")

@@ -1,6 +1,7 @@
 """`run.py sweep SCENARIO.toml --grid key=v1,v2`: a grid of scenario values, replicated."""
 from __future__ import annotations
 
+import importlib
 import itertools
 import sys
 import time
@@ -100,19 +101,20 @@ def main(argv: list[str]) -> int:
         return code
     if args.scheduler is not None:
         try:
-            import distributed  # noqa: F401
+            importlib.import_module("distributed")
         except ImportError:
             return fail(prog, "--scheduler needs dask.distributed: pip install -e '.[sweep]'")
     seed = scenario.seed if args.seed is None else args.seed
 
     from analysis import whatif
+    from pipeline import replications
     by_point = {repr(p): documents[i] for i, p in enumerate(points)}
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     try:
-        tidy = whatif.sweep(points, lambda p: by_point[repr(p)], args.scenario, args.replications, seed,
-                            workers=args.workers, scheduler=args.scheduler,
-                            on_done=progress(not args.no_progress and sys.stderr.isatty(), "sweep"))
+        tidy = replications.sweep(points, lambda p: by_point[repr(p)], args.scenario, args.replications, seed,
+                                  workers=args.workers, scheduler=args.scheduler,
+                                  on_done=progress(not args.no_progress and sys.stderr.isatty(), "sweep"))
     except (OSError, TimeoutError) as e:
         if args.scheduler is None:
             raise
@@ -138,7 +140,7 @@ def main(argv: list[str]) -> int:
     print()
     print(whatif.format_sweep(whatif.sweep_summary(tidy, keys), keys))
     print()
-    print(f"  mean ± half-width of the 95% t-interval over replications; every outcome is in sweep.csv")
+    print("  mean ± half-width of the 95% t-interval over replications; every outcome is in sweep.csv")
     print(f"  wall time: {elapsed:.1f} s ({n_runs} runs on {where})")
     print(f"  files in: {out}/ (sweep.csv, {len(figures)} figures sweep_<outcome>.png)")
     return 0

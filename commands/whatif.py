@@ -1,7 +1,8 @@
 """What `run.py compare` and `run.py sweep` share: scenario loading, the output folder, progress.
 
 Light on purpose: `--help` and every argument or scenario error answer without importing the
-simulation stack (mesa, simpy, pandas); analysis/whatif.py is imported only to run.
+simulation stack (mesa, simpy, pandas); pipeline/replications.py (which runs the replications)
+and analysis/whatif.py (which reads them) are imported only to run.
 
     python run.py compare A.toml B.toml --replications 5 [--seed S] [--out DIR] [--workers K]
                           [--independent] [--set KEY=VALUE ...] [--keep-runs]

@@ -13,9 +13,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis import calibrate as C  # noqa: E402
+from analysis import calibration_plan as CP  # noqa: E402
+from analysis import calibration_score as CS  # noqa: E402
 from analysis import targets as T  # noqa: E402
 from analysis.validate import Result  # noqa: E402
+from analysis import tuned_scenario as TS  # noqa: E402
+from commands import calibrate as C  # noqa: E402
 from tests.conftest import ROOT, run_cli  # noqa: E402
 from world import scenario as S  # noqa: E402
 
@@ -60,53 +63,53 @@ def test_score_is_zero_inside_the_band_and_grows_outside():
     c = check("mean")
     lo, hi = c.lo, c.hi
     width = hi - lo
-    assert C.result_distance(Result(c, "PASS", (lo + hi) / 2, lo=lo, hi=hi)) == 0
-    assert C.result_distance(Result(c, "PASS", hi, lo=lo, hi=hi)) == 0
-    near = C.result_distance(Result(c, "FAIL", hi + 0.1 * width, lo=lo, hi=hi))
-    far = C.result_distance(Result(c, "FAIL", hi + 0.5 * width, lo=lo, hi=hi))
-    below = C.result_distance(Result(c, "FAIL", lo - 0.5 * width, lo=lo, hi=hi))
+    assert CS.result_distance(Result(c, "PASS", (lo + hi) / 2, lo=lo, hi=hi)) == 0
+    assert CS.result_distance(Result(c, "PASS", hi, lo=lo, hi=hi)) == 0
+    near = CS.result_distance(Result(c, "FAIL", hi + 0.1 * width, lo=lo, hi=hi))
+    far = CS.result_distance(Result(c, "FAIL", hi + 0.5 * width, lo=lo, hi=hi))
+    below = CS.result_distance(Result(c, "FAIL", lo - 0.5 * width, lo=lo, hi=hi))
     assert near == pytest.approx(0.1) and far == pytest.approx(0.5) and below == pytest.approx(0.5)
     assert 0 < near < far
     # skipped checks cost nothing; a failing row rule costs 1 whatever the number of rows
-    assert C.result_distance(Result(c, "SKIP")) == 0
+    assert CS.result_distance(Result(c, "SKIP")) == 0
     rule = check("rule")
-    assert C.result_distance(Result(rule, "FAIL", 3, lo=0, hi=0)) == 1
-    assert C.result_distance(Result(rule, "FAIL", 3000, lo=0, hi=0)) == 1
-    assert C.result_distance(Result(rule, "PASS", 0, lo=0, hi=0)) == 0
+    assert CS.result_distance(Result(rule, "FAIL", 3, lo=0, hi=0)) == 1
+    assert CS.result_distance(Result(rule, "FAIL", 3000, lo=0, hi=0)) == 1
+    assert CS.result_distance(Result(rule, "PASS", 0, lo=0, hi=0)) == 0
     # one-sided band: normalised by the bound; an undefined value is a fixed 1
     m = check("metric")
-    assert C.distance(m, "FAIL", 0.4, 0.5, None) == pytest.approx(0.2)
-    assert C.distance(m, "FAIL", None, 0.5, None) == 1
-    assert C.distance(m, "FAIL", float("nan"), 0.5, 1.0) == 1
+    assert CS.distance(m, "FAIL", 0.4, 0.5, None) == pytest.approx(0.2)
+    assert CS.distance(m, "FAIL", None, 0.5, None) == 1
+    assert CS.distance(m, "FAIL", float("nan"), 0.5, 1.0) == 1
 
 
 def test_shares_distance_is_the_excess_deviation_over_the_band():
     c = check("shares")
     inside = {k: t for k, t in c.target.items()}
-    assert C.distance(c, "PASS", inside) == 0
+    assert CS.distance(c, "PASS", inside) == 0
     k0 = next(iter(c.target))
     off = dict(inside, **{k0: c.target[k0] + 2 * c.tol})     # deviation 2 tol: 1 tol outside
-    assert C.distance(c, "FAIL", off) == pytest.approx(0.5)
+    assert CS.distance(c, "FAIL", off) == pytest.approx(0.5)
 
 
 # ---------------------------------------------------------------------------------- the space
 
 
 def test_parameter_space_log_and_integer():
-    p = C.Param("x", 0.01, 1.0, integer=False, log=True, base=0.1)
+    p = CP.Param("x", 0.01, 1.0, integer=False, log=True, base=0.1)
     assert p.from_unit(0.5) == pytest.approx(0.1)
     assert p.to_unit(0.1) == pytest.approx(0.5)
     assert p.from_unit(2.0) == 1.0 and p.from_unit(-1.0) == 0.01
-    q = C.Param("n", 0.4, 6.0, integer=True, log=False, base=3)
+    q = CP.Param("n", 0.4, 6.0, integer=True, log=False, base=3)
     assert all(isinstance(q.from_unit(u / 10), int) for u in range(11))
     assert q.from_unit(0.0) == 1 and q.from_unit(1.0) == 6
-    assert C.round_sig(0.123456789) == 0.1235
+    assert CP.round_sig(0.123456789) == 0.1235
 
 
 def test_override_does_not_touch_the_document_it_is_given():
     doc = S.read_document(DEV)
     before = doc["behaviour"]["no_show_scale"]
-    out = C.override(doc, ["behaviour.no_show_scale=0.99"])
+    out = CP.override(doc, ["behaviour.no_show_scale=0.99"])
     assert out["behaviour"]["no_show_scale"] == 0.99
     assert doc["behaviour"]["no_show_scale"] == before
 
@@ -129,26 +132,26 @@ def test_toml_writer_round_trips_through_tomllib():
         "empty": {},
         "inline": [{"a": 1}],
     }
-    text = C.toml_dumps(doc, ["a header", "second line\nthird"])
+    text = TS.toml_dumps(doc, ["a header", "second line\nthird"])
     assert text.startswith("# a header\n# second line\n# third\n")
     back = tomllib.loads(text)
     expected = dict(doc)
     expected["students"] = {"hours": {"Middle School": {"other": 0.02, "weekday": {"15": 0.3}}}}
     assert back == expected
     assert isinstance(back["whole"], float) and isinstance(back["seed"], int)
-    nan = tomllib.loads(C.toml_dumps({"a": float("nan"), "b": float("-inf")}))
+    nan = tomllib.loads(TS.toml_dumps({"a": float("nan"), "b": float("-inf")}))
     assert math.isnan(nan["a"]) and nan["b"] == float("-inf")
 
 
 def test_toml_writer_output_loads_as_a_scenario(tmp_path):
-    tuned = C.nest({"behaviour.no_show_scale": 0.2125,
+    tuned = TS.nest({"behaviour.no_show_scale": 0.2125,
                     "behaviour.connection_rating_penalty.Poor": -0.75,
                     "students.days_flex": 4,
                     "tutors.experience_reliability_rho": 0.7})
     path = tmp_path / "sub" / "tuned.toml"
     path.parent.mkdir()
     extends = os.path.relpath(DEV, path.parent).replace(os.sep, "/")
-    path.write_text(C.toml_dumps({"extends": extends, **tuned}, ["tuned"]))
+    path.write_text(TS.toml_dumps({"extends": extends, **tuned}, ["tuned"]))
     sc = S.load(path)
     base = S.load(DEV)
     assert sc.behaviour.no_show_scale == 0.2125
@@ -213,7 +216,7 @@ def test_bad_arguments_through_run_py_exit_2(tmp_path):
 
 
 def test_shipped_calibration_file_is_valid():
-    plan = C.prepare(ROOT / "scenarios" / "calibration.toml")
+    plan = CP.prepare(ROOT / "scenarios" / "calibration.toml")
     assert plan.seeds == [1, 2, 3]
     assert 6 <= len(plan.params) <= 10
     assert plan.base_path.name == "production.toml"

@@ -213,7 +213,7 @@ def test_help_and_bad_arguments_answer_at_once_in_one_line(case, tmp_path):
 # --- common random numbers -----------------------------------------------------------------------------
 
 def test_a_parameter_no_agent_reads_gives_identical_sessions(tmp_path):
-    from analysis.whatif import run_task
+    from pipeline.replications import run_task
     a = document(PRODUCTION)
     b = document(PRODUCTION, 'description="a what-if nobody reads"', 'tutors.personas.natural.description="renamed"')
     ra = run_task({"document": a, "seed": 5, "out": str(tmp_path / "a")})
@@ -230,15 +230,16 @@ def test_shared_seeds_make_the_difference_far_less_variable_than_independent_see
     """rating_noise_sd +10%: the per-replication difference in mean rating varies far less when
     B reuses A's seeds (common random numbers) than when it draws its own."""
     from analysis import whatif
+    from pipeline import replications
     from world.scenario import read_document
     n, seed = 6, 300
     sd = read_document(PRODUCTION)["behaviour"]["rating_noise_sd"]
     small = ("tutors.count=20", "calendar.window_days=10", "demand.sessions_per_day=57")
     a = whatif.Arm("A", "production", document(PRODUCTION, *small))
     b = whatif.Arm("B", "noisier ratings", document(PRODUCTION, *small, f"behaviour.rating_noise_sd={sd * 1.1}"))
-    shared = whatif.compare_tasks(a, b, n, seed)
-    independent_b = [t for t in whatif.compare_tasks(a, b, n, seed, independent=True) if t["arm"] == "B"]
-    results = whatif.execute(shared + independent_b, workers=2)
+    shared = replications.compare_tasks(a, b, n, seed)
+    independent_b = [t for t in replications.compare_tasks(a, b, n, seed, independent=True) if t["arm"] == "B"]
+    results = replications.execute(shared + independent_b, workers=2)
     frame = pd.DataFrame(results)
     runs_a, runs_b, runs_bi = frame.iloc[:n].reset_index(drop=True), frame.iloc[n:2 * n].reset_index(drop=True), \
         frame.iloc[2 * n:].reset_index(drop=True)
@@ -276,12 +277,13 @@ def test_compare_no_show_wave_raises_no_shows_and_churn_probability(tmp_path):
 
 def test_evening_congestion_lowers_evening_ratings_and_connections():
     from analysis import whatif
+    from pipeline import replications
     forty = ("tutors.count=40", "demand.sessions_per_day=115")
     a = whatif.Arm("A", "production", document(PRODUCTION, *forty))
     b = whatif.Arm("B", "evening_congestion", document(SCENARIOS / "evening_congestion.toml", *forty))
     # five replications: the evening drop (~0.08 stars at 40 tutors) varies by ~0.05 between seeds,
     # more than three replications' t-interval (t = 4.3) can separate from zero
-    runs, table = whatif.compare(a, b, replications=5, seed=42, workers=2)
+    runs, table = replications.compare(a, b, replications=5, seed=42, workers=2)
     t = table.set_index("outcome")
     assert t.loc["evening_mean_rating", "ci_high"] < 0, t.loc["evening_mean_rating"].to_dict()
     assert t.loc["evening_poor_fair_share", "ci_low"] > 0, t.loc["evening_poor_fair_share"].to_dict()
@@ -296,6 +298,7 @@ def test_zero_coaching_effect_removes_the_engagement_lift_of_coached_tutors():
     4.9 stars, a 3-day cap, emails opened and clicked three times as readily): effect 1 lifts
     coached tutors' engagement, effect 0 leaves only noise."""
     from analysis import whatif
+    from pipeline import replications
     from world.scenario import Coaching
     if "effect" not in Coaching.model_fields:
         pytest.skip("platform.coaching.effect is not in the scenario schema")
@@ -304,7 +307,7 @@ def test_zero_coaching_effect_removes_the_engagement_lift_of_coached_tutors():
             "tutors.count=40", "demand.sessions_per_day=115"]
     a = whatif.Arm("A", "coaching effect 1", document(PRODUCTION, *wide, "platform.coaching.effect=1"))
     b = whatif.Arm("B", "coaching effect 0", document(PRODUCTION, *wide, "platform.coaching.effect=0"))
-    runs, table = whatif.compare(a, b, replications=3, seed=100, workers=2)
+    runs, table = replications.compare(a, b, replications=3, seed=100, workers=2)
     lift = table.set_index("outcome").loc["coached_engagement_lift"]
     assert lift["mean_a"] > 0.08, lift.to_dict()
     assert abs(lift["mean_b"]) < lift["mean_a"] / 2, lift.to_dict()

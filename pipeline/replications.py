@@ -1,0 +1,143 @@
+"""Replications of scenarios, for compare and sweep: the tasks, and running them.
+
+    run_task(task)           simulate one scenario document with one seed in a temporary folder
+                             and return its outcomes: the unit of work, for a local process pool
+                             or a Dask cluster alike (so a top-level, importable function)
+    execute(tasks, ...)      every task, in this process, a local process pool or on Dask
+    compare(...)             A and B over replications with seeds S, S+1, ... (common random
+                             numbers: every agent's streams are keyed by seed, agent and purpose,
+                             so B's differences from A are the effect, not noise); the per-run
+                             outcomes and analysis.whatif's difference table
+    sweep(...)               the cartesian grid x replications, as one tidy table
+
+A task simulates with pipeline/one_run.run and reads the tables it wrote with
+analysis.whatif.outcomes.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import tempfile
+import threading
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from analysis.whatif import OUTCOME_KEYS, Arm, difference_table, outcomes
+
+
+def run_task(task: dict) -> dict:
+    """Simulate `task["document"]` (a merged scenario document) with `task["seed"]` and return
+    {"seed": ..., **outcomes}. The run is written to `task["out"]` if given (kept), else into a
+    temporary folder that is removed. Importable by reference, so a Dask worker can run it."""
+    from pipeline.one_run import run
+    from world.scenario import apply_overrides, validate_document
+
+    # what-if outcomes are read inside the window: no look-ahead, no churn model (faster)
+    document = apply_overrides(task["document"], [f"seed={int(task['seed'])}", "outputs.event_log=false",
+                                                  "outputs.model=false", "calendar.lookahead_days=0"])
+    scenario = validate_document(document, task.get("source", "scenario"))
+    if task.get("out"):
+        out = Path(task["out"])
+        run(scenario, document, out)
+        return {"seed": int(task["seed"]), **outcomes(out)}
+    with tempfile.TemporaryDirectory(prefix="tutorsim-whatif-") as tmp:
+        out = Path(tmp) / "run"
+        run(scenario, document, out)
+        return {"seed": int(task["seed"]), **outcomes(out)}
+
+
+def _pool_context():
+    """fork is fastest (the workers inherit the imported modules) but is unsafe once the parent
+    runs other threads (a Dask client, say): then spawn."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def execute(tasks: list[dict], workers: int = 1, scheduler: str | None = None,
+            on_done: Callable[[int, int], None] | None = None) -> list[dict]:
+    """Run every task; results in the order of `tasks`. `scheduler`: the address of a Dask
+    distributed scheduler (tcp://host:port) that runs them instead of a local process pool."""
+    n = len(tasks)
+    results: list = [None] * n
+    if scheduler is not None:
+        from distributed import Client, as_completed as dask_completed
+        with Client(scheduler, timeout="20s") as client:
+            futures = client.map(run_task, tasks, pure=False)
+            index = {f.key: i for i, f in enumerate(futures)}
+            for done, future in enumerate(dask_completed(futures), 1):
+                results[index[future.key]] = future.result()
+                if on_done:
+                    on_done(done, n)
+        return results
+    if workers <= 1 or n <= 1:
+        for i, task in enumerate(tasks):
+            results[i] = run_task(task)
+            if on_done:
+                on_done(i + 1, n)
+        return results
+    with ProcessPoolExecutor(max_workers=min(workers, n), mp_context=_pool_context()) as pool:
+        futures = {pool.submit(run_task, task): i for i, task in enumerate(tasks)}
+        for done, future in enumerate(as_completed(futures), 1):
+            results[futures[future]] = future.result()
+            if on_done:
+                on_done(done, n)
+    return results
+
+
+# --- compare ---------------------------------------------------------------------------------------
+
+def compare_tasks(a: Arm, b: Arm, replications: int, seed: int, independent: bool = False,
+                  keep_runs: Path | None = None) -> list[dict]:
+    """A with seeds seed..seed+N-1; B with the same seeds, or (independent) seed+N..seed+2N-1."""
+    tasks = []
+    for arm, offset in ((a, 0), (b, replications if independent else 0)):
+        for r in range(replications):
+            task = {"arm": arm.name, "replication": r, "seed": seed + offset + r,
+                    "document": arm.document, "source": arm.source}
+            if keep_runs is not None:
+                task["out"] = str(Path(keep_runs) / f"{arm.name}_{r}")
+            tasks.append(task)
+    return tasks
+
+
+def compare(a: Arm, b: Arm, replications: int, seed: int, independent: bool = False, workers: int = 1,
+            scheduler: str | None = None, keep_runs: Path | None = None,
+            on_done=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Returns (per-run outcomes: arm, replication, seed, outcomes...; the difference table)."""
+    tasks = compare_tasks(a, b, replications, seed, independent, keep_runs)
+    results = execute(tasks, workers=workers, scheduler=scheduler, on_done=on_done)
+    runs = pd.DataFrame([{"arm": t["arm"], "replication": t["replication"], **r} for t, r in zip(tasks, results)])
+    runs = runs[["arm", "replication", "seed", *OUTCOME_KEYS]]
+    table = difference_table(runs[runs["arm"] == a.name].reset_index(drop=True),
+                             runs[runs["arm"] == b.name].reset_index(drop=True), paired=not independent)
+    return runs, table
+
+
+# --- sweep ------------------------------------------------------------------------------------------
+
+def sweep_tasks(points: list[dict], document_of: Callable[[dict], dict], source: str,
+                replications: int, seed: int) -> list[dict]:
+    """One task per grid point and replication; every point uses seeds seed..seed+N-1 (common
+    random numbers across the grid)."""
+    tasks = []
+    for p, point in enumerate(points):
+        doc = document_of(point)
+        for r in range(replications):
+            tasks.append({"point": p, "params": point, "replication": r, "seed": seed + r,
+                          "document": doc, "source": source})
+    return tasks
+
+
+def sweep(points: list[dict], document_of: Callable[[dict], dict], source: str, replications: int,
+          seed: int, workers: int = 1, scheduler: str | None = None, on_done=None) -> pd.DataFrame:
+    """The tidy table: one row per grid point and replication (parameter columns, replication,
+    seed, outcome columns), in grid order."""
+    tasks = sweep_tasks(points, document_of, source, replications, seed)
+    results = execute(tasks, workers=workers, scheduler=scheduler, on_done=on_done)
+    rows = [{**t["params"], "replication": t["replication"], **r} for t, r in zip(tasks, results)]
+    keys = list(points[0]) if points else []
+    return pd.DataFrame(rows)[[*keys, "replication", "seed", *OUTCOME_KEYS]]
