@@ -42,34 +42,46 @@ def test_packed_event_columns_are_numpy_conversions_of_the_rows():
         assert packed[name].tobytes() == expected.tobytes(), name
 
 
-def test_sessions_of_an_hour_share_one_event_and_go_first_in_booking_order():
-    """The session desk's bell: the journeys with a session at an hour wait on one SimPy event,
-    go on in the order they began to wait, and before an ordinary event due at the same minute
-    even when that event was scheduled first (a 09:00 platform job sees the 09:00 sessions)."""
+def test_sessions_of_an_hour_share_one_event_and_go_before_a_job_that_settles():
+    """The session desk's bell: the journeys with a session at an hour wait on one SimPy event and
+    go on in the order they began to wait; a platform job due at the same minute that settles
+    first (world/clock.py `settle`, as the intervention job does) sees all of them, even when its
+    own timeout was scheduled before any of them was booked. Without the settle it goes first."""
     import simpy
 
-    from world.sessions import Bell, SessionDesk
-    env = simpy.Environment()
-    desk = SimpleNamespace(env=env, bells={})
-    order = []
+    from world.clock import settle
+    from world.sessions import SessionDesk
 
-    def job():
-        yield env.timeout(9 * 60)
-        order.append("job")
+    def run(settles: bool) -> tuple[list, list]:
+        env = simpy.Environment()
+        desk = SimpleNamespace(env=env, bells={})
+        order, waited_on = [], []
 
-    def journey(name, booked_at):
-        yield env.timeout(booked_at)
-        yield SessionDesk._bell(desk, 9)
-        order.append(name)
+        def job():
+            yield env.timeout(9 * 60)
+            if settles:
+                yield settle(env)
+            order.append("job")
 
-    env.process(job())
-    for name, booked_at in (("first", 10), ("second", 20), ("third", 20)):
-        env.process(journey(name, booked_at))
-    env.run(until=30)
-    assert sum(isinstance(item[3], Bell) for item in env._queue) == 1, "one event for the hour"
-    env.run()
+        def journey(name, booked_at):
+            yield env.timeout(booked_at)
+            bell = SessionDesk._bell(desk, 9)
+            waited_on.append(bell)
+            yield bell
+            order.append(name)
+
+        env.process(job())
+        for name, booked_at in (("first", 10), ("second", 20), ("third", 20)):
+            env.process(journey(name, booked_at))
+        env.run()
+        assert desk.bells == {}, "a bell is forgotten once it has struck"
+        return order, waited_on
+
+    order, waited_on = run(settles=True)
+    assert len(waited_on) == 3 and all(bell is waited_on[0] for bell in waited_on), "one event for the hour"
     assert order == ["first", "second", "third", "job"]
-    assert desk.bells == {}, "a bell is forgotten once it has struck"
+    order, _ = run(settles=False)
+    assert order == ["job", "first", "second", "third"], "the settle is what puts the job after the sessions"
 
 
 def test_a_parameter_no_agent_reads_changes_nothing(dev_run, tmp_path):

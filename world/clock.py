@@ -7,6 +7,13 @@ MINUTES_PER_HOUR = 60
 MINUTES_PER_DAY = 24 * 60
 
 
+def settle(env):
+    """A zero-delay wait: whatever was already due at this minute happens first. (SimPy takes the
+    events of one time and priority in the order they were scheduled, so a platform job that wakes
+    at 09:00 and settles sees every session that began at 09:00, whenever it was booked.)"""
+    return env.timeout(0)
+
+
 class Calendar:
     """The warm-up runs first; the window (what the tables show) ends at `window_end` midnight."""
 

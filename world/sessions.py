@@ -13,7 +13,6 @@ tutor.
 from __future__ import annotations
 
 import simpy
-from simpy.events import URGENT
 
 from agents.decisions import CONTINUE, SWITCH
 from world.clock import MINUTES_PER_DAY
@@ -40,23 +39,6 @@ class Session:
         self.p_move = 0.0        # the tutor's chance of moving it, faced at booking
 
 
-class Bell(simpy.Timeout):
-    """The start of an hour, for the sessions booked at it: a Timeout that SimPy takes before the
-    ordinary events due at the same minute (a platform job at 09:00 sees the sessions that began
-    at 09:00, whenever they were booked)."""
-
-    def __init__(self, env: simpy.Environment, delay: float):
-        # simpy.Timeout.__init__, scheduled URGENT instead of NORMAL
-        if delay < 0:
-            raise ValueError(f"Negative delay {delay}")
-        self.env = env
-        self.callbacks = []
-        self._value = None
-        self._delay = delay
-        self._ok = True
-        env.schedule(self, URGENT, delay)
-
-
 class SessionDesk:
     """Books sessions and runs each student's journey through them."""
 
@@ -69,7 +51,7 @@ class SessionDesk:
         self.days_flex = model.settings.students.days_flex
         self.observer = Observer(model)
         self.next_sid = 0
-        self.bells: dict[int, Bell] = {}     # hour -> the event that strikes it (`_bell`)
+        self.bells: dict[int, simpy.Timeout] = {}     # hour -> the event that strikes it (`_bell`)
         # the platform's services that watch sessions (world/signals.py, world/engagement.py):
         # each has session_happened(s, t, held, tutor_showed, row) and session_moved(s, mover, t)
         self.listeners: list = []
@@ -135,14 +117,15 @@ class SessionDesk:
             student.booked = None
             self._happens(s)
 
-    def _bell(self, hour_key: int) -> Bell:
+    def _bell(self, hour_key: int) -> simpy.Timeout:
         """The event that strikes when hour `hour_key` begins: every journey with a session at that
         hour waits on it, and they go on in the order they began to wait. (One event per hour, not
         one per session: SimPy's queue holds a few hundred events instead of thousands, and
-        taking the next one from it costs half as much.)"""
+        taking the next one from it costs half as much.) A platform job due at the same minute
+        sees these sessions by waiting for the minute to settle first (world/clock.py `settle`)."""
         bell = self.bells.get(hour_key)
         if bell is None:
-            bell = self.bells[hour_key] = Bell(self.env, hour_key * 60.0 - self.env.now)
+            bell = self.bells[hour_key] = self.env.timeout(hour_key * 60.0 - self.env.now)
             bell.callbacks.append(lambda _: self.bells.pop(hour_key))
         return bell
 
