@@ -1,7 +1,7 @@
 """`run.py validate`: measure how close the produced tables land on the field specification.
 
 Loads whichever of the seven spec tables are present in DATA_DIR (plus the optional ground truth
-and run.json), evaluates every check of analysis/targets.py whose tables are present, prints a
+and run.json), evaluates every check of analysis/targets/ whose tables are present, prints a
 table grouped by spec section and ends with the line `N passed, M failed[, K skipped]`.
 
 Exit status: 0 when no check fails, 1 when one does, 2 when DATA_DIR is missing, holds none of
@@ -9,10 +9,8 @@ the tables, or a present file cannot be parsed.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
