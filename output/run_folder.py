@@ -5,7 +5,7 @@ at the window's end, the agents' traits and the daily series, as plain arrays an
 module turns it into the files, with pandas: first the spec's tables, the platform's tables, the
 ground truth, daily.csv and the event log; then, once the look-ahead has run, the churn labels
 and run.json. With --jobs 2 that happens in the run's second process (pipeline/worker.py) while
-the simulating process, which never imports pandas, runs the look-ahead; with --jobs 1 in the
+the simulating process runs the look-ahead; with --jobs 1 in the
 same process. The same functions either way: the same bytes.
 """
 from __future__ import annotations

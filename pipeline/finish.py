@@ -11,6 +11,6 @@ def finish(files, quits: dict, jobs: int) -> tuple:
     scenario = files.window.scenario
     if not scenario.outputs.model:
         return rows, None, None
-    from analysis.churn_model import describe, train_safely
+    from analysis.churn import describe, train_safely
     metrics = train_safely(files.folder, scenario.seed, jobs)
     return rows, metrics, describe(metrics)

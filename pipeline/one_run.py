@@ -1,6 +1,6 @@
 """From a scenario to a folder of tables: simulate, hand the window over, write everything at once.
 
-    simulate the warm-up and the window (this process, which never imports pandas)
+    simulate the warm-up and the window (this process)
     -> `Window`: the event log cut at the window's end, the agents' traits, the daily series
        (the log packed by a fork of this process with jobs >= 2)
     -> the tables, written from it (output/run_folder.py)   | the look-ahead, simulated on from
@@ -9,7 +9,8 @@
     -> the temporary folder moves into place.
 
 With jobs >= 2 the left column runs in the run's second process (pipeline/worker.py), forked before
-the platform is built: it imports pandas and the model's libraries while this process simulates.
+the platform is built: it imports the table writers and the model's libraries while this process
+simulates.
 With one job, or where that process cannot run, everything runs here, one step after the other;
 the files are the same bytes either way.
 """

@@ -1,7 +1,8 @@
 """The run's second process: the files and the churn model, beside the simulation.
 
 A run with --jobs 2 forks this process before it builds the platform. The simulating process
-then never imports pandas, scipy or scikit-learn; this one does, on the second core:
+then never imports scikit-learn or matplotlib (pandas and scipy come with mesa); this one
+imports them all, on the second core:
 
     while the warm-up and the window are simulated: import pandas, scipy.special and the table
         builders; if the window is not ready half a second later, the model's libraries too
@@ -10,9 +11,9 @@ then never imports pandas, scipy or scikit-learn; this one does, on the second c
         by a short-lived fork of the simulating process, which goes straight on): write the tables
         (output/run_folder.py), while the simulating process runs the look-ahead, then, if
         the model's libraries are loaded and the look-ahead is not done, warm them up
-        (analysis/churn_model.py `warm_up`);
+        (analysis/churn `warm_up`);
     when the look-ahead's tutor quits arrive: write the churn labels and run.json, train the
-        model (analysis/churn_model.py, which forks again for its cross-validation and figures),
+        model (analysis/churn, which forks again for its cross-validation and figures),
         and reply with the rows written and the model's metrics.
 
 If this process cannot be started, fails or dies, the simulating process does the same work
@@ -155,7 +156,7 @@ def _serve(inbox, replies, run_end, train_model: bool) -> None:
         job = inbox.get(timeout=PATIENCE)
     except queue.Empty:                              # a long simulation: load the model's too
         if train_model:
-            from analysis.churn_model import preload
+            from analysis.churn import preload
             preload()
         job = inbox.get()
     if job is None:
@@ -165,7 +166,7 @@ def _serve(inbox, replies, run_end, train_model: bool) -> None:
         files = run_folder.RunFolder(window, Path(folder))
         files.write_tables()
         if train_model and inbox.empty():
-            from analysis import churn_model
+            from analysis import churn as churn_model
             if churn_model.sklearn_loaded():    # time to spare: the first training starts warm
                 churn_model.warm_up()
         job = inbox.get()

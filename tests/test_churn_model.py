@@ -202,7 +202,7 @@ def test_population_is_the_tutors_active_at_the_window_end(study):
 
 
 def test_saved_model_is_json_and_reproduces_the_fitted_pipeline(study):
-    from analysis import churn_model as cm
+    from analysis import churn as cm
     folder = study / "model"
     for name in ("metrics.json", "churn_model.json", "feature_importance.png", "calibration.png"):
         assert (folder / name).is_file(), f"model/{name} was not written"
@@ -233,7 +233,7 @@ MODEL_FILES = ("metrics.json", "churn_model.json", "feature_importance.png", "ca
 
 def train_copy(study: Path, folder: Path, jobs: int) -> dict:
     """Train on a copy of the study's tables (without its model/); {file name: bytes} written."""
-    from analysis import churn_model as cm
+    from analysis import churn as cm
     shutil.copytree(study, folder, ignore=shutil.ignore_patterns("model"))
     assert cm.train(folder, STUDY_SEED, jobs=jobs)["status"] == "trained"
     return {name: (folder / "model" / name).read_bytes() for name in MODEL_FILES}
@@ -242,7 +242,7 @@ def train_copy(study: Path, folder: Path, jobs: int) -> dict:
 @pytest.fixture
 def counted_forks(monkeypatch) -> list:
     """Whether each request for a fork (the helper, a cross-validation worker) was granted."""
-    from analysis import churn_model as cm
+    from analysis.churn import processes as cm
     granted, real = [], cm._fork_context
 
     def counting():
@@ -270,7 +270,7 @@ def test_training_in_two_processes_writes_the_same_bytes(study, tmp_path, counte
 def test_a_forked_worker_that_dies_costs_nothing_but_time(study, tmp_path, counted_forks, monkeypatch):
     """Its share of the fits (or its figures) is done again in the parent: same files. The helper
     dies at its first task (the feature figure), as does a worker forked once it is seen gone."""
-    from analysis import churn_model as cm
+    from analysis.churn import processes as cm
     parent = os.getpid()
     real_fit, real_figure = cm._fit_predict, cm.FIGURES["feature_importance.png"]
 
@@ -292,7 +292,7 @@ def test_a_forked_worker_that_dies_costs_nothing_but_time(study, tmp_path, count
 def test_fits_a_worker_took_before_it_died_are_done_in_the_parent(study, tmp_path, monkeypatch):
     """The fits are taken from a shared queue: those a forked process took but never returned (it
     died at its third) are found missing and done in the parent. Same files."""
-    from analysis import churn_model as cm
+    from analysis.churn import processes as cm
     parent, real = os.getpid(), cm.LEARNED["gradient_boosting"]
     built = []                                  # a copy in each forked process
 
@@ -321,13 +321,13 @@ def test_worker_ends_by_itself_when_the_run_fails_before_the_window():
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here: everything runs in one process")
-def test_the_simulating_process_never_imports_pandas_nor_scipy(tmp_path):
+def test_the_simulating_process_never_imports_the_models_libraries(tmp_path):
     """With --jobs 2 the second process writes the files and trains the model: the simulating
-    process is spared importing pandas, scipy (the copula's quantiles are agents/inverse_cdf.py),
-    scikit-learn and matplotlib, half a second."""
+    process is spared importing scikit-learn and matplotlib. (pandas and scipy it does import:
+    `import mesa` brings them, through mesa's DataCollector and its continuous space.)"""
     script = ("import sys, run; code = run.main(['--mode', 'dev', '--jobs', '2', '--no-progress', "
               f"'--out', {str(tmp_path / 'out')!r}]); "
-              "print(code, sorted(m for m in ('pandas', 'scipy', 'sklearn', 'matplotlib') if m in sys.modules))")
+              "print(code, sorted(m for m in ('sklearn', 'matplotlib') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "0 []", done.stdout
@@ -380,7 +380,7 @@ def test_model_command_bad_input_is_one_line_exit_2(tmp_path):
 
 
 def test_train_safely_never_raises(tmp_path):
-    from analysis.churn_model import train_safely
+    from analysis.churn import train_safely
     (tmp_path / "tutor_profiles.csv").write_text("tutor_id\nT0001\n")
     result = train_safely(tmp_path, 1)
     assert result["status"] == "error", result

@@ -1,7 +1,7 @@
 """`run.py trace`: one agent's timeline from a run folder, and the event log's decision inputs.
 
 The traces are read from the shared dev run (conftest.py). Most checks call the command's own
-entry point in-process (`analysis.trace.trace`, the function `run.py trace` runs) to trace every
+entry point in-process (`commands.trace.trace`, the function `run.py trace` runs) to trace every
 tutor cheaply; the command line itself (exit codes, stderr, the PNG) is run as a user runs it.
 """
 from __future__ import annotations
@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.trace import JSON_KEYS, TYPES, trace
+from analysis.trace.collect import TYPES
+from analysis.trace.words import JSON_KEYS
+from commands.trace import trace
 from tests.conftest import run_cli
 
 # event types that record a decision: each carries the probability it faced

@@ -1,0 +1,115 @@
+"""`run.py trace --plot`: one agent's timeline as a PNG."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from analysis.trace.run_folder import Run
+from world.clock import MINUTES_PER_DAY
+
+
+def plot(run: Run, kind: str, agent: str, title: str, events: list[dict], out: Path,
+         lo: float | None, hi: float | None) -> None:
+    """A PNG timeline: ratings of held sessions (coloured by rating) with their rolling 7-day
+    mean, no-shows and reschedules; for a tutor also emails, coaching and the platform's daily
+    churn probability with burnout and reliability now."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    by = lambda *types: [ev for ev in events if ev["type"] in types]
+    x = lambda evs: [run.when(ev["t"]) for ev in evs]
+    tutor = kind == "tutor"
+    heights = (3.2, 1.3, 2.0) if tutor else (3.2,)
+    fig, axes = plt.subplots(len(heights), 1, figsize=(12, 2.0 + sum(heights)), sharex=True,
+                             gridspec_kw={"height_ratios": heights}, squeeze=False, layout="constrained")
+    axes = axes[:, 0]
+    ax = axes[0]
+    held = by("session")
+    ratings = np.array([ev["data"]["rating"] for ev in held], dtype=float)
+    sc = ax.scatter(x(held), ratings, c=ratings, cmap="RdYlGn", vmin=1, vmax=5, s=16, edgecolors="none",
+                    zorder=3)
+    fig.colorbar(sc, ax=list(axes), pad=0.01, fraction=0.025, aspect=40).set_label("session rating")
+    first = [ev for ev in held if ev["data"]["first"]]
+    ax.scatter(x(first), [ev["data"]["rating"] for ev in first], s=40, facecolors="none",
+               edgecolors="black", linewidths=0.6, zorder=4)
+    if len(held):
+        t = np.array([ev["t"] for ev in held])
+        days = np.arange(math.floor(t.min() / MINUTES_PER_DAY), math.floor(t.max() / MINUTES_PER_DAY) + 2)
+        ends = days * MINUTES_PER_DAY
+        mean7 = []
+        for end in ends:
+            m = (t < end) & (t >= end - 7 * MINUTES_PER_DAY)
+            mean7.append(ratings[m].mean() if m.any() else np.nan)
+        ax.plot([run.when(e) for e in ends], mean7, color="navy", lw=1.6, drawstyle="steps-post", zorder=5)
+    ns = by("no_show")
+    tutor_ns = [ev for ev in ns if ev["kind"] in ("tutor", "both")]
+    student_ns = [ev for ev in ns if ev["kind"] == "student"]
+    ax.scatter(x(tutor_ns), [0.75] * len(tutor_ns), marker="x", color="red", s=40, zorder=4)
+    ax.scatter(x(student_ns), [0.75] * len(student_ns), marker="x", color="grey", s=30, zorder=4)
+    moved = by("rescheduled")
+    by_tutor = [ev for ev in moved if ev["kind"] == "tutor"]
+    by_student = [ev for ev in moved if ev["kind"] == "student"]
+    ax.scatter(x(by_tutor), [5.3] * len(by_tutor), marker="v", color="darkorange", s=28, zorder=4)
+    ax.scatter(x(by_student), [5.3] * len(by_student), marker="v", color="grey", s=22, zorder=4)
+    ax.set_ylim(0.45, 5.55)
+    ax.set_ylabel("session rating")
+    ax.legend(handles=[
+        Line2D([], [], marker="o", ls="", color="yellowgreen", label="held session (ring: first)"),
+        Line2D([], [], color="navy", lw=1.6, label="rolling 7-day mean rating"),
+        Line2D([], [], marker="x", ls="", color="red", label="tutor no-show"),
+        Line2D([], [], marker="x", ls="", color="grey", label="student no-show"),
+        Line2D([], [], marker="v", ls="", color="darkorange", label="rescheduled by the tutor"),
+        Line2D([], [], marker="v", ls="", color="grey", label="rescheduled by the student"),
+        Patch(color="grey", alpha=0.12, label="warm-up (not in the tables)"),
+        Line2D([], [], color="black", lw=1.2, label="quit / suspended"),
+    ], loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=7, ncol=4, frameon=False)
+
+    if tutor:
+        ax2 = axes[1]
+        rows = [("decided", by("intervention"), "|", "steelblue"),
+                ("opened", [e for e in by("email") if e["kind"] == "opened"], "o", "seagreen"),
+                ("clicked", [e for e in by("email") if e["kind"] == "clicked"], "*", "purple"),
+                ("replied", [e for e in by("email") if e["kind"] == "responded"], "s", "teal"),
+                ("coaching", [e for e in by("coaching") if e["kind"] == "coaching_attended"], "D", "black")]
+        missed = [e for e in by("coaching") if e["kind"] == "coaching_missed"]
+        for y, (label, evs, marker, color) in enumerate(rows):
+            ax2.scatter(x(evs), [y] * len(evs), marker=marker, color=color, s=40, zorder=3)
+        ax2.scatter(x(missed), [len(rows) - 1] * len(missed), marker="D", facecolors="none", edgecolors="black",
+                    s=40, zorder=3)
+        ax2.set_yticks(range(len(rows)), [r[0] for r in rows], fontsize=8)
+        ax2.set_ylim(-0.7, len(rows) - 0.3)
+        ax2.set_ylabel("emails and\ncoaching", fontsize=9)
+        ax2.grid(axis="x", alpha=0.3)
+
+        ax3 = axes[2]
+        daily = by("daily")
+        ch = run.scenario.platform.churn
+        if daily:
+            xs = x(daily)
+            ax3.plot(xs, [e["data"]["churn_probability"] for e in daily], color="crimson", lw=1.6,
+                     label="churn probability (platform, daily)")
+            ax3.plot(xs, [e["data"]["burnout"] for e in daily], color="dimgrey", lw=1.2, ls="--", label="burnout")
+            ax3.plot(xs, [e["data"]["reliability"] for e in daily], color="teal", lw=1.2, ls=":",
+                     label="reliability now")
+        ax3.axhline(ch.high, color="crimson", lw=0.6, alpha=0.5)
+        ax3.axhline(ch.medium, color="orange", lw=0.6, alpha=0.5)
+        ax3.set_ylim(0, 1.02)
+        ax3.set_ylabel("daily")
+        ax3.legend(loc="upper left", fontsize=7, ncol=3, framealpha=0.85)
+    for a in axes:
+        left = run.when(lo if lo is not None else 0.0)
+        right = run.when(hi if hi is not None else run.window_end)
+        if run.window_start > (lo or 0.0):
+            a.axvspan(left, run.when(run.window_start), color="grey", alpha=0.12, lw=0)
+        for q in by("quit"):
+            a.axvline(run.when(q["t"]), color="black", lw=1.2)
+        a.set_xlim(left, right)
+    fig.suptitle(title, fontsize=10)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
