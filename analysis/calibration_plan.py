@@ -306,7 +306,7 @@ def prepare(path: Path) -> Plan:
                 close = difflib.get_close_matches(cid, ids, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise CalibrationError(f"{path}:score.{name}[{i}]: expected a check id of "
-                                       f"analysis/targets.py{hint}, found {_show(cid)}")
+                                       f"`run.py validate` (analysis/targets/){hint}, found {_show(cid)}")
     if sc.sections is None and sc.checks is None:
         chosen = set(ids)
     else:

@@ -129,7 +129,7 @@ def rebuild(folder: Path, only=None) -> dict[str, int]:
         built.update(build_core_tables(log, ctx))
     if platform:
         from output.platform_tables import build_platform_tables
-        from world.scenario import Outputs
+        from world.scenario_schema import Outputs
         outputs = Outputs(engagement_events="engagement_events" in platform,
                           interventions="interventions" in platform,
                           experiments=bool({"experiments", "experiment_assignments"} & set(platform)))

@@ -299,7 +299,7 @@ def test_zero_coaching_effect_removes_the_engagement_lift_of_coached_tutors():
     coached tutors' engagement, effect 0 leaves only noise."""
     from analysis import whatif
     from pipeline import replications
-    from world.scenario import Coaching
+    from world.scenario_schema import Coaching
     if "effect" not in Coaching.model_fields:
         pytest.skip("platform.coaching.effect is not in the scenario schema")
     wide = ["platform.interventions.quality_rating_30d=4.9", "platform.interventions.min_days_between=3",

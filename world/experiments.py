@@ -28,7 +28,7 @@ import math
 
 from world.clock import MINUTES_PER_DAY
 from world.events import IN_APP, SELF_STUDY
-from world.scenario import VariantEffect
+from world.scenario_schema import VariantEffect
 NO_EFFECT = VariantEffect()
 
 
