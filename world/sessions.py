@@ -115,7 +115,7 @@ class SessionDesk:
                 self._cancelled(s, stop.cause)
                 continue
             student.booked = None
-            self._happens(s)
+            self._session_time(s)
 
     def _bell(self, hour_key: int) -> simpy.Timeout:
         """The event that strikes when hour `hour_key` begins: every journey with a session at that
@@ -178,19 +178,29 @@ class SessionDesk:
         self.rec.session_move_refused.append((self.env.now, s.sid, mover, reason, s.start, p, tutor.moves,
                                               tutor.bookings))
 
-    def _happens(self, s: Session) -> None:
-        t = self.env.now
+    def _who_shows_up(self, s: Session, t: float) -> tuple[bool, bool, float, float]:
+        """At the session's time the tutor, then the student, decides whether to come: the tutor
+        from today's reliability (burnout wears it), the student from their habit. Recorded with
+        the chances they faced. Returns (tutor showed, student showed, burnout, reliability)."""
         tutor, student = s.tutor, s.student
-        tutor.upcoming.pop(s.sid, None)
         burnout = tutor.burnout(t)
         rel = tutor.reliability_at(burnout)
         p_tutor = tutor.no_show_probability_at(rel)
         tutor_showed = not tutor.decide(p_tutor)
         p_student = student.no_show_prob
         student_showed = not student.decide(p_student)
-        held = tutor_showed and student_showed
         self.rec.session_outcome.append((t, s.sid, tutor_showed, student_showed, p_tutor, p_student, burnout,
                                          rel, s.p_move))
+        return tutor_showed, student_showed, burnout, rel
+
+    def _session_time(self, s: Session) -> None:
+        """The session's hour has come: who shows up; if both, the session is held, observed and
+        rated; the student then decides what comes next (`_book_next`)."""
+        t = self.env.now
+        tutor, student = s.tutor, s.student
+        tutor.upcoming.pop(s.sid, None)
+        tutor_showed, student_showed, burnout, rel = self._who_shows_up(s, t)
+        held = tutor_showed and student_showed
         if not tutor_showed:
             self.model.tutor_missed_session(tutor)
         self.model.sessions_today += 1
@@ -210,9 +220,11 @@ class SessionDesk:
                                           student.patience, student.sessions_done))
         for listener in self.listeners:
             listener.session_happened(s, t, held, tutor_showed, row if held else None)
-        self._next(student, action, t)
+        self._book_next(student, action, t)
 
-    def _next(self, student, action: int, t: float) -> None:
+    def _book_next(self, student, action: int, t: float) -> None:
+        """What the student decided after the session: the next session with the same tutor, a
+        first one with another, or leaving."""
         day = int(t // MINUTES_PER_DAY)
         why = SWITCHING
         if action == CONTINUE:
