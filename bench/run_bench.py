@@ -6,13 +6,17 @@
     python bench/run_bench.py --scenario scenarios/dev.toml
     python bench/run_bench.py --args "--tutors 300 --days 60"    # extra run.py arguments
     python bench/run_bench.py --reps 3 -- --tutors 300 --no-model  # or after `--`
+    python bench/run_bench.py --reps 10 --against /tmp/old     # interleaved with another checkout
 
 Each repetition is `python run.py [SCENARIO] --no-progress --out <tmp> [ARGS]` in a fresh
 subprocess (interpreter start-up and imports included), timed with a monotonic wall clock. The peak
 resident memory of each run comes from wait4()'s resource usage of that one child process.
 Sessions per second = rows of sessions.csv / median wall time. Before and after the runs, two
 yardsticks say how fast the machine is at that moment (SimPy timeout events per second, the import
-of simpy, mesa, numpy and pandas), since a shared VM's speed drifts by tens of percent.
+of simpy, mesa, numpy and pandas), since a shared VM's speed drifts by tens of percent. With --against DIR (another checkout of
+tutorsim, e.g. `git worktree add /tmp/old COMMIT`), each repetition runs both trees one after the
+other, alternating which goes first, and the pairs' differences are reported: drift then falls on
+both sides alike.
 """
 from __future__ import annotations
 
@@ -108,12 +112,12 @@ def describe_speed(probe: dict) -> str:
             f"`import simpy, mesa, numpy, pandas` {probe['import_stack_s']:.2f} s")
 
 
-def one_run(python: str, run_args: list[str], out: Path, log: Path) -> dict:
-    """Run once; wall time, exit status, peak RSS (MiB) of that child, and its session count."""
+def one_run(python: str, run_args: list[str], out: Path, log: Path, tree: Path = ROOT) -> dict:
+    """Run once in `tree`; wall time, exit status, peak RSS (MiB) of that child, and its session count."""
     cmd = [python, "run.py", *run_args, "--no-progress", "--out", str(out)]
     with open(log, "w") as sink:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=tree, stdout=sink, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -140,9 +144,13 @@ def main(argv: list[str]) -> int:
     p.add_argument("--args", default="", help='extra run.py arguments as one string, e.g. "--tutors 300 --days 60"')
     p.add_argument("--python", default=sys.executable, help="interpreter that runs run.py (default: this one)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    p.add_argument("--against", metavar="DIR", type=Path,
+                   help="another tutorsim checkout: interleave its runs with this tree's and compare")
     a = p.parse_args(argv)
     if a.reps < 1:
         p.error("--reps must be >= 1")
+    if a.against is not None and not (a.against / "run.py").is_file():
+        p.error(f"--against {a.against}: no run.py there")
 
     run_args = ([a.scenario] if a.scenario else []) + shlex.split(a.args) + passthrough
     machine = cpu_info()
@@ -160,22 +168,26 @@ def main(argv: list[str]) -> int:
     before = speed_probe(a.python)
     print(f"speed   : {describe_speed(before)}, before the runs")
 
-    results = []
+    results, others = [], []
+    trees = [("this", ROOT)] + ([("against", a.against)] if a.against else [])
     with tempfile.TemporaryDirectory(prefix="tutorsim-bench-") as tmp:
         for i in range(a.warmup + a.reps):
-            out = Path(tmp) / f"out{i}"
-            r = one_run(a.python, run_args, out, Path(tmp) / f"log{i}.txt")
-            if r["returncode"] != 0:
-                sys.stderr.write(f"run {i + 1} failed (exit {r['returncode']}):\n"
-                                 + (Path(tmp) / f"log{i}.txt").read_text()[-3000:])
-                return 1
-            warm = i < a.warmup
-            label = f"warm-up {i + 1}" if warm else f"run {i + 1 - a.warmup}"
-            print(f"  {label:10s} {r['wall_s']:7.2f} s wall  {r['user_s']:6.2f} s user  "
-                  f"{r['sys_s']:5.2f} s sys  {r['peak_rss_mib']:7.1f} MiB peak  {r['sessions']:,} sessions")
-            if not warm:
-                results.append(r)
-            shutil.rmtree(out, ignore_errors=True)
+            for name, tree in (trees if i % 2 == 0 else trees[::-1]):
+                out, log = Path(tmp) / f"out{i}{name}", Path(tmp) / f"log{i}{name}.txt"
+                r = one_run(a.python, run_args, out, log, tree)
+                if r["returncode"] != 0:
+                    sys.stderr.write(f"run {i + 1} ({tree}) failed (exit {r['returncode']}):\n"
+                                     + log.read_text()[-3000:])
+                    return 1
+                warm = i < a.warmup
+                label = f"warm-up {i + 1}" if warm else f"run {i + 1 - a.warmup}"
+                if a.against:
+                    label += f" {name}"
+                print(f"  {label:16s} {r['wall_s']:7.2f} s wall  {r['user_s']:6.2f} s user  "
+                      f"{r['sys_s']:5.2f} s sys  {r['peak_rss_mib']:7.1f} MiB peak  {r['sessions']:,} sessions")
+                if not warm:
+                    (results if name == "this" else others).append(r)
+                shutil.rmtree(out, ignore_errors=True)
 
     after = speed_probe(a.python)
     print(f"speed   : {describe_speed(after)}, after the runs")
@@ -188,6 +200,17 @@ def main(argv: list[str]) -> int:
     print(f"sessions: {sessions:,} per run{'' if same else ' (varies between runs!)'}; "
           f"{sessions / median:,.0f} sessions simulated per second (at the median), {sessions / best:,.0f} at the min")
     print(f"memory  : peak RSS {max(rss):.1f} MiB (median {statistics.median(rss):.1f} MiB)")
+    compared = None
+    if others:
+        theirs = [r["wall_s"] for r in others]
+        diffs = [mine - their for mine, their in zip(walls, theirs)]
+        compared = {"tree": str(a.against), "median_s": statistics.median(theirs),
+                    "median_difference_s": statistics.median(diffs),
+                    "mean_difference_s": statistics.fmean(diffs),
+                    "this_faster": sum(d < 0 for d in diffs), "pairs": len(diffs)}
+        print(f"against : {a.against}: median {compared['median_s']:.2f} s; this tree minus it, pair by pair: "
+              f"median {compared['median_difference_s']:+.2f} s, mean {compared['mean_difference_s']:+.2f} s; "
+              f"this tree faster in {compared['this_faster']} of {len(diffs)} pairs")
     if a.json:
         Path(a.json).write_text(json.dumps({
             "machine": machine, "interpreter": interp, "loadavg_start": load, "run_args": run_args,
@@ -195,6 +218,7 @@ def main(argv: list[str]) -> int:
             "median_s": median, "min_s": best, "sessions": sessions,
             "sessions_per_s_median": sessions / median, "peak_rss_mib": max(rss),
             "speed_probe": {"before": before, "after": after},
+            "against": compared, "against_runs": [{k: v for k, v in r.items() if k != "cmd"} for r in others],
         }, indent=2) + "\n")
     return 0
 
