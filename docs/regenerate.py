@@ -1,0 +1,425 @@
+#!/usr/bin/env python3
+"""Regenerate every page block of the manual that shows output, and the figures the pages show.
+
+    .venv/bin/python docs/regenerate.py                  # everything (several minutes on two cores)
+    .venv/bin/python docs/regenerate.py --only trace-example compare-no-show-wave
+    .venv/bin/python docs/regenerate.py --check          # no runs: markers and links only
+    .venv/bin/python docs/regenerate.py --list           # the blocks, their pages and commands
+
+A page shows output only between two markers:
+
+    <!-- generated: NAME -->
+    ... written by this script, never by hand ...
+    <!-- end generated -->
+
+Everything outside the markers is hand-written and left as it is. Each block starts with a line
+"Made by `COMMAND` at commit `SHA`" (SHA from `git rev-parse --short HEAD`, with "+ uncommitted
+changes" when the code outside docs/ and README.md differs from that commit).
+
+What it runs, in a temporary folder (nothing is written into the repository until every command
+has succeeded; then the blocks and the figures are replaced together):
+
+    run.py --out data                                    production scenario, seed 42
+    run.py validate data                                 its table, report and figures
+    run.py --seed N --out seedN, run.py validate --json  the other production seeds (1-8)
+    run.py scenarios/churn_study.toml --seed N           the churn study (seeds 1-3)
+    run.py trace T0073 data ...                          the trace example and its plot
+    run.py compare production no_show_wave -n 3          the what-if example
+
+Figures copied: data/figures/*.png -> docs/validate/, the trace plot -> docs/trace_example.png,
+compare.png -> docs/compare_no_show_wave.png. At the end every relative link and image of
+README.md and docs/*.md, and every `folder/file` path they name outside code blocks, is checked
+to exist (exit 1 if one does not).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+THIS = "`.venv/bin/python docs/regenerate.py`"
+
+OTHER_SEEDS = (1, 2, 3, 4, 5, 6, 7, 8)        # production seeds beside the default 42
+STUDY_SEEDS = (1, 2, 3)                        # scenarios/churn_study.toml
+MODEL_PRODUCTION_SEEDS = (42, 1, 2, 3)         # production rows of the churn model's table
+COMPARE_REPLICATIONS = 3
+TRACE_ID = "T0073"                             # a burned-out veteran of production seed 42
+TRACE_ARGS = ["--since", "2026-10-26", "--until", "2026-10-27",
+              "--type", "session,no_show,rescheduled,decision,intervention,email,daily"]
+COUNT_OUTCOMES = {"sessions_per_day", "tutors_quit", "interventions"}   # shown with one decimal
+TRACE_WIDTH = 160                              # trace lines are cut to this many characters
+
+# validate's figures (analysis/report.py), in the order the report shows them
+FIGURES = [("distributions_sessions.png", "Session-level distributions (completed sessions) beside the spec's targets"),
+           ("distributions_tutors.png", "Tutor-level distributions beside the spec's targets"),
+           ("categorical.png", "Categorical shares against the spec's"),
+           ("correlations.png", "Section 8 correlations and rating gaps"),
+           ("time_patterns.png", "Sessions by hour of day and by weekday"),
+           ("personas.png", "Persona means against section 10's ranges")]
+
+# block -> (page, the steps it needs)
+BLOCKS = {
+    "run-summary": ("running.md", {"production"}),
+    "validate-summary": ("realism.md", {"production"}),
+    "validate-seeds": ("realism.md", {"production", "seeds"}),
+    "validate-figures": ("realism.md", {"production"}),
+    "validate-full": ("realism.md", {"production"}),
+    "trace-example": ("trace.md", {"production", "trace"}),
+    "compare-no-show-wave": ("whatif.md", {"compare"}),
+    "model-metrics": ("churn_model.md", {"production", "seeds", "study"}),
+}
+STEP_ORDER = ("production", "seeds", "study", "trace", "compare")
+
+MARKER = re.compile(r"(<!-- generated: (?P<name>[a-z0-9-]+) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.S)
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+def say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run_py(args: list[str], cwd: Path, ok=(0,)) -> str:
+    """`python run.py ARGS` in cwd; its stdout. Stops the script on an unexpected exit code."""
+    cmd = [sys.executable, str(ROOT / "run.py"), *args]
+    started = time.perf_counter()
+    p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    say(f"  run.py {' '.join(args)}  ({time.perf_counter() - started:.0f} s, exit {p.returncode})")
+    if p.returncode not in ok:
+        say(p.stdout[-3000:] + p.stderr[-3000:])
+        raise SystemExit(f"regenerate: `run.py {' '.join(args)}` exited {p.returncode}; nothing was written")
+    return p.stdout
+
+
+def commit() -> str:
+    sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", ".", ":(exclude)docs", ":(exclude)README.md"],
+                           cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    return f"`{sha}`" + (" + uncommitted changes" if dirty else "")
+
+
+def made_by(command: str, sha: str, note: str = "") -> str:
+    return f"Made by `{command}` at commit {sha}{note}; regenerated by {THIS}.\n"
+
+
+def fence(text: str, lang: str = "text") -> str:
+    return f"```{lang}\n{text.rstrip()}\n```\n"
+
+
+def cut(line: str, width: int) -> str:
+    return line if len(line) <= width else line[:width - 1] + "…"
+
+
+# ------------------------------------------------------------------------------------ steps
+
+def step_production(tmp: Path, r: dict) -> None:
+    out = run_py(["--out", "data", "--no-progress"], tmp)
+    r["run_summary"] = "\n".join(l for l in out.splitlines() if not l.strip().startswith("files in:"))
+    text = run_py(["validate", "data"], tmp, ok=(0, 1))
+    r["validate_text"] = "\n".join(l for l in text.splitlines() if not l.startswith("report:"))
+    r["validate_json"] = {42: json.loads(run_py(["validate", "data", "--json", "--no-report"], tmp, ok=(0, 1)))}
+    r["metrics"] = {("production", 42): json.loads((tmp / "data/model/metrics.json").read_text())}
+
+
+def step_seeds(tmp: Path, r: dict) -> None:
+    for n in OTHER_SEEDS:
+        run_py(["--seed", str(n), "--out", f"seed{n}", "--no-progress", "--no-event-log"], tmp)
+        r["validate_json"][n] = json.loads(run_py(["validate", f"seed{n}", "--json", "--no-report"], tmp, ok=(0, 1)))
+        r["metrics"][("production", n)] = json.loads((tmp / f"seed{n}/model/metrics.json").read_text())
+
+
+def step_study(tmp: Path, r: dict) -> None:
+    for n in STUDY_SEEDS:
+        run_py(["scenarios/churn_study.toml", "--seed", str(n), "--out", f"study{n}", "--no-progress",
+                "--no-event-log"], tmp)
+        r["metrics"][("churn_study", n)] = json.loads((tmp / f"study{n}/model/metrics.json").read_text())
+
+
+def step_trace(tmp: Path, r: dict) -> None:
+    r["trace_text"] = run_py(["trace", TRACE_ID, "data", *TRACE_ARGS], tmp)
+    run_py(["trace", TRACE_ID, "data", "--plot", "--out", "trace_example.png"], tmp)
+    r["figures"]["trace_example.png"] = tmp / "trace_example.png"
+
+
+def step_compare(tmp: Path, r: dict) -> None:
+    out = run_py(["compare", "scenarios/production.toml", "scenarios/no_show_wave.toml",
+                  "--replications", str(COMPARE_REPLICATIONS), "--out", "compare", "--no-progress",
+                  "--workers", str(r["workers"])], tmp)
+    r["compare_text"] = "\n".join(l for l in out.splitlines()
+                                  if not l.strip().startswith(("files in:", "wall time:")))
+    with open(tmp / "compare/compare_runs.csv", newline="") as f:
+        r["compare_runs"] = list(csv.DictReader(f))
+    with open(tmp / "compare/compare.csv", newline="") as f:
+        r["compare_table"] = list(csv.DictReader(f))
+    r["figures"]["compare_no_show_wave.png"] = tmp / "compare/compare.png"
+
+
+STEPS = {"production": step_production, "seeds": step_seeds, "study": step_study,
+         "trace": step_trace, "compare": step_compare}
+
+
+# ------------------------------------------------------------------------------------ blocks
+
+RUN = "python run.py --out data"
+VALIDATE = "python run.py --out data && python run.py validate data"
+
+
+def block_run_summary(r, sha):
+    return made_by(RUN, sha, " (production scenario, seed 42; the wall time is that moment's)") + "\n" + fence(r["run_summary"])
+
+
+def block_validate_summary(r, sha):
+    lines = [l for l in r["validate_text"].splitlines()
+             if l.startswith("§") or re.match(r"\d+ passed", l)]
+    return made_by(VALIDATE, sha, " (production scenario, seed 42)") + "\n" + fence("\n".join(lines))
+
+
+def block_validate_full(r, sha):
+    return ("<details><summary>The full validate table (production, seed 42)</summary>\n\n"
+            + made_by(VALIDATE, sha) + "\n" + fence(r["validate_text"]) + "\n</details>\n")
+
+
+def block_validate_figures(r, sha):
+    lines = [made_by(VALIDATE, sha, " (the figures of `data/report.md`, copied to docs/validate/)"), ""]
+    for name, title in FIGURES:
+        lines += [f"![{title}](validate/{name})", ""]
+    return "\n".join(lines)
+
+
+def _failing(result: dict) -> list[dict]:
+    return [c for c in result["results"] if c["status"] == "FAIL"]
+
+
+def block_validate_seeds(r, sha):
+    vj = r["validate_json"]
+    seeds = [42, *OTHER_SEEDS]
+    rows = ["| seed | passed | failed | the failing checks: measured against target |", "|---|---|---|---|"]
+    tally: dict[str, list[int]] = {}
+    for n in seeds:
+        fails = _failing(vj[n])
+        for c in fails:
+            tally.setdefault(c["id"], []).append(n)
+        text = "; ".join(f"{c['id']} {c['claim']}: {c['measured_text']} against {c['target_text']}" for c in fails)
+        rows.append(f"| {n} | {vj[n]['passed']} | {vj[n]['failed']} | {text.replace('|', '/')} |")
+    claims = {c["id"]: c["claim"] for c in vj[42]["results"]}
+    total = sum(vj[n]["failed"] for n in seeds)
+    clean = sum(1 for n in seeds if vj[n]["failed"] == 0)
+    again = sorted((ids for ids in tally.items() if len(ids[1]) > 1), key=lambda kv: (-len(kv[1]), kv[0]))
+    summary = (f"{total} failing checks over the {len(seeds)} seeds ({len(vj[42]['results'])} checks each); "
+               f"{clean} of {len(seeds)} seeds pass every check.")
+    if again:
+        summary += " Checks that fail on more than one seed: " + "; ".join(
+            f"{cid} ({claims.get(cid, '')}): seeds {', '.join(map(str, ns))}" for cid, ns in again) + "."
+    cmd = "python run.py --seed N --out seedN && python run.py validate seedN --json"
+    return (made_by(cmd, sha, f" for N = {', '.join(map(str, seeds))} (production scenario)") + "\n"
+            + "\n".join(rows) + "\n\n" + summary + "\n")
+
+
+def _fmt_model(m: dict, name: str, sd: bool) -> str:
+    x = m["models"][name]
+    roc = f"{x['roc_auc']['mean']:.3f}" + (f" ± {x['roc_auc']['sd']:.3f}" if sd else "")
+    return f"{roc} / {x['pr_auc']['mean']:.3f} / {x['brier']['mean']:.3f}"
+
+
+def block_model_metrics(r, sha):
+    rows = ["| run | positives / rows (base rate) | spec formula | logistic regression | gradient boosting |",
+            "|---|---|---|---|---|"]
+    keys = [("churn_study", n) for n in STUDY_SEEDS] + [("production", n) for n in MODEL_PRODUCTION_SEEDS]
+    for scen, n in keys:
+        m = r["metrics"][(scen, n)]
+        if m.get("status") != "trained":
+            pos = m.get("positives")
+            why = ("fewer than 5 positives" if isinstance(pos, int) and pos < 5 else m.get("reason", ""))
+            rows.append(f"| {scen} seed {n} | {pos if pos is not None else '?'} / {m.get('rows', '?')} | "
+                        f"{m.get('status')} ({why}) | | |")
+            continue
+        rows.append(f"| {scen} seed {n} | {m['positives']} / {m['rows']} ({m['base_rate']:.3f}) | "
+                    f"{_fmt_model(m, 'spec_formula', False)} | {_fmt_model(m, 'logistic', True)} | "
+                    f"{_fmt_model(m, 'gradient_boosting', True)} |")
+    diffs = []
+    for scen, n in keys:
+        m = r["metrics"][(scen, n)]
+        if m.get("status") == "trained":
+            c = m["comparison"]
+            diffs.append(f"{scen} {n}: {c['logistic_minus_spec_formula']['roc_auc']['mean']:+.3f} / "
+                         f"{c['gradient_boosting_minus_spec_formula']['roc_auc']['mean']:+.3f}")
+    cmd = "python run.py scenarios/churn_study.toml --seed N; python run.py --seed N"
+    return (made_by(cmd, sha, f" (churn study N = {', '.join(map(str, STUDY_SEEDS))}; production N = "
+                              f"{', '.join(map(str, MODEL_PRODUCTION_SEEDS))}; each run's `model/metrics.json`)")
+            + "\nOut of fold, mean over 5 repeats of 5-fold CV: ROC AUC (± sd across repeats for the learned "
+              "models) / PR AUC / Brier score.\n\n"
+            + "\n".join(rows)
+            + "\n\nROC AUC, learned minus formula (logistic / boosting): " + "; ".join(diffs) + ".\n")
+
+
+def block_trace_example(r, sha):
+    cmd = f"python run.py trace {TRACE_ID} data {' '.join(TRACE_ARGS)}"
+    lines = [cut(l.rstrip(), TRACE_WIDTH) for l in r["trace_text"].splitlines()]
+    plot = f"python run.py trace {TRACE_ID} data --plot --out docs/trace_example.png"
+    return (made_by(cmd, sha, f" on `{RUN}` (production, seed 42; lines cut at {TRACE_WIDTH} characters)")
+            + "\n" + fence("\n".join(lines)) + "\n"
+            + made_by(plot, sha) + "\n"
+            + f"![{TRACE_ID}'s timeline in production seed 42: sessions coloured by rating with the rolling 7-day "
+              "mean, no-shows, reschedules, emails and coaching, the platform's churn probability, burnout and "
+              "reliability](trace_example.png)\n")
+
+
+def block_compare(r, sha):
+    cmd = (f"python run.py compare scenarios/production.toml scenarios/no_show_wave.toml "
+           f"--replications {COMPARE_REPLICATIONS}")
+    labels = {row["outcome"]: row["label"] for row in r["compare_table"]}
+    runs = {(row["arm"], row["replication"]): row for row in r["compare_runs"]}
+    reps = sorted({row["replication"] for row in r["compare_runs"]}, key=int)
+    head = "| outcome | " + " | ".join(f"B - A, replication {int(x) + 1}" for x in reps) + " |"
+    rows = [head, "|---" * (len(reps) + 1) + "|"]
+    for key, label in labels.items():
+        cells = []
+        for x in reps:
+            a, b = runs[("A", x)].get(key, ""), runs[("B", x)].get(key, "")
+            try:
+                d = float(b) - float(a)
+            except ValueError:
+                cells.append("n/a")
+                continue
+            if d != d:
+                cells.append("n/a")
+            elif abs(d) < 1e-9:
+                cells.append("0")
+            else:
+                cells.append(f"{d:+.1f}" if key in COUNT_OUTCOMES else f"{d:+.4f}")
+        rows.append(f"| {label} | " + " | ".join(cells) + " |")
+    return (made_by(cmd, sha) + "\n" + fence(r["compare_text"]) + "\n"
+            + "Each replication's difference (`compare_runs.csv`):\n\n" + "\n".join(rows) + "\n\n"
+            + "![B - A per outcome for the no-show wave: each replication's difference and the mean difference "
+              "with its 95% interval](compare_no_show_wave.png)\n")
+
+
+RENDER = {"run-summary": block_run_summary, "validate-summary": block_validate_summary,
+          "validate-seeds": block_validate_seeds, "validate-figures": block_validate_figures,
+          "validate-full": block_validate_full, "trace-example": block_trace_example,
+          "compare-no-show-wave": block_compare, "model-metrics": block_model_metrics}
+
+
+# ------------------------------------------------------------------------------------ pages
+
+def check_markers() -> list[str]:
+    """Every block's markers are on its page exactly once, and no page has an unknown block."""
+    problems = []
+    for page in sorted(DOCS.glob("*.md")):
+        names = [m["name"] for m in MARKER.finditer(page.read_text())]
+        opened = page.read_text().count("<!-- generated:")
+        if opened != len(names):
+            problems.append(f"docs/{page.name}: a '<!-- generated: NAME -->' without its '<!-- end generated -->'")
+        for name in names:
+            if name not in BLOCKS:
+                problems.append(f"docs/{page.name}: unknown generated block {name!r}")
+            elif BLOCKS[name][0] != page.name:
+                problems.append(f"docs/{page.name}: block {name!r} belongs on docs/{BLOCKS[name][0]}")
+    for name, (page, _) in BLOCKS.items():
+        path = DOCS / page
+        n = sum(1 for m in MARKER.finditer(path.read_text()) if m["name"] == name) if path.exists() else 0
+        if n != 1:
+            problems.append(f"docs/{page}: block {name!r} found {n} times (expected once)")
+    return problems
+
+
+LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
+
+
+# an inline `path` of the repository, outside fenced code (examples in code blocks may be made up)
+CODE_PATH = re.compile(r"`((?:agents|world|output|analysis|pipeline|commands|scenarios|tests|bench|docs|\.ci)/[\w./-]*)`")
+MADE_BY_RUNS = (".calibrated.toml",)          # files a command writes, named before they exist
+
+
+def check_links() -> list[str]:
+    """Every relative link or image of README.md and docs/*.md points at a file that exists, and
+    so does every inline `folder/file` path of the repository named outside code blocks."""
+    problems = []
+    for page in [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]:
+        text = page.read_text()
+        for target in LINK.findall(text):
+            if re.match(r"[a-z]+:", target) or target.startswith("#"):
+                continue
+            path = (page.parent / target.split("#")[0]).resolve()
+            if not path.exists():
+                problems.append(f"{page.relative_to(ROOT)}: link to {target}, which does not exist")
+        prose = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+        for name in sorted(set(CODE_PATH.findall(prose))):
+            if not name.endswith(MADE_BY_RUNS) and not (ROOT / name).exists():
+                problems.append(f"{page.relative_to(ROOT)}: names `{name}`, which does not exist")
+    return problems
+
+
+def rewrite(page: Path, blocks: dict[str, str]) -> None:
+    def sub(m):
+        return m.group(1) + blocks[m["name"]].rstrip("\n") + "\n" + m.group(4) if m["name"] in blocks else m.group(0)
+    text = page.read_text()
+    new = MARKER.sub(sub, text)
+    if new != text:
+        page.write_text(new)
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="docs/regenerate.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--only", nargs="+", choices=sorted(BLOCKS), metavar="BLOCK",
+                   help="regenerate only these blocks (default: all): " + ", ".join(BLOCKS))
+    p.add_argument("--check", action="store_true", help="run nothing: check the markers and the links")
+    p.add_argument("--list", action="store_true", help="list the blocks and their pages")
+    p.add_argument("--workers", type=int, default=1, help="compare's parallel runs (default 1: a shared machine)")
+    args = p.parse_args(argv)
+
+    if args.list:
+        for name, (page, steps) in BLOCKS.items():
+            print(f"{name:22s} docs/{page:16s} needs: {', '.join(s for s in STEP_ORDER if s in steps)}")
+        return 0
+    problems = check_markers()
+    if problems or args.check:
+        problems += check_links()
+        for line in problems:
+            say(line)
+        if args.check and not problems:
+            say("regenerate --check: markers and links are in order")
+        return 1 if problems else 0
+
+    wanted = args.only or list(BLOCKS)
+    steps = {s for name in wanted for s in BLOCKS[name][1]}
+    sha = commit()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="tutorsim-docs-") as d:
+        tmp = Path(d)
+        (tmp / "scenarios").symlink_to(ROOT / "scenarios", target_is_directory=True)
+        r = {"figures": {}, "workers": args.workers, "validate_json": {}, "metrics": {}}
+        for s in STEP_ORDER:
+            if s in steps:
+                say(f"{s}:")
+                STEPS[s](tmp, r)
+        if "validate-figures" in wanted:
+            for name, _ in FIGURES:
+                r["figures"][f"validate/{name}"] = tmp / "data/figures" / name
+        blocks = {name: RENDER[name](r, sha) for name in wanted}
+        # everything made: now replace the figures and the blocks
+        for dest, src in r["figures"].items():
+            (DOCS / dest).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, DOCS / dest)
+        for page in sorted({BLOCKS[name][0] for name in wanted}):
+            rewrite(DOCS / page, {n: b for n, b in blocks.items() if BLOCKS[n][0] == page})
+    elapsed = time.perf_counter() - started
+    say(f"regenerated {len(wanted)} blocks ({', '.join(wanted)}) at commit {sha.replace('`', '')} in {elapsed:.0f} s")
+    problems = check_links()
+    for line in problems:
+        say(line)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
