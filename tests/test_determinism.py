@@ -8,6 +8,7 @@ import json
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from tests.conftest import DEV_SEED, simulate, simulate_all
 
@@ -42,46 +43,39 @@ def test_packed_event_columns_are_numpy_conversions_of_the_rows():
         assert packed[name].tobytes() == expected.tobytes(), name
 
 
-def test_sessions_of_an_hour_share_one_event_and_go_before_a_job_that_settles():
-    """The session desk's bell: the journeys with a session at an hour wait on one SimPy event and
-    go on in the order they began to wait; a platform job due at the same minute that settles
-    first (world/clock.py `settle`, as the intervention job does) sees all of them, even when its
-    own timeout was scheduled before any of them was booked. Without the settle it goes first."""
-    import simpy
-
-    from world.clock import settle
+def test_sessions_of_an_hour_share_one_event_and_go_first_in_booking_order():
+    """The session desk's bell: the journeys with a session at an hour wait on one SimPy event,
+    go on in the order they began to wait, and before an ordinary event due at the same minute
+    even when that event was scheduled first (a 09:00 platform job sees the 09:00 sessions).
+    Everything else the Clock schedules as SimPy does: two plain timeouts keep their order."""
+    from world.clock import Bell, Clock
     from world.sessions import SessionDesk
+    env = Clock()
+    desk = SimpleNamespace(env=env, bells={})
+    order, waited_on = [], []
 
-    def run(settles: bool) -> tuple[list, list]:
-        env = simpy.Environment()
-        desk = SimpleNamespace(env=env, bells={})
-        order, waited_on = [], []
+    def job(name):
+        yield env.timeout(9 * 60)
+        order.append(name)
 
-        def job():
-            yield env.timeout(9 * 60)
-            if settles:
-                yield settle(env)
-            order.append("job")
+    def journey(name, booked_at):
+        yield env.timeout(booked_at)
+        bell = SessionDesk._bell(desk, 9)
+        waited_on.append(bell)
+        yield bell
+        order.append(name)
 
-        def journey(name, booked_at):
-            yield env.timeout(booked_at)
-            bell = SessionDesk._bell(desk, 9)
-            waited_on.append(bell)
-            yield bell
-            order.append(name)
-
-        env.process(job())
-        for name, booked_at in (("first", 10), ("second", 20), ("third", 20)):
-            env.process(journey(name, booked_at))
-        env.run()
-        assert desk.bells == {}, "a bell is forgotten once it has struck"
-        return order, waited_on
-
-    order, waited_on = run(settles=True)
+    env.process(job("job"))
+    for name, booked_at in (("first", 10), ("second", 20), ("third", 20)):
+        env.process(journey(name, booked_at))
+    env.process(job("later job"))
+    env.run()
     assert len(waited_on) == 3 and all(bell is waited_on[0] for bell in waited_on), "one event for the hour"
-    assert order == ["first", "second", "third", "job"]
-    order, _ = run(settles=False)
-    assert order == ["job", "first", "second", "third"], "the settle is what puts the job after the sessions"
+    assert isinstance(waited_on[0], Bell)
+    assert order == ["first", "second", "third", "job", "later job"]
+    assert desk.bells == {}, "a bell is forgotten once it has struck"
+    with pytest.raises(ValueError):
+        Bell(env, -1.0)
 
 
 def test_a_parameter_no_agent_reads_changes_nothing(dev_run, tmp_path):

@@ -3,15 +3,35 @@ from __future__ import annotations
 
 import datetime as dt
 
+import simpy
+from simpy.events import NORMAL, URGENT
+
 MINUTES_PER_HOUR = 60
 MINUTES_PER_DAY = 24 * 60
 
 
-def settle(env):
-    """A zero-delay wait: whatever was already due at this minute happens first. (SimPy takes the
-    events of one time and priority in the order they were scheduled, so a platform job that wakes
-    at 09:00 and settles sees every session that began at 09:00, whenever it was booked.)"""
-    return env.timeout(0)
+class Bell(simpy.Event):
+    """The start of an hour, for the sessions booked at it (world/sessions.py): an event that
+    strikes `delay` minutes from now, before the ordinary events due at the same minute (a platform
+    job at 09:00 sees the sessions that began at 09:00, whenever they were booked)."""
+
+    def __init__(self, env: Clock, delay: float):
+        if delay < 0:
+            raise ValueError(f"Negative delay {delay}")
+        super().__init__(env)
+        self.delay = delay
+        self.succeed()              # its value is set now; the Clock schedules it at its hour
+
+
+class Clock(simpy.Environment):
+    """SimPy's environment, with one addition through its public `schedule`: a Bell is scheduled
+    at its delay with SimPy's URGENT priority, which SimPy takes before NORMAL events of the same
+    time. Everything else is scheduled as SimPy schedules it."""
+
+    def schedule(self, event: simpy.Event, priority=NORMAL, delay: float = 0) -> None:
+        if event.__class__ is Bell:
+            priority, delay = URGENT, event.delay
+        super().schedule(event, priority, delay)
 
 
 class Calendar:

@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from world.clock import MINUTES_PER_DAY, settle
+from world.clock import MINUTES_PER_DAY
 from world.events import (ATTENDED, BOOKED, CLICKED, COACHED, DELIVERED, EMAIL, FAILED, INTERVENTION_TYPES,
                           MISSED, OPENED, RE_ENGAGED, RESPONDED, SELF_STUDY, SENT, TECH_FIX, UNANSWERED,
                           UNCLICKED, UNOPENED)
@@ -162,7 +162,6 @@ class Interventions:
         if first > self.env.now:
             yield self.env.timeout(first - self.env.now)
         while True:
-            yield settle(self.env)          # the sessions that begin at the job's hour go first
             self.job()
             yield self.env.timeout(MINUTES_PER_DAY)
 

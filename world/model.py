@@ -9,12 +9,11 @@ from __future__ import annotations
 import gc
 
 import mesa
-import simpy
 
 from agents.student import Student
 from agents.tutor import Tutor
 from world.acquisition import Acquisition
-from world.clock import MINUTES_PER_DAY, Calendar
+from world.clock import MINUTES_PER_DAY, Calendar, Clock
 from world.engagement import Engagement
 from world.events import CONNECTION, SUBJECTS
 from world.experiments import Experiments
@@ -77,7 +76,7 @@ class Platform(mesa.Model):
         # the behaviour coefficients, read a few dozen times per session, as plain attributes
         self.behaviour = PlainValues(scenario.behaviour)
         self.recorder = recorder
-        self.env = simpy.Environment()
+        self.env = Clock()
         cal = scenario.calendar
         self.calendar = Calendar(cal.window_end, cal.window_days, cal.warmup_days, cal.lookahead_days)
         self.streams = Streams(scenario.seed)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import simpy
 
 from agents.decisions import CONTINUE, SWITCH
-from world.clock import MINUTES_PER_DAY
+from world.clock import MINUTES_PER_DAY, Bell
 from world.events import (AGAIN, NEW, NO_FREE_HOUR, PLATFORM_CAP, SUBJECTS, SWITCHING, TUTOR_QUIT, UNAVAILABLE,
                           position)
 from world.observation import Observer
@@ -51,7 +51,7 @@ class SessionDesk:
         self.days_flex = model.settings.students.days_flex
         self.observer = Observer(model)
         self.next_sid = 0
-        self.bells: dict[int, simpy.Timeout] = {}     # hour -> the event that strikes it (`_bell`)
+        self.bells: dict[int, Bell] = {}     # hour -> the event that strikes it (`_bell`)
         # the platform's services that watch sessions (world/signals.py, world/engagement.py):
         # each has session_happened(s, t, held, tutor_showed, row) and session_moved(s, mover, t)
         self.listeners: list = []
@@ -117,15 +117,15 @@ class SessionDesk:
             student.booked = None
             self._session_time(s)
 
-    def _bell(self, hour_key: int) -> simpy.Timeout:
+    def _bell(self, hour_key: int) -> Bell:
         """The event that strikes when hour `hour_key` begins: every journey with a session at that
         hour waits on it, and they go on in the order they began to wait. (One event per hour, not
         one per session: SimPy's queue holds a few hundred events instead of thousands, and
-        taking the next one from it costs half as much.) A platform job due at the same minute
-        sees these sessions by waiting for the minute to settle first (world/clock.py `settle`)."""
+        taking the next one from it costs half as much.) The bell strikes before the ordinary
+        events due at the same minute (world/clock.py `Bell`)."""
         bell = self.bells.get(hour_key)
         if bell is None:
-            bell = self.bells[hour_key] = self.env.timeout(hour_key * 60.0 - self.env.now)
+            bell = self.bells[hour_key] = Bell(self.env, hour_key * 60.0 - self.env.now)
             bell.callbacks.append(lambda _: self.bells.pop(hour_key))
         return bell
 
