@@ -3,7 +3,7 @@
 Every test imports a copy of the shared dev run (conftest.py) into a database of its own: a
 SQLite file in tmp_path, or a fresh schema of the PostgreSQL database (dropped afterwards).
 .ci/run starts a PostgreSQL server from the system's packages and sets TUTORSIM_PG_URL; without
-it the PostgreSQL tests skip.
+it the PostgreSQL tests skip, or fail under CI=true.
 """
 from __future__ import annotations
 
@@ -302,8 +302,17 @@ def test_production_sized_import_is_quick(production_run, tmp_path):
 
 # ================================================================================ PostgreSQL
 
-needs_pg = pytest.mark.skipif(not PG_URL, reason="TUTORSIM_PG_URL is not set: no PostgreSQL server to test "
-                                                 "against (.ci/run starts one; or set it to postgresql://...)")
+NO_PG = "TUTORSIM_PG_URL is not set: no PostgreSQL server to test against (.ci/run starts one; or set it to postgresql://...)"
+# Locally the PostgreSQL tests skip without a server; in CI (CI=true) .ci/run must have started
+# one, so a missing server fails them instead of letting them pass unseen.
+needs_pg = (pytest.mark.skipif(not PG_URL, reason=NO_PG) if os.environ.get("CI") != "true" else
+            pytest.mark.usefixtures("pg_required"))
+
+
+@pytest.fixture
+def pg_required():
+    if not PG_URL:
+        pytest.fail(f"CI=true and {NO_PG}")
 
 
 @pytest.fixture
