@@ -7,6 +7,7 @@
     python bench/run_bench.py --args "--tutors 300 --days 60"    # extra run.py arguments
     python bench/run_bench.py --reps 3 -- --tutors 300 --no-model  # or after `--`
     python bench/run_bench.py --reps 10 --against /tmp/old     # interleaved with another checkout
+    python bench/run_bench.py --scale 1,4,16,45 -- --no-model  # production's counts x k, back to back
 
 Each repetition is `python run.py [SCENARIO] --no-progress --out <tmp> [ARGS]` in a fresh
 subprocess (interpreter start-up and imports included), timed with a monotonic wall clock. The peak
@@ -16,7 +17,11 @@ yardsticks say how fast the machine is at that moment (SimPy timeout events per 
 of simpy, mesa, numpy and pandas), since a shared VM's speed drifts by tens of percent. With --against DIR (another checkout of
 tutorsim, e.g. `git worktree add /tmp/old COMMIT`), each repetition runs both trees one after the
 other, alternating which goes first, and the pairs' differences are reported: drift then falls on
-both sides alike.
+both sides alike. With --scale K1,K2,... each repetition runs production with its tutors and
+demand multiplied by each K (`--tutors`, `--sessions-per-day`; everything else as the scenario
+says) and reports, per scale, the window's sessions, wall, CPU and wall per session; memory is then
+the peak of all the run's processes together (the sum of their proportional set sizes, sampled
+every 0.1 s), since the run forks helpers that share pages.
 """
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -112,14 +118,58 @@ def describe_speed(probe: dict) -> str:
             f"`import simpy, mesa, numpy, pandas` {probe['import_stack_s']:.2f} s")
 
 
-def one_run(python: str, run_args: list[str], out: Path, log: Path, tree: Path = ROOT) -> dict:
-    """Run once in `tree`; wall time, exit status, peak RSS (MiB) of that child, and its session count."""
+def group_pss_mib(pgid: int) -> float:
+    """The memory of every process in group `pgid` together: the sum of their proportional set
+    sizes (a page shared by n processes counts 1/n in each), from /proc; 0 where unreadable."""
+    total_kib = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[2]) != pgid:          # field 5 of stat: the process group
+                continue
+            with open(f"/proc/{entry.name}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total_kib += int(line.split()[1])
+                        break
+        except (OSError, ValueError, IndexError):
+            continue
+    return total_kib / 1024.0
+
+
+class GroupMemory(threading.Thread):
+    """Samples group_pss_mib(pgid) every `every` seconds until stopped; `peak` is the largest."""
+
+    def __init__(self, pgid: int, every: float = 0.1):
+        super().__init__(daemon=True)
+        self.pgid, self.every, self.peak = pgid, every, 0.0
+        self.done = threading.Event()
+
+    def run(self):
+        while not self.done.wait(self.every):
+            self.peak = max(self.peak, group_pss_mib(self.pgid))
+
+
+def one_run(python: str, run_args: list[str], out: Path, log: Path, tree: Path = ROOT,
+            group_memory: bool = False) -> dict:
+    """Run once in `tree`; wall time, exit status, peak RSS (MiB) of that child (and, with
+    `group_memory`, the peak of all its processes together), and its session count."""
     cmd = [python, "run.py", *run_args, "--no-progress", "--out", str(out)]
     with open(log, "w") as sink:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=tree, stdout=sink, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=tree, stdout=sink, stderr=subprocess.STDOUT,
+                                start_new_session=group_memory)
+        sampler = GroupMemory(proc.pid) if group_memory else None
+        if sampler:
+            sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
+        if sampler:
+            sampler.done.set()
+            sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
     sessions = None
     manifest = out / "run.json"
@@ -129,7 +179,53 @@ def one_run(python: str, run_args: list[str], out: Path, log: Path, tree: Path =
         with open(out / "sessions.csv", "rb") as f:
             sessions = sum(1 for _ in f) - 1
     return {"wall_s": wall, "returncode": proc.returncode, "peak_rss_mib": usage.ru_maxrss / 1024.0,
+            "group_peak_mib": sampler.peak if sampler else None,
             "user_s": usage.ru_utime, "sys_s": usage.ru_stime, "sessions": sessions, "cmd": cmd}
+
+
+def production_counts() -> tuple[int, float]:
+    """Production's tutors and demand (sessions a day), read from its scenario file."""
+    import tomllib
+    doc = tomllib.loads((ROOT / "scenarios" / "production.toml").read_text())
+    return doc["tutors"]["count"], doc["demand"]["sessions_per_day"]
+
+
+def scale_bench(python: str, scales: list[float], reps: int, extra: list[str], json_path: str | None) -> int:
+    """Production's counts times each scale, back to back; per scale the window's sessions, wall,
+    CPU (user + sys of the run and the processes it waited for), wall per session and the peak
+    memory of all the run's processes together."""
+    tutors, per_day = production_counts()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="tutorsim-scale-") as tmp:
+        for rep in range(reps):
+            for k in scales:
+                args = ["--tutors", str(round(tutors * k)), "--sessions-per-day", f"{per_day * k:g}", *extra]
+                out, log = Path(tmp) / f"x{k}", Path(tmp) / f"x{k}.log"
+                r = one_run(python, args, out, log, group_memory=True)
+                if r["returncode"] != 0:
+                    sys.stderr.write(f"scale {k} failed (exit {r['returncode']}):\n" + log.read_text()[-3000:])
+                    return 1
+                cpu = r["user_s"] + r["sys_s"]
+                r.update(scale=k, cpu_s=cpu, wall_per_session_us=1e6 * r["wall_s"] / r["sessions"])
+                rows.append(r)
+                print(f"  x{k:<5g} {r['sessions']:>10,} sessions  {r['wall_s']:8.1f} s wall  {cpu:8.1f} s CPU  "
+                      f"{r['wall_per_session_us']:7.1f} us wall/session  {r['group_peak_mib']:8.0f} MiB peak (all processes)",
+                      flush=True)
+                shutil.rmtree(out, ignore_errors=True)
+    base = statistics.median(r["wall_per_session_us"] for r in rows if r["scale"] == scales[0])
+    print(f"scale   : wall per session against x{scales[0]:g} (medians over {reps} rep(s)):")
+    for k in scales:
+        mine = [r for r in rows if r["scale"] == k]
+        per = statistics.median(r["wall_per_session_us"] for r in mine)
+        print(f"  x{k:<5g} {statistics.median(r['sessions'] for r in mine):>10,.0f} sessions  "
+              f"{statistics.median(r['wall_s'] for r in mine):8.1f} s  {per:7.1f} us/session  "
+              f"{per / base:5.2f}x  peak {max(r['group_peak_mib'] for r in mine):,.0f} MiB")
+    if json_path:
+        Path(json_path).write_text(json.dumps({"machine": cpu_info(), "interpreter": interpreter_info(python),
+                                               "extra_args": extra,
+                                               "runs": [{k: v for k, v in r.items() if k != "cmd"} for r in rows]},
+                                              indent=2) + "\n")
+    return 0
 
 
 def main(argv: list[str]) -> int:
@@ -138,7 +234,7 @@ def main(argv: list[str]) -> int:
         i = argv.index("--")
         argv, passthrough = argv[:i], argv[i + 1:]
     p = argparse.ArgumentParser(prog="run_bench.py", description=__doc__.split("\n\n")[0])
-    p.add_argument("--reps", type=int, default=5, help="repetitions (default 5)")
+    p.add_argument("--reps", type=int, help="repetitions (default 5; 1 with --scale)")
     p.add_argument("--warmup", type=int, default=0, help="untimed runs first (default 0)")
     p.add_argument("--scenario", help="scenario TOML file (default: run.py's default, production)")
     p.add_argument("--args", default="", help='extra run.py arguments as one string, e.g. "--tutors 300 --days 60"')
@@ -146,13 +242,30 @@ def main(argv: list[str]) -> int:
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.add_argument("--against", metavar="DIR", type=Path,
                    help="another tutorsim checkout: interleave its runs with this tree's and compare")
+    p.add_argument("--scale", metavar="K1,K2,...",
+                   help="production's tutors and demand times each K, back to back (e.g. 1,4,16,45)")
     a = p.parse_args(argv)
+    if a.reps is None:
+        a.reps = 1 if a.scale else 5
     if a.reps < 1:
         p.error("--reps must be >= 1")
     if a.against is not None and not (a.against / "run.py").is_file():
         p.error(f"--against {a.against}: no run.py there")
 
     run_args = ([a.scenario] if a.scenario else []) + shlex.split(a.args) + passthrough
+    if a.scale:
+        try:
+            scales = [float(k) for k in a.scale.split(",")]
+        except ValueError:
+            p.error(f"--scale: expected numbers separated by commas, got {a.scale!r}")
+        if a.scenario or a.against or any(k <= 0 for k in scales):
+            p.error("--scale takes positive numbers and runs production: no --scenario or --against")
+        machine = cpu_info()
+        print(f"machine : {machine['cpu']}; {machine['logical_cpus']} logical CPUs; "
+              f"{describe_speed(speed_probe(a.python))}")
+        print(f"command : python run.py --tutors {production_counts()[0]}*K --sessions-per-day "
+              f"{production_counts()[1]:g}*K {' '.join(run_args)} --no-progress --out <tmp>")
+        return scale_bench(a.python, scales, a.reps, run_args, a.json)
     machine = cpu_info()
     interp = interpreter_info(a.python)
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
