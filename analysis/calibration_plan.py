@@ -196,10 +196,31 @@ def first_line(e: Exception) -> str:
 
 def prepare(path: Path) -> Plan:
     """Read and check a calibration file; every problem is a CalibrationError (one line)."""
-    from analysis import targets as T
-    from world.scenario import ScenarioError, read_document, validate_document
+    from world.scenario import validate_document
 
     path = Path(path)
+    cal = _read(path)
+    base_path, document = _base(path, cal)
+    _check_seeds(path, cal.seeds)
+    document = _with_fixed_overrides(path, cal.set, document, base_path)
+    # validate never reads the event log: do not spend time writing it
+    document = override(document, ["outputs.event_log=false"])
+    scenario = validate_document(document, str(base_path))
+
+    params: list[Param] = []
+    notes: list[str] = []
+    for i, p in enumerate(cal.parameters):
+        param = _param(f"{path}:parameters[{i}]", p, [q.key for q in params], scenario, document, base_path)
+        if not p.low <= param.base <= p.high:
+            notes.append(f"{p.key}: the base value {param.base!r} is outside [{p.low:g}, {p.high:g}]; "
+                         f"the search stays inside")
+        params.append(param)
+    scored = _scored_checks(path, cal.score)
+    return Plan(path, base_path, document, list(cal.seeds), params, scored, cal.search, notes)
+
+
+def _read(path: Path) -> Calibration:
+    """The calibration file, parsed and checked against the schema."""
     if not path.is_file():
         raise CalibrationError(f"{path}: calibration file not found")
     try:
@@ -209,9 +230,14 @@ def prepare(path: Path) -> Plan:
     except (OSError, UnicodeDecodeError) as e:
         raise CalibrationError(f"{path}: cannot read: {e}") from None
     try:
-        cal = Calibration.model_validate(raw)
+        return Calibration.model_validate(raw)
     except ValidationError as e:
         raise CalibrationError(_pydantic_line(path, e.errors()[0])) from None
+
+
+def _base(path: Path, cal: Calibration) -> tuple[Path, dict]:
+    """The base scenario's path (relative to the calibration file) and its checked document."""
+    from world.scenario import ScenarioError, read_document, validate_document
 
     base_path = path.parent / cal.base
     if not base_path.is_file():
@@ -223,14 +249,22 @@ def prepare(path: Path) -> Plan:
     except ScenarioError as e:
         raise CalibrationError(f"{path}:base: expected a valid scenario, found "
                                f"{_show(cal.base)}: {first_line(e)}") from None
+    return base_path, document
 
-    for i, seed in enumerate(cal.seeds):
+
+def _check_seeds(path: Path, seeds: list[int]) -> None:
+    for i, seed in enumerate(seeds):
         if seed < 0:
             raise CalibrationError(f"{path}:seeds[{i}]: expected a whole number >= 0, found {seed}")
-        if seed in cal.seeds[:i]:
+        if seed in seeds[:i]:
             raise CalibrationError(f"{path}:seeds[{i}]: expected distinct seeds, found {seed} twice")
 
-    for i, item in enumerate(cal.set):
+
+def _with_fixed_overrides(path: Path, items: list[str], document: dict, base_path: Path) -> dict:
+    """The document with the file's `set` overrides, each one checked as it is applied."""
+    from world.scenario import ScenarioError, validate_document
+
+    for i, item in enumerate(items):
         key = item.split("=", 1)[0].strip()
         if "=" not in item or not key:
             raise CalibrationError(f"{path}:set[{i}]: expected key.path=value, found {_show(item)}")
@@ -243,59 +277,76 @@ def prepare(path: Path) -> Plan:
         except ScenarioError as e:
             raise CalibrationError(f"{path}:set[{i}]: expected an override the scenario accepts, "
                                    f"found {_show(item)}: {first_line(e)}") from None
-    # validate never reads the event log: do not spend time writing it
-    document = override(document, ["outputs.event_log=false"])
-    scenario = validate_document(document, str(base_path))
+    return document
 
-    params: list[Param] = []
-    notes: list[str] = []
-    for i, p in enumerate(cal.parameters):
-        at = f"{path}:parameters[{i}]"
-        if p.key in [q.key for q in params]:
-            raise CalibrationError(f"{at}.key: expected each key once, found {_show(p.key)} twice")
-        if p.key == "seed":
-            raise CalibrationError(f"{at}.key: expected a scenario parameter, found \"seed\" "
-                                   f"(the seeds are the file's `seeds`)")
+
+def _param(at: str, p: Parameter, earlier_keys: list[str], scenario, document: dict, base_path: Path) -> Param:
+    """One [[parameters]] entry checked against the scenario (`at` names it in messages), with the
+    scenario's value as its base."""
+    if p.key in earlier_keys:
+        raise CalibrationError(f"{at}.key: expected each key once, found {_show(p.key)} twice")
+    if p.key == "seed":
+        raise CalibrationError(f"{at}.key: expected a scenario parameter, found \"seed\" "
+                               f"(the seeds are the file's `seeds`)")
+    value = _numeric_value(at, p.key, scenario)
+    _check_range(at, p, value)
+    _check_ends_accepted(at, p, document, base_path)
+    return Param(p.key, p.low, p.high, p.integer, p.log, value)
+
+
+def _numeric_value(at: str, key: str, scenario):
+    """The scenario's value at `key`, which must exist and hold a number."""
+    try:
+        value = _scenario_value(scenario, key)
+    except KeyError as e:
+        part, names = e.args[0], (e.args[1] if len(e.args) > 1 else [])
+        close = difflib.get_close_matches(part, names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise CalibrationError(f"{at}.key: expected a key path of the scenario, found "
+                               f"{_show(key)} (no {part!r} there{hint})") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        what = ("a table" if isinstance(value, (dict, BaseModel)) else
+                "a list" if isinstance(value, (list, tuple)) else type(value).__name__)
+        raise CalibrationError(f"{at}.key: expected a key holding a number, found "
+                               f"{_show(key)} holding {what}")
+    return value
+
+
+def _check_range(at: str, p: Parameter, value) -> None:
+    """low, high, log and integer agree with each other and with the base value's type."""
+    if not (math.isfinite(p.low) and math.isfinite(p.high)):
+        raise CalibrationError(f"{at}: expected finite low and high, found low {p.low:g}, "
+                               f"high {p.high:g}")
+    if not p.high > p.low:
+        raise CalibrationError(f"{at}.high: expected a number > low ({p.low:g}), found {p.high:g}")
+    if p.log and p.low <= 0:
+        raise CalibrationError(f"{at}.low: expected a number > 0 with log = true, found {p.low:g}")
+    if p.integer and (math.ceil(p.low) > math.floor(p.high)):
+        raise CalibrationError(f"{at}: expected a whole number between low and high with "
+                               f"integer = true, found low {p.low:g}, high {p.high:g}")
+    if isinstance(value, int) and not p.integer:
+        raise CalibrationError(f"{at}.integer: expected true ({p.key} is a whole number in "
+                               f"the scenario), found false")
+
+
+def _check_ends_accepted(at: str, p: Parameter, document: dict, base_path: Path) -> None:
+    """The scenario must accept both ends of the range."""
+    from world.scenario import ScenarioError, validate_document
+
+    for end, v in (("low", p.low), ("high", p.high)):
+        v = int(round(v)) if p.integer else v
         try:
-            value = _scenario_value(scenario, p.key)
-        except KeyError as e:
-            part, names = e.args[0], (e.args[1] if len(e.args) > 1 else [])
-            close = difflib.get_close_matches(part, names, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise CalibrationError(f"{at}.key: expected a key path of the scenario, found "
-                                   f"{_show(p.key)} (no {part!r} there{hint})") from None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            what = ("a table" if isinstance(value, (dict, BaseModel)) else
-                    "a list" if isinstance(value, (list, tuple)) else type(value).__name__)
-            raise CalibrationError(f"{at}.key: expected a key holding a number, found "
-                                   f"{_show(p.key)} holding {what}")
-        if not (math.isfinite(p.low) and math.isfinite(p.high)):
-            raise CalibrationError(f"{at}: expected finite low and high, found low {p.low:g}, "
-                                   f"high {p.high:g}")
-        if not p.high > p.low:
-            raise CalibrationError(f"{at}.high: expected a number > low ({p.low:g}), found {p.high:g}")
-        if p.log and p.low <= 0:
-            raise CalibrationError(f"{at}.low: expected a number > 0 with log = true, found {p.low:g}")
-        if p.integer and (math.ceil(p.low) > math.floor(p.high)):
-            raise CalibrationError(f"{at}: expected a whole number between low and high with "
-                                   f"integer = true, found low {p.low:g}, high {p.high:g}")
-        if isinstance(value, int) and not p.integer:
-            raise CalibrationError(f"{at}.integer: expected true ({p.key} is a whole number in "
-                                   f"the scenario), found false")
-        for end, v in (("low", p.low), ("high", p.high)):
-            v = int(round(v)) if p.integer else v
-            try:
-                validate_document(override(document, [f"{p.key}={v!r}"]), str(base_path))
-            except ScenarioError as e:
-                raise CalibrationError(f"{at}.{end}: expected a value the scenario accepts, found "
-                                       f"{v!r}: {first_line(e)}") from None
-        if not p.low <= value <= p.high:
-            notes.append(f"{p.key}: the base value {value!r} is outside [{p.low:g}, {p.high:g}]; "
-                         f"the search stays inside")
-        params.append(Param(p.key, p.low, p.high, p.integer, p.log, value))
+            validate_document(override(document, [f"{p.key}={v!r}"]), str(base_path))
+        except ScenarioError as e:
+            raise CalibrationError(f"{at}.{end}: expected a value the scenario accepts, found "
+                                   f"{v!r}: {first_line(e)}") from None
+
+
+def _scored_checks(path: Path, sc: Score) -> list[str]:
+    """The ids of the checks to score, in the order of analysis/targets/."""
+    from analysis import targets as T
 
     ids = [c.id for c in T.CHECKS]
-    sc = cal.score
     for i, s in enumerate(sc.sections or []):
         if s not in T.SECTIONS:
             raise CalibrationError(f"{path}:score.sections[{i}]: expected a section of the spec "
@@ -315,7 +366,7 @@ def prepare(path: Path) -> Plan:
     scored = [cid for cid in ids if cid in chosen]
     if not scored:
         raise CalibrationError(f"{path}:score: expected at least one check to score, found none")
-    return Plan(path, base_path, document, list(cal.seeds), params, scored, cal.search, notes)
+    return scored
 
 
 def fmt_value(v) -> str:

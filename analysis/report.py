@@ -308,6 +308,30 @@ def write_report(d, results, out_dir: Path) -> Path:
     out_dir = Path(out_dir)
     fig_dir = out_dir / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
+    drawn = _draw_figures(d, results, fig_dir)
+
+    lines = [f"# Validation report: `{d.root}`", "", describe_run(d), "",
+             f"**{summary_line(results)}**", "",
+             "Tolerances: shares ± 5 points (edge cases ± 3), means ± half the spec SD, SDs "
+             "± 30%, correlations ± 0.15 with the right sign, ranges and rules on 100% of rows. "
+             "Checks whose tables are absent are skipped, not failed. Sample size matters: a "
+             "share over 150 tutors has a standard error near 3 points, so a ± 5 point tutor "
+             "share (or a six-way categorical share) can fail by chance; session-level shares "
+             "over 22,500 sessions cannot.", "",
+             "## Checks", ""]
+    lines += _check_tables(results)
+    lines += _figure_sections(drawn)
+    lines += ["## Contradictions in the spec and the reading we chose", ""]
+    for title, text in T.CONTRADICTIONS:
+        lines += [f"- **{title}.** {text}", ""]
+    path = out_dir / "report.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def _draw_figures(d, results, fig_dir: Path) -> dict[str, bool | str]:
+    """Every figure of FIGURES: True when drawn, False when there is nothing to draw it from, else
+    the error that stopped it."""
     session_views = {"completed", "sessions"}
     jobs = {
         "distributions_sessions.png": lambda path: _fig_distributions(
@@ -328,16 +352,12 @@ def write_report(d, results, out_dir: Path) -> Path:
         except Exception as exc:  # one figure's trouble must not lose the report
             _plt().close("all")
             drawn[name] = f"{type(exc).__name__}: {exc}"
+    return drawn
 
-    lines = [f"# Validation report: `{d.root}`", "", describe_run(d), "",
-             f"**{summary_line(results)}**", "",
-             "Tolerances: shares ± 5 points (edge cases ± 3), means ± half the spec SD, SDs "
-             "± 30%, correlations ± 0.15 with the right sign, ranges and rules on 100% of rows. "
-             "Checks whose tables are absent are skipped, not failed. Sample size matters: a "
-             "share over 150 tutors has a standard error near 3 points, so a ± 5 point tutor "
-             "share (or a six-way categorical share) can fail by chance; session-level shares "
-             "over 22,500 sessions cannot.", "",
-             "## Checks", ""]
+
+def _check_tables(results) -> list[str]:
+    """One markdown table of checks per spec section."""
+    lines = []
     by_section: dict[int, list] = {}
     for r in results:
         by_section.setdefault(r.check.section, []).append(r)
@@ -355,8 +375,12 @@ def write_report(d, results, out_dir: Path) -> Path:
             lines.append(f"| {r.check.id} | {claim} | {r.check.level} | {_md(r.target_text)} "
                          f"| {_md(r.text)} | {result} |")
         lines.append("")
+    return lines
 
-    lines += ["## Figures", ""]
+
+def _figure_sections(drawn: dict[str, bool | str]) -> list[str]:
+    """The figures, or why one is not drawn."""
+    lines = ["## Figures", ""]
     for name, title in FIGURES:
         if drawn.get(name) is True:
             lines += [f"### {title}", "", f"![{title}](figures/{name})", ""]
@@ -364,10 +388,4 @@ def write_report(d, results, out_dir: Path) -> Path:
             lines += [f"### {title}", "", f"_Not drawn: {_md(drawn[name])}_", ""]
         else:
             lines += [f"### {title}", "", "_Not drawn: the tables it needs are absent._", ""]
-
-    lines += ["## Contradictions in the spec and the reading we chose", ""]
-    for title, text in T.CONTRADICTIONS:
-        lines += [f"- **{title}.** {text}", ""]
-    path = out_dir / "report.md"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
+    return lines

@@ -210,100 +210,139 @@ def _violations(c: T.Check, df: pd.DataFrame, bad: pd.Series, n: int) -> Result:
 
 
 def _measure(c: T.Check, d: Data) -> Result:
-    kind, p = c.kind, c.params
-    if kind == "metric":
-        m = p["fn"](d)
-        if not isinstance(m, T.Measured):
-            m = T.Measured(float(m))
-        lo = m.lo if m.lo is not None or m.hi is not None else c.lo
-        hi = m.hi if m.lo is not None or m.hi is not None else c.hi
-        value = float(m.value)
-        r = Result(c, "PASS" if _inside(value, lo, hi) else "FAIL", value,
-                   m.text or _num(value), m.n, lo=lo, hi=hi)
-        if m.target_text:
-            r.target_text = m.target_text
-        return r
-
+    if c.kind == "metric":
+        return _measure_metric(c, d)
     df = d.view(c.view)
-    if kind in ("range", "enum"):
-        v = df[p["col"]]
-        nn = v.notna()
-        n = int(nn.sum())
-        if n == 0:
-            raise T.Skip(f"no {p['col']} values")
-        if kind == "range":
-            bad = nn & ~v.between(c.lo - EPS, c.hi + EPS)
-            if p.get("integer"):
-                bad |= nn & ((v - v.round()).abs() > EPS)
-            r = _violations(c, df, bad, n)
-            r.text += f"; min {_num(v.min())}, max {_num(v.max())}"
-        else:
-            bad = nn & ~v.isin(p["values"])
-            r = _violations(c, df, bad, n)
-            if bad.any():
-                r.text += f"; e.g. {v[bad].iloc[0]!r}"
-        return r
-    if kind == "rule":
-        if df.empty:
-            raise T.Skip("no rows")
-        return _violations(c, df, ~_mask(p["ok"](df), df, True), len(df))
-    if kind == "fk":
-        if df.empty:
-            raise T.Skip("no rows")
-        v = df[p["col"]]
-        ref = d.table(p["ref"])[p["ref_col"]]
-        bad = ~v.isin(ref.dropna())
-        if p.get("nullable"):
-            bad &= v.notna()
-        r = _violations(c, df, bad, len(df))
-        if bad.any() and not p.get("ident"):
-            r.text += f" (e.g. {v[bad].iloc[0]})"
-        return r
-    if kind == "share":
-        sub = _where(df, p.get("where"))
-        if sub.empty:
-            raise T.Skip("no rows to take a share of")
-        share = float(_mask(p["pred"](sub), sub, False).mean())
-        return Result(c, "PASS" if _inside(share, c.lo, c.hi) else "FAIL", share,
-                      f"{share:.3f} (n={len(sub):,})", len(sub), lo=c.lo, hi=c.hi)
-    if kind == "shares":
-        sub = _where(df, p.get("where"))
-        vals = _series(sub, p["col"]).dropna()
-        if vals.empty:
-            raise T.Skip("no values")
-        got = vals.value_counts(normalize=True)
-        shares = {k: float(got.get(k, 0.0)) for k in c.target}
-        dev = max(abs(shares[k] - t) for k, t in c.target.items())
-        text = "/".join(f"{v * 100:.0f}" for v in shares.values()) + \
-            f"% (max dev {dev * 100:.1f} pts, n={len(vals):,})"
-        return Result(c, "PASS" if dev <= c.tol + EPS else "FAIL", shares, text, len(vals))
-    if kind in ("mean", "sd"):
-        sub = _where(df, p.get("where"))
-        v = pd.to_numeric(_series(sub, p["col"]), errors="coerce").dropna()
-        if len(v) < (1 if kind == "mean" else 2):
-            raise T.Skip("no values")
-        x = float(v.mean() if kind == "mean" else v.std(ddof=1))
-        r = Result(c, "PASS" if _inside(x, c.lo, c.hi) else "FAIL", x,
-                   f"{_num(x)} (n={len(v):,})", len(v), lo=c.lo, hi=c.hi)
-        if kind == "mean" and c.level == "persona" and len(v) > 1:
-            r.se = float(v.std(ddof=1)) / len(v) ** 0.5   # a persona is a small sample of tutors
-        return r
-    if kind == "corr":
-        sub = _where(df, p.get("where"))
-        xy = pd.DataFrame({"x": pd.to_numeric(_series(sub, p["x"]), errors="coerce"),
-                           "y": pd.to_numeric(_series(sub, p["y"]), errors="coerce")}).dropna()
-        if len(xy) < 3:
-            raise T.Skip(f"{len(xy)} complete pairs")
-        if xy["x"].std() == 0 or xy["y"].std() == 0:
-            return Result(c, "FAIL", None, f"undefined: a constant column (n={len(xy):,})",
-                          len(xy), lo=c.lo, hi=c.hi)
-        r = float(np.corrcoef(xy["x"], xy["y"])[0, 1])
-        ok = _inside(r, c.lo, c.hi)
-        if c.target is not None and np.sign(r) != np.sign(c.target):
-            ok = False
-        return Result(c, "PASS" if ok else "FAIL", r, f"r {r:+.3f} (n={len(xy):,})", len(xy),
-                      lo=c.lo, hi=c.hi)
-    raise ValueError(f"unknown check kind {kind!r}")
+    measure = _MEASURES.get(c.kind)
+    if measure is None:
+        raise ValueError(f"unknown check kind {c.kind!r}")
+    return measure(c, d, df)
+
+
+def _measure_metric(c: T.Check, d: Data) -> Result:
+    """A check that computes its own value (and may bring its own band and target text)."""
+    m = c.params["fn"](d)
+    if not isinstance(m, T.Measured):
+        m = T.Measured(float(m))
+    lo = m.lo if m.lo is not None or m.hi is not None else c.lo
+    hi = m.hi if m.lo is not None or m.hi is not None else c.hi
+    value = float(m.value)
+    r = Result(c, "PASS" if _inside(value, lo, hi) else "FAIL", value,
+               m.text or _num(value), m.n, lo=lo, hi=hi)
+    if m.target_text:
+        r.target_text = m.target_text
+    return r
+
+
+def _measure_values(c: T.Check, d: Data, df: pd.DataFrame) -> Result:
+    """range / enum: every present value of a column inside the range or among the values."""
+    p = c.params
+    v = df[p["col"]]
+    nn = v.notna()
+    n = int(nn.sum())
+    if n == 0:
+        raise T.Skip(f"no {p['col']} values")
+    if c.kind == "range":
+        bad = nn & ~v.between(c.lo - EPS, c.hi + EPS)
+        if p.get("integer"):
+            bad |= nn & ((v - v.round()).abs() > EPS)
+        r = _violations(c, df, bad, n)
+        r.text += f"; min {_num(v.min())}, max {_num(v.max())}"
+    else:
+        bad = nn & ~v.isin(p["values"])
+        r = _violations(c, df, bad, n)
+        if bad.any():
+            r.text += f"; e.g. {v[bad].iloc[0]!r}"
+    return r
+
+
+def _measure_rule(c: T.Check, d: Data, df: pd.DataFrame) -> Result:
+    """A row-wise rule that every row must keep."""
+    if df.empty:
+        raise T.Skip("no rows")
+    return _violations(c, df, ~_mask(c.params["ok"](df), df, True), len(df))
+
+
+def _measure_fk(c: T.Check, d: Data, df: pd.DataFrame) -> Result:
+    """A foreign key: every value of a column is present in the referenced table's column."""
+    p = c.params
+    if df.empty:
+        raise T.Skip("no rows")
+    v = df[p["col"]]
+    ref = d.table(p["ref"])[p["ref_col"]]
+    bad = ~v.isin(ref.dropna())
+    if p.get("nullable"):
+        bad &= v.notna()
+    r = _violations(c, df, bad, len(df))
+    if bad.any() and not p.get("ident"):
+        r.text += f" (e.g. {v[bad].iloc[0]})"
+    return r
+
+
+def _measure_share(c: T.Check, d: Data, df: pd.DataFrame) -> Result:
+    """The share of rows (optionally of a subset) where a predicate holds."""
+    p = c.params
+    sub = _where(df, p.get("where"))
+    if sub.empty:
+        raise T.Skip("no rows to take a share of")
+    share = float(_mask(p["pred"](sub), sub, False).mean())
+    return Result(c, "PASS" if _inside(share, c.lo, c.hi) else "FAIL", share,
+                  f"{share:.3f} (n={len(sub):,})", len(sub), lo=c.lo, hi=c.hi)
+
+
+def _measure_shares(c: T.Check, d: Data, df: pd.DataFrame) -> Result:
+    """A categorical distribution: every category's share within the tolerance of its target."""
+    p = c.params
+    sub = _where(df, p.get("where"))
+    vals = _series(sub, p["col"]).dropna()
+    if vals.empty:
+        raise T.Skip("no values")
+    got = vals.value_counts(normalize=True)
+    shares = {k: float(got.get(k, 0.0)) for k in c.target}
+    dev = max(abs(shares[k] - t) for k, t in c.target.items())
+    text = "/".join(f"{v * 100:.0f}" for v in shares.values()) + \
+        f"% (max dev {dev * 100:.1f} pts, n={len(vals):,})"
+    return Result(c, "PASS" if dev <= c.tol + EPS else "FAIL", shares, text, len(vals))
+
+
+def _measure_moment(c: T.Check, d: Data, df: pd.DataFrame) -> Result:
+    """mean / sd of a column; a persona's mean carries its standard error."""
+    p, kind = c.params, c.kind
+    sub = _where(df, p.get("where"))
+    v = pd.to_numeric(_series(sub, p["col"]), errors="coerce").dropna()
+    if len(v) < (1 if kind == "mean" else 2):
+        raise T.Skip("no values")
+    x = float(v.mean() if kind == "mean" else v.std(ddof=1))
+    r = Result(c, "PASS" if _inside(x, c.lo, c.hi) else "FAIL", x,
+               f"{_num(x)} (n={len(v):,})", len(v), lo=c.lo, hi=c.hi)
+    if kind == "mean" and c.level == "persona" and len(v) > 1:
+        r.se = float(v.std(ddof=1)) / len(v) ** 0.5   # a persona is a small sample of tutors
+    return r
+
+
+def _measure_corr(c: T.Check, d: Data, df: pd.DataFrame) -> Result:
+    """A Pearson correlation over complete pairs, inside its band and of the target's sign."""
+    p = c.params
+    sub = _where(df, p.get("where"))
+    xy = pd.DataFrame({"x": pd.to_numeric(_series(sub, p["x"]), errors="coerce"),
+                       "y": pd.to_numeric(_series(sub, p["y"]), errors="coerce")}).dropna()
+    if len(xy) < 3:
+        raise T.Skip(f"{len(xy)} complete pairs")
+    if xy["x"].std() == 0 or xy["y"].std() == 0:
+        return Result(c, "FAIL", None, f"undefined: a constant column (n={len(xy):,})",
+                      len(xy), lo=c.lo, hi=c.hi)
+    r = float(np.corrcoef(xy["x"], xy["y"])[0, 1])
+    ok = _inside(r, c.lo, c.hi)
+    if c.target is not None and np.sign(r) != np.sign(c.target):
+        ok = False
+    return Result(c, "PASS" if ok else "FAIL", r, f"r {r:+.3f} (n={len(xy):,})", len(xy),
+                  lo=c.lo, hi=c.hi)
+
+
+# check kind -> its measurement on the check's view (metric checks compute their own)
+_MEASURES = {"range": _measure_values, "enum": _measure_values, "rule": _measure_rule,
+             "fk": _measure_fk, "share": _measure_share, "shares": _measure_shares,
+             "mean": _measure_moment, "sd": _measure_moment, "corr": _measure_corr}
 
 
 def evaluate_one(c: T.Check, d: Data) -> Result:

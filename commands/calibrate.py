@@ -49,17 +49,9 @@ def main(argv: list[str]) -> int:
     budget = args.budget or plan.search.budget
     out = Path(args.out) if args.out else plan.base_path.with_name(
         plan.base_path.stem + ".calibrated.toml")
-    if not args.dry_run:
-        if out.exists() and not out.is_file():
-            sys.stderr.write(f"{PROG}: error: --out {out}: exists and is not a file\n")
-            return 2
-        if not out.parent.is_dir():
-            sys.stderr.write(f"{PROG}: error: --out {out}: no such folder {out.parent}\n")
-            return 2
-        if out.resolve() in (plan.base_path.resolve(), plan.path.resolve()):
-            sys.stderr.write(f"{PROG}: error: --out {out}: would overwrite the "
-                             f"{'base scenario' if out.resolve() == plan.base_path.resolve() else 'calibration file'}\n")
-            return 2
+    if not args.dry_run and (problem := _out_problem(out, plan)):
+        sys.stderr.write(f"{PROG}: error: --out {out}: {problem}\n")
+        return 2
     for note in plan.notes:
         print(f"calibrate: note: {note}", file=sys.stderr)
 
@@ -69,14 +61,7 @@ def main(argv: list[str]) -> int:
     evaluator = Evaluator(plan, args.workers)
     try:
         if args.dry_run:
-            base = evaluator.evaluate([{p.key: p.base for p in plan.params}])[0]
-            if base.error:
-                sys.stderr.write(f"calibrate: the base scenario failed: {base.error}\n")
-                return 1
-            print(f"base score {base.score:.4f} (mean over seeds), failing checks "
-                  + "/".join(str(len(f)) for f in base.failing()) + " per seed")
-            print(failing_report(plan, base, evaluator.checks))
-            return 0
+            return _dry_run(plan, evaluator)
         base, best, used = coordinate_search(plan, evaluator, budget)
     except SimulationFailed as e:
         sys.stderr.write(f"calibrate: {e}\n")
@@ -89,6 +74,37 @@ def main(argv: list[str]) -> int:
         evaluator.close()
 
     write_text_atomic(out, tuned_document(plan, out, base, best, used, budget))
+    _print_outcome(plan, evaluator, base, best, used)
+    print(f"wrote {out}")
+    return _check_loads(out, plan)
+
+
+def _out_problem(out: Path, plan: Plan) -> str | None:
+    """Why the tuned file cannot be written to `out`, or None."""
+    if out.exists() and not out.is_file():
+        return "exists and is not a file"
+    if not out.parent.is_dir():
+        return f"no such folder {out.parent}"
+    if out.resolve() in (plan.base_path.resolve(), plan.path.resolve()):
+        return (f"would overwrite the "
+                f"{'base scenario' if out.resolve() == plan.base_path.resolve() else 'calibration file'}")
+    return None
+
+
+def _dry_run(plan: Plan, evaluator: Evaluator) -> int:
+    """--dry-run: score the base scenario and print its failing checks per seed."""
+    base = evaluator.evaluate([{p.key: p.base for p in plan.params}])[0]
+    if base.error:
+        sys.stderr.write(f"calibrate: the base scenario failed: {base.error}\n")
+        return 1
+    print(f"base score {base.score:.4f} (mean over seeds), failing checks "
+          + "/".join(str(len(f)) for f in base.failing()) + " per seed")
+    print(failing_report(plan, base, evaluator.checks))
+    return 0
+
+
+def _print_outcome(plan: Plan, evaluator: Evaluator, base, best, used: int) -> None:
+    """The score before and after, the tuned values, and which checks changed."""
     fails = lambda ev: "/".join(str(len(f)) for f in ev.failing())  # noqa: E731
     print(f"score {base.score:.4f} -> {best.score:.4f} (mean over seeds); failing checks per seed "
           f"{fails(base)} -> {fails(best)}; {used} evaluations")
@@ -101,8 +117,6 @@ def main(argv: list[str]) -> int:
     print(changes_report(plan, base, best, evaluator.checks))
     print("after, per seed:")
     print(failing_report(plan, best, evaluator.checks))
-    print(f"wrote {out}")
-    return _check_loads(out, plan)
 
 
 def _check_loads(out: Path, plan: Plan) -> int:

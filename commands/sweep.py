@@ -72,29 +72,16 @@ def main(argv: list[str]) -> int:
         grid = parse_grid(args.grid)
     except ValueError as e:
         return fail(prog, str(e))
-    from world.scenario import ScenarioError, apply_overrides, validate_document
+    from world.scenario import ScenarioError
     try:
         base, scenario = load(args.scenario, args.set)
     except ScenarioError as e:
         sys.stderr.write(f"{e}\n")
         return 2
     keys = [k for k, _, _ in grid]
-
-    # validate every grid point; a problem is reported once, with the first point that has it
-    problems: dict[str, str] = {}
-    points, documents = [], {}
-    for combo in itertools.product(*[list(zip(raw, parsed)) for _, raw, parsed in grid]):
-        sets = [f"{k}={raw}" for k, (raw, _) in zip(keys, combo)]
-        doc = apply_overrides(base, sets, source="--grid")
-        try:
-            validate_document(doc, args.scenario)
-        except ScenarioError as e:
-            for line in str(e).splitlines():
-                problems.setdefault(line, f"{line} (--grid {', '.join(sets)})")
-        points.append({k: parsed for k, (_, parsed) in zip(keys, combo)})
-        documents[len(points) - 1] = doc
+    points, documents, problems = _grid_points(grid, base, args.scenario)
     if problems:
-        sys.stderr.write("\n".join(problems.values()) + "\n")
+        sys.stderr.write("\n".join(problems) + "\n")
         return 2
     out = Path(args.out)
     if (code := check_out(prog, out)) is not None:
@@ -106,7 +93,6 @@ def main(argv: list[str]) -> int:
             return fail(prog, "--scheduler needs dask.distributed: pip install -e '.[sweep]'")
     seed = scenario.seed if args.seed is None else args.seed
 
-    from analysis import whatif
     from pipeline import replications
     by_point = {repr(p): documents[i] for i, p in enumerate(points)}
     out.mkdir(parents=True, exist_ok=True)
@@ -127,13 +113,39 @@ def main(argv: list[str]) -> int:
                          f"the workers need tutorsim importable: pip install -e <tutorsim> on each, or start "
                          f"them with PYTHONPATH=<tutorsim>\n")
         return 1
-    elapsed = time.perf_counter() - started
+    _report(args, scenario, tidy, keys, len(points), seed, out, time.perf_counter() - started)
+    return 0
+
+
+def _grid_points(grid, base: dict, source: str) -> tuple[list[dict], list[dict], list[str]]:
+    """Every grid point ({key: value}), its scenario document, and the problems found when the
+    documents are validated: each problem once, with the first point that has it."""
+    from world.scenario import ScenarioError, apply_overrides, validate_document
+    keys = [k for k, _, _ in grid]
+    problems: dict[str, str] = {}
+    points, documents = [], []
+    for combo in itertools.product(*[list(zip(raw, parsed)) for _, raw, parsed in grid]):
+        sets = [f"{k}={raw}" for k, (raw, _) in zip(keys, combo)]
+        doc = apply_overrides(base, sets, source="--grid")
+        try:
+            validate_document(doc, source)
+        except ScenarioError as e:
+            for line in str(e).splitlines():
+                problems.setdefault(line, f"{line} (--grid {', '.join(sets)})")
+        points.append({k: parsed for k, (_, parsed) in zip(keys, combo)})
+        documents.append(doc)
+    return points, documents, list(problems.values())
+
+
+def _report(args, scenario, tidy, keys: list[str], n_points: int, seed: int, out: Path, elapsed: float) -> None:
+    """sweep.csv, the figures, and the summary on stdout."""
+    from analysis import whatif
     tidy.to_csv(out / "sweep.csv", index=False, lineterminator="\n")
     figures = whatif.sweep_figures(tidy, keys, out, source=args.scenario)
-    n_runs = len(points) * args.replications
+    n_runs = n_points * args.replications
     where = f"Dask scheduler {args.scheduler}" if args.scheduler else \
         f"{min(args.workers, n_runs)} local worker{'s' if min(args.workers, n_runs) != 1 else ''}"
-    print(f"sweep: {args.scenario} ({scenario.name!r}), {len(points)} grid point{'s' if len(points) != 1 else ''} x "
+    print(f"sweep: {args.scenario} ({scenario.name!r}), {n_points} grid point{'s' if n_points != 1 else ''} x "
           f"{args.replications} replication{'s' if args.replications != 1 else ''} ("
           + (f"seeds {seed}..{seed + args.replications - 1}" if args.replications > 1 else f"seed {seed}")
           + " at every point)" + "".join(f"; --set {s}" for s in args.set))
@@ -143,4 +155,3 @@ def main(argv: list[str]) -> int:
     print("  mean ± half-width of the 95% t-interval over replications; every outcome is in sweep.csv")
     print(f"  wall time: {elapsed:.1f} s ({n_runs} runs on {where})")
     print(f"  files in: {out}/ (sweep.csv, {len(figures)} figures sweep_<outcome>.png)")
-    return 0

@@ -35,24 +35,9 @@ def train(data_dir, seed: int, jobs: int | None = None) -> dict:
     data_dir = Path(data_dir)
     data = load_dataset(data_dir)
     X, y, baseline = data["X"], data["y"], data["baseline"]
-    positives, rows = int(y.sum()), len(y)
-    metrics = {
-        "status": "trained", "seed": int(seed),
-        "population": "tutors active at the window's end (active_status True); tutors who stopped "
-                      "before it are left out (their label is known and their aggregates are cut short)",
-        "label": "the tutor stops (quits or is suspended) within horizon_days after the window's end",
-        "horizon_days": data["horizon_days"], "tutors": data["tutors"],
-        "stopped_before_window_end": data["stopped_before_end"],
-        "rows": rows, "positives": positives, "base_rate": round(positives / rows, 4) if rows else None,
-        "features": list(X.columns), "baseline": f"{BASELINE}: churn_probability of tutor_aggregates.csv (spec section 7)",
-    }
-    reason = None
-    if data["horizon_days"] <= 0:
-        reason = "no look-ahead (calendar.lookahead_days = 0): no tutor can churn after the window"
-    elif positives < MIN_POSITIVES or rows - positives < MIN_NEGATIVES:
-        reason = (f"{positives} tutors churned after the window and {rows - positives} did not; at least "
-                  f"{MIN_POSITIVES} of each are needed (use scenarios/churn_study.toml or a longer "
-                  "calendar.lookahead_days)")
+    metrics = _describe_data(data, seed)
+    positives, rows = metrics["positives"], metrics["rows"]
+    reason = _skip_reason(data["horizon_days"], positives, rows)
     if reason:
         metrics.update(status="skipped", reason=reason)
         _write(data_dir / "model", metrics)
@@ -99,6 +84,33 @@ def train(data_dir, seed: int, jobs: int | None = None) -> dict:
     _write(data_dir / "model", metrics, writers)
     # not in metrics.json: the same run and seed write the same bytes
     return {**metrics, "seconds": round(time.perf_counter() - started, 2)}
+
+
+def _describe_data(data: dict, seed: int) -> dict:
+    """metrics.json's first keys: what is trained on, and on how many tutors."""
+    X, y = data["X"], data["y"]
+    positives, rows = int(y.sum()), len(y)
+    return {
+        "status": "trained", "seed": int(seed),
+        "population": "tutors active at the window's end (active_status True); tutors who stopped "
+                      "before it are left out (their label is known and their aggregates are cut short)",
+        "label": "the tutor stops (quits or is suspended) within horizon_days after the window's end",
+        "horizon_days": data["horizon_days"], "tutors": data["tutors"],
+        "stopped_before_window_end": data["stopped_before_end"],
+        "rows": rows, "positives": positives, "base_rate": round(positives / rows, 4) if rows else None,
+        "features": list(X.columns), "baseline": f"{BASELINE}: churn_probability of tutor_aggregates.csv (spec section 7)",
+    }
+
+
+def _skip_reason(horizon_days: int, positives: int, rows: int) -> str | None:
+    """Why no model can be trained on these labels, or None."""
+    if horizon_days <= 0:
+        return "no look-ahead (calendar.lookahead_days = 0): no tutor can churn after the window"
+    if positives < MIN_POSITIVES or rows - positives < MIN_NEGATIVES:
+        return (f"{positives} tutors churned after the window and {rows - positives} did not; at least "
+                f"{MIN_POSITIVES} of each are needed (use scenarios/churn_study.toml or a longer "
+                "calendar.lookahead_days)")
+    return None
 
 
 def train_safely(data_dir, seed: int, jobs: int | None = None) -> dict:

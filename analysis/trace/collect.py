@@ -60,20 +60,40 @@ class Tracer:
                             "student": student, "p": p, "data": data})
 
     def collect(self) -> list[dict]:
-        from world.events import BOOK_REASON, CANCEL_REASON, CONNECTION, INITIATOR, LEAVE_REASON, MOVE_REFUSED
-        run, log = self.run, self.run.log
         c = _codes()
-        subjects = c["subjects"]
-        in_mine = lambda arr: np.isin(arr, self.sessions)
-
-        # --- a student's arrival
         if self.kind == "student":
-            for r in _rows(log["student_arrived"], log["student_arrived"]["student"] == self.index):
-                self.add(r["t"], "arrived", "existing" if r["existing"] else "new", {"existing": bool(r["existing"])},
-                         student=self.index)
+            self._arrivals()
+        self._bookings(c)
+        self._reschedules()
+        self._moves_refused()
+        self._cancellations()
+        self._session_times(c)
+        self._decisions()
+        if self.kind == "student":
+            # what tutors did in the platform about the student's sessions (confirmations, messages)
+            act = self.run.log["tutor_action"]
+            for r in _rows(act, act["student"] == self.index):
+                self._action(r, c)
+            return self.events
+        self._tutor_only(c)
+        return self.events
 
-        # --- bookings
-        for r in _rows(log["session_booked"], in_mine(log["session_booked"]["session"])):
+    def _in_mine(self, arr):
+        """Which of `arr` (session numbers) are this agent's sessions."""
+        return np.isin(arr, self.sessions)
+
+    def _arrivals(self):
+        """A student's arrival."""
+        arrived = self.run.log["student_arrived"]
+        for r in _rows(arrived, arrived["student"] == self.index):
+            self.add(r["t"], "arrived", "existing" if r["existing"] else "new", {"existing": bool(r["existing"])},
+                     student=self.index)
+
+    def _bookings(self, c):
+        from world.events import BOOK_REASON
+        run, log = self.run, self.run.log
+        subjects = c["subjects"]
+        for r in _rows(log["session_booked"], self._in_mine(log["session_booked"]["session"])):
             self.add(r["t"], "booked", BOOK_REASON[r["why"]] if 0 <= r["why"] < len(BOOK_REASON) else "continue", {
                 "start": run.stamp(r["start"]), "duration": r["duration"], "subject": subjects[r["subject"]],
                 "first": r["first"], "in_preferred_hours": r["in_preferred_hours"],
@@ -82,30 +102,43 @@ class Tracer:
                 "shown_rating": _f(r["shown_rating"], 3)},
                 session=r["session"], tutor=r["tutor"], student=r["student"], p=_f(r["p"]))
 
-        # --- reschedules and cancellations
-        for r in _rows(log["session_rescheduled"], in_mine(log["session_rescheduled"]["session"])):
+    def _reschedules(self):
+        from world.events import INITIATOR
+        run, log = self.run, self.run.log
+        for r in _rows(log["session_rescheduled"], self._in_mine(log["session_rescheduled"]["session"])):
             bk = self.booking(r["session"])
             self.add(r["t"], "rescheduled", INITIATOR[r["by"]], {
                 "by": INITIATOR[r["by"]], "old_start": run.stamp(r["old_start"]), "new_start": run.stamp(r["new_start"]),
                 "p": _f(r["p"]), "decided_at": run.stamp(r["decided"]), "reliability": _f(r["reliability"]),
                 "burnout": _f(r["burnout"])},
                 session=r["session"], tutor=bk["tutor"], student=bk["student"], p=_f(r["p"]))
-        refused = log.get("session_move_refused", {})
-        for r in _rows(refused, in_mine(refused["session"])) if refused else ():   # (older logs lack it)
+
+    def _moves_refused(self):
+        from world.events import INITIATOR, MOVE_REFUSED
+        run = self.run
+        refused = run.log.get("session_move_refused", {})
+        for r in _rows(refused, self._in_mine(refused["session"])) if refused else ():   # (older logs lack it)
             bk = self.booking(r["session"])
             self.add(r["t"], "move_refused", MOVE_REFUSED[r["reason"]], {
                 "by": INITIATOR[r["by"]], "reason": MOVE_REFUSED[r["reason"]], "start": run.stamp(r["start"]),
                 "p": _f(r["p"]), "moves": r["moves"], "bookings": r["bookings"]},
                 session=r["session"], tutor=bk["tutor"], student=bk["student"], p=_f(r["p"]))
-        for r in _rows(log["session_cancelled"], in_mine(log["session_cancelled"]["session"])):
+
+    def _cancellations(self):
+        from world.events import CANCEL_REASON
+        log = self.run.log
+        for r in _rows(log["session_cancelled"], self._in_mine(log["session_cancelled"]["session"])):
             bk = self.booking(r["session"])
             self.add(r["t"], "cancelled", CANCEL_REASON[r["reason"]], {"reason": CANCEL_REASON[r["reason"]]},
                      session=r["session"], tutor=bk["tutor"], student=bk["student"])
 
-        # --- session times: held (with what was observed) or a no-show
+    def _session_times(self, c):
+        """Session times: held (with what was observed) or a no-show."""
+        log = self.run.log
+        subjects = c["subjects"]
         obs = log["session_observed"]
         obs_at = {int(s): i for i, s in enumerate(obs["session"])}
-        for r in _rows(log["session_outcome"], in_mine(log["session_outcome"]["session"])):
+        for r in _rows(log["session_outcome"], self._in_mine(log["session_outcome"]["session"])):
             bk = self.booking(r["session"])
             pt, ps = _f(r["p_tutor_no_show"]), _f(r["p_student_no_show"])
             data = {"subject": subjects[bk["subject"]], "first": bk["first"], "duration": bk["duration"],
@@ -114,17 +147,7 @@ class Tracer:
                     "burnout": _f(r["burnout"]), "p_reschedule": _f(r["p_reschedule"])}
             held = r["tutor_showed"] and r["student_showed"]
             if held and int(r["session"]) in obs_at:
-                i = obs_at[int(r["session"])]
-                data.update({
-                    "end": run.stamp(obs["t"][i]), "actual_duration": int(obs["actual_duration"][i]),
-                    "connection": CONNECTION[int(obs["connection"][i])], "network_load": _f(obs["network_load"][i]),
-                    "tech_issue": bool(obs["tech_issue"][i]), "attention": _f(obs["attention"][i], 2),
-                    "camera": _f(obs["camera"][i], 2), "speak": _f(obs["speak"][i], 4),
-                    "screen": _f(obs["screen"][i], 2), "sentiment_overall": _f(obs["sentiment_overall"][i], 4),
-                    "empathy": _f(obs["empathy"][i], 3), "clarity": _f(obs["clarity"][i], 3),
-                    "engagement": _f(obs["engagement"][i], 3), "quality": _f(obs["quality"][i], 4),
-                    "rating": _f(obs["rating"][i], 1), "satisfaction": _f(obs["satisfaction"][i], 1),
-                    "recommend": bool(obs["recommend"][i])})
+                data.update(self._observed(obs, obs_at[int(r["session"])]))
                 p = _f((1.0 - (pt or 0.0)) * (1.0 - (ps or 0.0)))
                 self.add(r["t"], "session", "held", data, session=r["session"], tutor=bk["tutor"],
                          student=bk["student"], p=p)
@@ -135,11 +158,27 @@ class Tracer:
                 self.add(r["t"], "no_show", kind, data, session=r["session"], tutor=bk["tutor"],
                          student=bk["student"], p=p)
 
-        # --- the student's decision after each session time
+    def _observed(self, obs, i: int) -> dict:
+        """What was observed of a held session (row `i` of session_observed)."""
+        from world.events import CONNECTION
+        return {
+            "end": self.run.stamp(obs["t"][i]), "actual_duration": int(obs["actual_duration"][i]),
+            "connection": CONNECTION[int(obs["connection"][i])], "network_load": _f(obs["network_load"][i]),
+            "tech_issue": bool(obs["tech_issue"][i]), "attention": _f(obs["attention"][i], 2),
+            "camera": _f(obs["camera"][i], 2), "speak": _f(obs["speak"][i], 4),
+            "screen": _f(obs["screen"][i], 2), "sentiment_overall": _f(obs["sentiment_overall"][i], 4),
+            "empathy": _f(obs["empathy"][i], 3), "clarity": _f(obs["clarity"][i], 3),
+            "engagement": _f(obs["engagement"][i], 3), "quality": _f(obs["quality"][i], 4),
+            "rating": _f(obs["rating"][i], 1), "satisfaction": _f(obs["satisfaction"][i], 1),
+            "recommend": bool(obs["recommend"][i])}
+
+    def _decisions(self):
+        """The student's decision after each session time."""
+        log = self.run.log
         out = log["session_outcome"]
         showed = {int(s): (bool(a), bool(b)) for s, a, b in zip(out["session"], out["tutor_showed"], out["student_showed"])}
         poor = self.run.scenario.behaviour.poor_rating
-        for r in _rows(log["student_decision"], in_mine(log["student_decision"]["session"])):
+        for r in _rows(log["student_decision"], self._in_mine(log["student_decision"]["session"])):
             bk = self.booking(r["session"])
             tutor_came, student_came = showed.get(int(r["session"]), (True, True))
             rating = _f(r["rating"], 1)
@@ -153,15 +192,6 @@ class Tracer:
                 "sessions_done": r["sessions_done"]},
                 session=r["session"], tutor=bk["tutor"], student=bk["student"], p=_f(r["p"]))
 
-        if self.kind == "student":
-            # what tutors did in the platform about the student's sessions (confirmations, messages)
-            act = log["tutor_action"]
-            for r in _rows(act, act["student"] == self.index):
-                self._action(r, c)
-            return self.events
-        self._tutor_only(c, LEAVE_REASON)
-        return self.events
-
     def _action(self, r, c):
         name = c["actions"][r["action"]]
         detail = (c["profile_fields"][r["detail"]] if name == "profile_updated" and r["detail"] >= 0 else
@@ -171,41 +201,68 @@ class Tracer:
                  session=r["session"] if r["session"] >= 0 else None, tutor=r["tutor"],
                  student=r["student"] if r["student"] >= 0 else None, p=_f(r["p"]))
 
-    def _tutor_only(self, c, leave_reason):
-        run, log, k = self.run, self.run.log, self.index
-        sc = run.scenario
+    def _tutor_only(self, c):
+        """The events only a tutor has: quitting, the platform, its interventions and experiments, and
+        the daily state."""
+        self._quits()
+        self._logins(c)
+        act = self.run.log["tutor_action"]
+        for r in _rows(act, act["tutor"] == self.index):
+            self._action(r, c)
+        itype_of = self._interventions(c)
+        self._emails(c, itype_of)
+        self._coaching(c)
+        self._trait_changes(c)
+        self._experiments(c)
+        self._days()
+
+    def _experiment_id(self, e):
+        exps = self.run.scenario.experiments
+        return exps[e].id if 0 <= e < len(exps) else None
+
+    def _variant_name(self, e, v):
+        exps = self.run.scenario.experiments
+        return exps[e].variants[v] if 0 <= e < len(exps) and 0 <= v < len(exps[e].variants) else None
+
+    def _quits(self):
+        from world.events import LEAVE_REASON
+        log, k = self.run.log, self.index
         for r in _rows(log["tutor_quit"], log["tutor_quit"]["tutor"] == k):
-            self.add(r["t"], "quit", leave_reason[r["reason"]], {
-                "reason": leave_reason[r["reason"]], "p": _f(r["p"], 8), "burnout": _f(r["burnout"]),
+            self.add(r["t"], "quit", LEAVE_REASON[r["reason"]], {
+                "reason": LEAVE_REASON[r["reason"]], "p": _f(r["p"], 8), "burnout": _f(r["burnout"]),
                 "recent_rating": _f(r["recent_rating"], 3), "idle": r["idle"], "cert_factor": _f(r["cert_factor"]),
                 "propensity": _f(r["propensity"], 8), "missed_30d": r["missed_30d"]}, tutor=k, p=_f(r["p"], 8))
+
+    def _logins(self, c):
+        log, k = self.run.log, self.index
         for r in _rows(log["tutor_login"], log["tutor_login"]["tutor"] == k):
             self.add(r["t"], "login", c["login_kinds"][r["kind"]], {
                 "kind": c["login_kinds"][r["kind"]], "device": c["devices"][r["device"]], "p": _f(r["p"])},
                 session=r["session"] if r["session"] >= 0 else None, tutor=k, p=_f(r["p"]))
-        act = log["tutor_action"]
-        for r in _rows(act, act["tutor"] == k):
-            self._action(r, c)
 
-        exps = sc.experiments
-        exp_id = lambda e: exps[e].id if 0 <= e < len(exps) else None
-        variant = lambda e, v: exps[e].variants[v] if 0 <= e < len(exps) and 0 <= v < len(exps[e].variants) else None
-        iv = log["intervention"]
-        mine = iv["tutor"] == k
+    def _interventions(self, c) -> dict:
+        """The tutor's interventions; returns {intervention number: (type, experiment, variant)}."""
+        run, k = self.run, self.index
+        iv = run.log["intervention"]
         itype_of = {}
-        for r in _rows(iv, mine):
+        for r in _rows(iv, iv["tutor"] == k):
             itype = c["intervention_types"][r["itype"]]
             itype_of[int(r["intervention"])] = (itype, r["experiment"], r["variant"])
             self.add(r["t"], "intervention", "campaign" if r["campaign"] else "email", {
                 "intervention": run.intervention(r["intervention"]), "intervention_num": r["intervention"],
-                "itype": itype, "campaign": r["campaign"], "experiment": exp_id(r["experiment"]),
-                "variant": variant(r["experiment"], r["variant"]), "send_at": run.stamp(r["send_at"]),
+                "itype": itype, "campaign": r["campaign"], "experiment": self._experiment_id(r["experiment"]),
+                "variant": self._variant_name(r["experiment"], r["variant"]), "send_at": run.stamp(r["send_at"]),
                 "churn_probability": _f(r["churn_probability"], 4), "churn_signals": r["churn_signals"],
                 "rating_30d": _f(r["rating_30d"], 2), "rating_7d": _f(r["rating_7d"], 2),
                 "engagement_30d": _f(r["engagement_30d"], 2), "first_session_avg": _f(r["first_session_avg"], 2),
                 "tech_rate": _f(r["tech_rate"], 3), "sessions_7d": r["sessions_7d"], "sessions_30d": r["sessions_30d"]},
                 tutor=k)
-        st = log["intervention_step"]
+        return itype_of
+
+    def _emails(self, c, itype_of: dict):
+        """The steps of the tutor's interventions (sent, opened, clicked, ...)."""
+        run, k = self.run, self.index
+        st = run.log["intervention_step"]
         clicked = set(st["intervention"][st["step"] == c["steps"].index("clicked")].tolist())
         for r in _rows(st, np.isin(st["intervention"], list(itype_of))):
             itype, e, v = itype_of[int(r["intervention"])]
@@ -214,16 +271,22 @@ class Tracer:
                 "intervention": run.intervention(r["intervention"]), "intervention_num": r["intervention"],
                 "itype": itype, "step": step, "p": _f(r["p"]), "burnout": _f(r["burnout"]), "fit": _f(r["fit"]),
                 "multiplier": _f(r["multiplier"]), "after_click": int(r["intervention"]) in clicked,
-                "experiment": exp_id(e), "variant": variant(e, v)},
+                "experiment": self._experiment_id(e), "variant": self._variant_name(e, v)},
                 tutor=k, p=None if step == "sent" else _f(r["p"]))
-        co = log["coaching"]
+
+    def _coaching(self, c):
+        run, k = self.run, self.index
+        co = run.log["coaching"]
         for r in _rows(co, co["tutor"] == k):
             what = c["coaching"][r["what"]]
             self.add(r["t"], "coaching", what, {
-                "what": what, "intervention": run.intervention(r["intervention"]), "experiment": exp_id(r["experiment"]),
-                "at": run.stamp(r["at"]), "p": _f(r["p"])},
+                "what": what, "intervention": run.intervention(r["intervention"]),
+                "experiment": self._experiment_id(r["experiment"]), "at": run.stamp(r["at"]), "p": _f(r["p"])},
                 tutor=k, p=None if what == "coaching_scheduled" else _f(r["p"]))
-        tc = log["trait_change"]
+
+    def _trait_changes(self, c):
+        run, k = self.run, self.index
+        tc = run.log["trait_change"]
         for r in _rows(tc, tc["tutor"] == k):
             cause = c["causes"][r["cause"]]
             deltas = {name: _f(r[name], 6) for name in ("skill", "reliability", "empathy", "speak_style", "tech_setup",
@@ -231,17 +294,23 @@ class Tracer:
             deltas["capacity"] = r["capacity"]
             self.add(r["t"], "trait_change", cause, {
                 "cause": cause, "intervention": run.intervention(r["intervention"]),
-                "experiment": exp_id(r["experiment"]), "k": _f(r["k"]), **{f"d_{n}": v for n, v in deltas.items()}},
+                "experiment": self._experiment_id(r["experiment"]), "k": _f(r["k"]),
+                **{f"d_{n}": v for n, v in deltas.items()}},
                 tutor=k)
+
+    def _experiments(self, c):
+        """The tutor's experiment events: assigned, exposed, acted, evaluated."""
+        run, k = self.run, self.index
+        exps = run.scenario.experiments
         channels = c["channels"]
         for name, what in (("experiment_assigned", "assigned"), ("experiment_exposed", "exposed"),
                            ("experiment_acted", "acted"), ("experiment_evaluated", "evaluated")):
-            tab = log[name]
+            tab = run.log[name]
             for r in _rows(tab, tab["tutor"] == k):
                 e = r["experiment"]
-                data = {"what": what, "experiment": exp_id(e),
+                data = {"what": what, "experiment": self._experiment_id(e),
                         "metric": exps[e].primary_metric if 0 <= e < len(exps) else None,
-                        "variant": variant(e, r["variant"] if "variant" in r else self._variant(e))}
+                        "variant": self._variant_name(e, r["variant"] if "variant" in r else self._variant(e))}
                 if "channel" in r:
                     data["channel"] = channels[r["channel"]]
                 for col in ("p", "baseline", "before", "after", "lift"):
@@ -253,8 +322,12 @@ class Tracer:
                 if "acted_at" in r:
                     data["acted_at"] = run.stamp(r["acted_at"])
                 self.add(r["t"], "experiment", what, data, tutor=k, p=data.get("p"))
-        day = log["tutor_day"]
-        ch = sc.platform.churn
+
+    def _days(self):
+        """One row per day: the platform's churn probability and the tutor's state."""
+        run, k = self.run, self.index
+        day = run.log["tutor_day"]
+        ch = run.scenario.platform.churn
         for r in _rows(day, day["tutor"] == k):
             cp = _f(r["churn_probability"], 4)
             risk = None if cp is None else "High" if cp >= ch.high else "Medium" if cp >= ch.medium else "Low"

@@ -18,46 +18,77 @@ def plot(run: Run, kind: str, agent: str, title: str, events: list[dict], out: P
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
 
-    by = lambda *types: [ev for ev in events if ev["type"] in types]
-    x = lambda evs: [run.when(ev["t"]) for ev in evs]
     tutor = kind == "tutor"
     heights = (3.2, 1.3, 2.0) if tutor else (3.2,)
     fig, axes = plt.subplots(len(heights), 1, figsize=(12, 2.0 + sum(heights)), sharex=True,
                              gridspec_kw={"height_ratios": heights}, squeeze=False, layout="constrained")
     axes = axes[:, 0]
+    _ratings_panel(fig, axes, run, events)
+    if tutor:
+        _emails_panel(axes[1], run, events)
+        _daily_panel(axes[2], run, events)
+    for a in axes:
+        _window_and_quits(a, run, events, lo, hi)
+    fig.suptitle(title, fontsize=10)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def _of(events: list[dict], *types: str) -> list[dict]:
+    return [ev for ev in events if ev["type"] in types]
+
+
+def _when(run: Run, evs: list[dict]) -> list:
+    return [run.when(ev["t"]) for ev in evs]
+
+
+def _ratings_panel(fig, axes, run: Run, events: list[dict]) -> None:
+    """The top panel: held sessions by rating (their colour bar spans every panel), first sessions
+    ringed, the rolling 7-day mean, no-shows below and reschedules above."""
     ax = axes[0]
-    held = by("session")
+    held = _of(events, "session")
     ratings = np.array([ev["data"]["rating"] for ev in held], dtype=float)
-    sc = ax.scatter(x(held), ratings, c=ratings, cmap="RdYlGn", vmin=1, vmax=5, s=16, edgecolors="none",
+    sc = ax.scatter(_when(run, held), ratings, c=ratings, cmap="RdYlGn", vmin=1, vmax=5, s=16, edgecolors="none",
                     zorder=3)
     fig.colorbar(sc, ax=list(axes), pad=0.01, fraction=0.025, aspect=40).set_label("session rating")
     first = [ev for ev in held if ev["data"]["first"]]
-    ax.scatter(x(first), [ev["data"]["rating"] for ev in first], s=40, facecolors="none",
+    ax.scatter(_when(run, first), [ev["data"]["rating"] for ev in first], s=40, facecolors="none",
                edgecolors="black", linewidths=0.6, zorder=4)
     if len(held):
-        t = np.array([ev["t"] for ev in held])
-        days = np.arange(math.floor(t.min() / MINUTES_PER_DAY), math.floor(t.max() / MINUTES_PER_DAY) + 2)
-        ends = days * MINUTES_PER_DAY
-        mean7 = []
-        for end in ends:
-            m = (t < end) & (t >= end - 7 * MINUTES_PER_DAY)
-            mean7.append(ratings[m].mean() if m.any() else np.nan)
-        ax.plot([run.when(e) for e in ends], mean7, color="navy", lw=1.6, drawstyle="steps-post", zorder=5)
-    ns = by("no_show")
+        _rolling_mean(ax, run, held, ratings)
+    ns = _of(events, "no_show")
     tutor_ns = [ev for ev in ns if ev["kind"] in ("tutor", "both")]
     student_ns = [ev for ev in ns if ev["kind"] == "student"]
-    ax.scatter(x(tutor_ns), [0.75] * len(tutor_ns), marker="x", color="red", s=40, zorder=4)
-    ax.scatter(x(student_ns), [0.75] * len(student_ns), marker="x", color="grey", s=30, zorder=4)
-    moved = by("rescheduled")
+    ax.scatter(_when(run, tutor_ns), [0.75] * len(tutor_ns), marker="x", color="red", s=40, zorder=4)
+    ax.scatter(_when(run, student_ns), [0.75] * len(student_ns), marker="x", color="grey", s=30, zorder=4)
+    moved = _of(events, "rescheduled")
     by_tutor = [ev for ev in moved if ev["kind"] == "tutor"]
     by_student = [ev for ev in moved if ev["kind"] == "student"]
-    ax.scatter(x(by_tutor), [5.3] * len(by_tutor), marker="v", color="darkorange", s=28, zorder=4)
-    ax.scatter(x(by_student), [5.3] * len(by_student), marker="v", color="grey", s=22, zorder=4)
+    ax.scatter(_when(run, by_tutor), [5.3] * len(by_tutor), marker="v", color="darkorange", s=28, zorder=4)
+    ax.scatter(_when(run, by_student), [5.3] * len(by_student), marker="v", color="grey", s=22, zorder=4)
     ax.set_ylim(0.45, 5.55)
     ax.set_ylabel("session rating")
+    _ratings_legend(ax)
+
+
+def _rolling_mean(ax, run: Run, held: list[dict], ratings) -> None:
+    """The mean rating of the 7 days before each day's end, as steps."""
+    t = np.array([ev["t"] for ev in held])
+    days = np.arange(math.floor(t.min() / MINUTES_PER_DAY), math.floor(t.max() / MINUTES_PER_DAY) + 2)
+    ends = days * MINUTES_PER_DAY
+    mean7 = []
+    for end in ends:
+        m = (t < end) & (t >= end - 7 * MINUTES_PER_DAY)
+        mean7.append(ratings[m].mean() if m.any() else np.nan)
+    ax.plot([run.when(e) for e in ends], mean7, color="navy", lw=1.6, drawstyle="steps-post", zorder=5)
+
+
+def _ratings_legend(ax) -> None:
+    """The legend above the top panel; it also explains the marks of `_window_and_quits`."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
     ax.legend(handles=[
         Line2D([], [], marker="o", ls="", color="yellowgreen", label="held session (ring: first)"),
         Line2D([], [], color="navy", lw=1.6, label="rolling 7-day mean rating"),
@@ -69,47 +100,51 @@ def plot(run: Run, kind: str, agent: str, title: str, events: list[dict], out: P
         Line2D([], [], color="black", lw=1.2, label="quit / suspended"),
     ], loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=7, ncol=4, frameon=False)
 
-    if tutor:
-        ax2 = axes[1]
-        rows = [("decided", by("intervention"), "|", "steelblue"),
-                ("opened", [e for e in by("email") if e["kind"] == "opened"], "o", "seagreen"),
-                ("clicked", [e for e in by("email") if e["kind"] == "clicked"], "*", "purple"),
-                ("replied", [e for e in by("email") if e["kind"] == "responded"], "s", "teal"),
-                ("coaching", [e for e in by("coaching") if e["kind"] == "coaching_attended"], "D", "black")]
-        missed = [e for e in by("coaching") if e["kind"] == "coaching_missed"]
-        for y, (label, evs, marker, color) in enumerate(rows):
-            ax2.scatter(x(evs), [y] * len(evs), marker=marker, color=color, s=40, zorder=3)
-        ax2.scatter(x(missed), [len(rows) - 1] * len(missed), marker="D", facecolors="none", edgecolors="black",
-                    s=40, zorder=3)
-        ax2.set_yticks(range(len(rows)), [r[0] for r in rows], fontsize=8)
-        ax2.set_ylim(-0.7, len(rows) - 0.3)
-        ax2.set_ylabel("emails and\ncoaching", fontsize=9)
-        ax2.grid(axis="x", alpha=0.3)
 
-        ax3 = axes[2]
-        daily = by("daily")
-        ch = run.scenario.platform.churn
-        if daily:
-            xs = x(daily)
-            ax3.plot(xs, [e["data"]["churn_probability"] for e in daily], color="crimson", lw=1.6,
-                     label="churn probability (platform, daily)")
-            ax3.plot(xs, [e["data"]["burnout"] for e in daily], color="dimgrey", lw=1.2, ls="--", label="burnout")
-            ax3.plot(xs, [e["data"]["reliability"] for e in daily], color="teal", lw=1.2, ls=":",
-                     label="reliability now")
-        ax3.axhline(ch.high, color="crimson", lw=0.6, alpha=0.5)
-        ax3.axhline(ch.medium, color="orange", lw=0.6, alpha=0.5)
-        ax3.set_ylim(0, 1.02)
-        ax3.set_ylabel("daily")
-        ax3.legend(loc="upper left", fontsize=7, ncol=3, framealpha=0.85)
-    for a in axes:
-        left = run.when(lo if lo is not None else 0.0)
-        right = run.when(hi if hi is not None else run.window_end)
-        if run.window_start > (lo or 0.0):
-            a.axvspan(left, run.when(run.window_start), color="grey", alpha=0.12, lw=0)
-        for q in by("quit"):
-            a.axvline(run.when(q["t"]), color="black", lw=1.2)
-        a.set_xlim(left, right)
-    fig.suptitle(title, fontsize=10)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+def _emails_panel(ax, run: Run, events: list[dict]) -> None:
+    """A tutor's middle panel: one row per intervention step and coaching."""
+    emails, coaching = _of(events, "email"), _of(events, "coaching")
+    rows = [("decided", _of(events, "intervention"), "|", "steelblue"),
+            ("opened", [e for e in emails if e["kind"] == "opened"], "o", "seagreen"),
+            ("clicked", [e for e in emails if e["kind"] == "clicked"], "*", "purple"),
+            ("replied", [e for e in emails if e["kind"] == "responded"], "s", "teal"),
+            ("coaching", [e for e in coaching if e["kind"] == "coaching_attended"], "D", "black")]
+    missed = [e for e in coaching if e["kind"] == "coaching_missed"]
+    for y, (label, evs, marker, color) in enumerate(rows):
+        ax.scatter(_when(run, evs), [y] * len(evs), marker=marker, color=color, s=40, zorder=3)
+    ax.scatter(_when(run, missed), [len(rows) - 1] * len(missed), marker="D", facecolors="none",
+               edgecolors="black", s=40, zorder=3)
+    ax.set_yticks(range(len(rows)), [r[0] for r in rows], fontsize=8)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_ylabel("emails and\ncoaching", fontsize=9)
+    ax.grid(axis="x", alpha=0.3)
+
+
+def _daily_panel(ax, run: Run, events: list[dict]) -> None:
+    """A tutor's bottom panel: the platform's daily churn probability (its risk levels as lines),
+    burnout and reliability now."""
+    daily = _of(events, "daily")
+    ch = run.scenario.platform.churn
+    if daily:
+        xs = _when(run, daily)
+        ax.plot(xs, [e["data"]["churn_probability"] for e in daily], color="crimson", lw=1.6,
+                label="churn probability (platform, daily)")
+        ax.plot(xs, [e["data"]["burnout"] for e in daily], color="dimgrey", lw=1.2, ls="--", label="burnout")
+        ax.plot(xs, [e["data"]["reliability"] for e in daily], color="teal", lw=1.2, ls=":",
+                label="reliability now")
+    ax.axhline(ch.high, color="crimson", lw=0.6, alpha=0.5)
+    ax.axhline(ch.medium, color="orange", lw=0.6, alpha=0.5)
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("daily")
+    ax.legend(loc="upper left", fontsize=7, ncol=3, framealpha=0.85)
+
+
+def _window_and_quits(ax, run: Run, events: list[dict], lo: float | None, hi: float | None) -> None:
+    """On every panel: the warm-up shaded, the quit marked, the x range of --since/--until."""
+    left = run.when(lo if lo is not None else 0.0)
+    right = run.when(hi if hi is not None else run.window_end)
+    if run.window_start > (lo or 0.0):
+        ax.axvspan(left, run.when(run.window_start), color="grey", alpha=0.12, lw=0)
+    for q in _of(events, "quit"):
+        ax.axvline(run.when(q["t"]), color="black", lw=1.2)
+    ax.set_xlim(left, right)
