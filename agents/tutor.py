@@ -105,6 +105,7 @@ class Tutor(mesa.Agent):
         # the share of them the tutor fills with their students' weekly sessions (the roster)
         self.weekly_capacity = sum(min(self.capacity_per_day, len(o)) for o in self.offer)
         self.roster_room = self.model.settings.platform.roster_fill * self.weekly_capacity
+        self.model.tutor_changed(self)               # the room weighs the tutor in students' search
 
     def _build_timetable(self, rng, working_days: float):
         """Preferred hours per weekday (0 = Monday) and the hours accepted if asked."""
@@ -242,6 +243,7 @@ class Tutor(mesa.Agent):
         """The rating new students see, and the appeal it gives the tutor in their search."""
         self.shown_rating = rating
         self.appeal = (rating / 5.0) ** self.rating_sensitivity
+        self.model.tutor_changed(self)               # the marketplace's index weighs the appeal
 
 
 def _weighted_sample(items, weights, k, rng):

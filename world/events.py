@@ -59,9 +59,14 @@ EMAIL, IN_APP = range(len(CHANNELS))
 # changes over time: reliability now, burnout, ratings...); static traits are in the ground truth.
 SCHEMA: dict[str, list[tuple[str, str]]] = {
     "student_arrived": [("t", "f8"), ("student", "i4"), ("existing", "?")],
-    # why: BOOK_REASON; p: the chance of picking this tutor among `candidates` open tutors (weight
-    # share: room left in the tutor's week x the rating shown x primary subject; 1 with their own
-    # tutor), room and shown_rating: the chosen tutor's (room NaN with their own tutor)
+    # why: BOOK_REASON; p: the tutor's weight share (room left in the tutor's week x the rating
+    # shown x primary subject) among the `candidates` tutors of the subject open to new students
+    # (world/match_index.py: active, under the weekly intake, room for the smallest cadence),
+    # before the student's own exclusions (tutors had, cadence beyond the room); where the
+    # marketplace's linear scan picked instead (the student had every open tutor, or the index's
+    # draws kept hitting tutors they cannot take), its share among the tutors that can take this
+    # student and their number; 1 with their own tutor. room and shown_rating: the chosen
+    # tutor's (room NaN with their own tutor)
     "session_booked": [("t", "f8"), ("session", "i4"), ("tutor", "i4"), ("student", "i4"),
                        ("start", "f8"), ("duration", "i2"), ("subject", "i1"), ("first", "?"),
                        ("in_preferred_hours", "?"), ("why", "i1"), ("p", "f4"), ("candidates", "i2"),

@@ -10,9 +10,11 @@ from __future__ import annotations
 from itertools import accumulate
 
 from agents.traits import choose
+from world.match_index import MatchIndex
 
 HOURS_PER_DAY = 24
 PRIMARY_SUBJECT_FACTOR = 3.0     # how much more likely a student finds a tutor in their primary subject
+MAX_REJECTIONS = 32              # draws from the index a pick may take before the scan picks instead
 
 
 class Marketplace:
@@ -24,6 +26,8 @@ class Marketplace:
         for t in tutors:
             for s in t.subjects:
                 self.by_subject.setdefault(s, []).append((t, PRIMARY_SUBJECT_FACTOR if s == t.primary_subject else 1.0))
+        # the same tutors' open weights, per subject, for drawing in O(log n) (world/match_index.py)
+        self.index = MatchIndex(model, self.by_subject)
 
     # --- hours ---------------------------------------------------------------------------------
     def find_slot(self, tutor, student, first_day: int, n_days: int, rng, avoid: int = -1):
@@ -94,7 +98,54 @@ class Marketplace:
         with probability rising with the room left in their week and with the rating the platform
         shows, and favouring the tutor's primary subject. Returns (tutor, hour_key, preferred,
         choice) or None; choice = (the chance the pick had, number of candidates, the tutor's room)
-        for the event log."""
+        for the event log.
+
+        Up to `tries` picks, each followed by a look for a free hour; the first pick with one
+        wins. A pick comes from the subject's index of open tutors (world/match_index.py), drawn
+        again while the student cannot take the tutor drawn: it falls, as the scan's pick, in
+        proportion to the weight among the tutors the scan weighs for this student (`scan`).
+        The scan itself picks when the index cannot: the student has had every open tutor, or
+        `MAX_REJECTIONS` draws in a row were tutors they cannot take (then for the tries left)."""
+        index = self.index
+        if student.cadence < index.min_cadence:     # (no scenario's student: the index leaves them out)
+            return self.match_by_scan(student, first_day, rng, tries)
+        index.advance()
+        tree = index.trees.get(student.subject)
+        if tree is None or tree.count == 0:
+            return None     # no tutor of the subject is open to new students: the scan finds none
+        days = 1 + self.model.settings.students.days_flex
+        scanned = self._scanned(student) if index.only_seen_open(tree, student.tutors_seen) else None
+        for _ in range(tries):
+            drawn = None if scanned is not None else index.draw(tree, student, rng, MAX_REJECTIONS)
+            if drawn is not None:
+                k, tutor = drawn
+                w = tree.weight(k)
+                free = 1.0 - tutor.roster_load / tutor.roster_room
+                if free < 0.02:
+                    free = 0.02
+                choice = (w / tree.total, tree.count, free)
+            else:
+                if scanned is None:
+                    scanned = self._scanned(student)
+                candidates, weights, cumulative = scanned
+                if not candidates:
+                    return None
+                i = choose(cumulative, rng)
+                tutor, room = candidates[i]
+                choice = (weights[i] / cumulative[-1], len(candidates), room)
+            slot = self.find_slot(tutor, student, first_day, days, rng)
+            if slot is not None:
+                return tutor, slot[0], slot[1], choice
+        return None
+
+    def _scanned(self, student):
+        candidates, weights = self.scan(student)
+        return candidates, weights, list(accumulate(weights))     # as rng.choices(weights=) would
+
+    def scan(self, student):
+        """The reference: every tutor of the student's subject weighed, O(tutors). Returns the
+        candidates ((tutor, room) list) and their weights: the tutors the student has not had if
+        any can take them, else those they have had."""
         # a tutor whose roster is full (their students' weekly sessions fill it) accepts no new
         # students ... nor one who has already taken the platform's weekly intake of new students
         intake = self.model.settings.platform.new_students_per_week
@@ -123,11 +174,14 @@ class Marketplace:
             else:
                 fresh.append((t, free))
                 fresh_weights.append(w)
-        candidates, weights = (fresh, fresh_weights) if fresh else (again, again_weights)
+        return (fresh, fresh_weights) if fresh else (again, again_weights)
+
+    def match_by_scan(self, student, first_day: int, rng, tries: int = 4):
+        """`match` as the scan alone makes it (the reference; O(tutors) per call)."""
+        candidates, weights, cumulative = self._scanned(student)
         if not candidates:
             return None
         days = 1 + self.model.settings.students.days_flex
-        cumulative = list(accumulate(weights))     # as rng.choices(weights=) would, once for all tries
         for _ in range(tries):
             i = choose(cumulative, rng)
             tutor, room = candidates[i]

@@ -93,8 +93,10 @@ class Platform(mesa.Model):
         # a number per grade's profile, spaced by 7 so that profile + weekday is a cache key
         self.hour_profiles = {grade: 7 * k for k, grade in enumerate(self.hour_weights)}
 
+        self.match_index = None                  # the marketplace's (tutors tell it of changes)
         self.tutors = self._create_tutors()
         self.marketplace = Marketplace(self, self.tutors)
+        self.match_index = self.marketplace.index
         self.desk = SessionDesk(self)
         self.acquisition = Acquisition(self)
         # the platform loop: tutors' own activity, the intervention job, experiments
@@ -170,13 +172,23 @@ class Platform(mesa.Model):
         if limit and len(misses) >= limit and tutor.active:
             self.tutor_quits(tutor, 1.0, reason=1)
 
+    def tutor_changed(self, tutor: Tutor) -> None:
+        """What weighs a tutor in new students' search changed (roster load or room, rating shown,
+        activity, intake of new students): the marketplace's index takes it in."""
+        index = self.match_index
+        if index is not None:
+            index.update(tutor)
+
     def assign_tutor(self, student: Student, tutor) -> None:
         """The student's regular tutor changes: their weekly sessions move to the new roster."""
-        if student.tutor is not None:
-            student.tutor.roster_load -= student.cadence
+        old = student.tutor
+        if old is not None:
+            old.roster_load -= student.cadence
+            self.tutor_changed(old)
         student.tutor = tutor
         if tutor is not None:
             tutor.roster_load += student.cadence
+            self.tutor_changed(tutor)
 
     def student_leaves(self, student: Student) -> None:
         if student.active:
@@ -189,6 +201,7 @@ class Platform(mesa.Model):
         suspended by the platform (reason 1)."""
         t = self.env.now
         tutor.active = False
+        self.tutor_changed(tutor)
         tutor.quit_day = int(t // MINUTES_PER_DAY)
         recent = tutor.recent_mean_rating(t)
         self.recorder.tutor_quit.append((t, tutor.index, reason, p, tutor.burnout(t),

@@ -66,6 +66,7 @@ class SessionDesk:
         tutor.bookings += 1
         if first:
             tutor.intake.append(self.env.now)
+            self.model.tutor_changed(tutor)     # it may fill the tutor's weekly intake
         if student.tutor is not tutor:
             self.model.assign_tutor(student, tutor)
         student.tutors_seen.add(tutor.index)
