@@ -61,6 +61,13 @@ class Student(mesa.Agent):
     def decide(self, p: float) -> bool:
         return self.stream.random() < p
 
+    def leave(self) -> None:
+        """The student leaves the platform for good. They decide nothing more, so their random
+        generator goes (a Mersenne Twister's state is 2.5 KB; a platform-sized run has hundreds of
+        thousands of students who came and left). Their traits stay for the ground truth."""
+        self.active = False
+        self.stream = None
+
     def react(self, held: bool, tutor_showed: bool, rating: float | None,
               first: bool) -> tuple[int, float, float, float]:
         """After a session time: continue with this tutor, switch tutor, leave, or be done.

@@ -192,7 +192,7 @@ class Platform(mesa.Model):
 
     def student_leaves(self, student: Student) -> None:
         if student.active:
-            student.active = False
+            student.leave()
             self.active_students -= 1
             self.assign_tutor(student, None)
 
