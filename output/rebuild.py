@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from pathlib import Path
 
-from output.reading import BadInput
+from output.reading import BadInput, read_event_log
 
 CORE = ("tutor_profiles", "sessions", "tutor_aggregates", "ground_truth/reschedules")
 PLATFORM = ("engagement_events", "interventions", "experiments", "experiment_assignments")
@@ -50,15 +49,9 @@ def _scenario(folder: Path):
 
 
 def _log(folder: Path, needed: tuple[str, ...]):
-    from output.recorder import load_log
     from world.events import SCHEMA
     path = folder / "events.npz"
-    if not path.is_file():
-        raise BadInput(f"{path}: not found (the run was made with --no-event-log?)")
-    try:
-        log = load_log(path)
-    except (OSError, ValueError, zipfile.BadZipFile, KeyError) as e:
-        raise BadInput(f"{path}: cannot read the event log: {e}") from None
+    log = read_event_log(folder)
     for etype in needed:
         for col, _ in SCHEMA[etype]:
             if col not in log.get(etype, {}):

@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from output.reading import BadInput, read_csv
+from output.reading import BadInput, read_csv, read_event_log
 from world.clock import MINUTES_PER_DAY
 
 
@@ -34,7 +33,6 @@ class Run:
     """A run folder, read for tracing."""
 
     def __init__(self, folder: Path, need_students: bool):
-        from output.recorder import load_log
         from world.events import SCHEMA
         from world.scenario import ScenarioError, validate_document
         if not folder.is_dir():
@@ -57,13 +55,7 @@ class Run:
             if not isinstance(doc, dict):
                 raise BadInput(f"{path}: scenario_document is not a table") from None
             self.scenario = _Doc(doc)
-        npz = folder / "events.npz"
-        if not npz.is_file():
-            raise BadInput(f"{npz}: not found (the run was made with --no-event-log?)")
-        try:
-            log = load_log(npz)
-        except (OSError, ValueError, zipfile.BadZipFile, KeyError) as e:
-            raise BadInput(f"{npz}: cannot read the event log: {e}") from None
+        log = read_event_log(folder)
         # a log of an older tutorsim lacks some columns: they read as missing (n/a)
         for etype, cols in SCHEMA.items():
             table = log.setdefault(etype, {})
