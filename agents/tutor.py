@@ -93,6 +93,13 @@ class Tutor(mesa.Agent):
         self._build_timetable(rng, draw(t.working_days, rng))
         self._build_offer()
 
+    def commit_more_hours(self, flex_gain: float, capacity_gain: int) -> None:
+        """After coaching that asks for it: more willing to teach outside the preferred block, and
+        more sessions a day; the offer and the weekly capacity follow."""
+        self.hours_flex += flex_gain
+        self.capacity_per_day += capacity_gain
+        self._build_offer()
+
     def _build_offer(self):
         """Per weekday: the hours offered, with the tutor's willingness (1 in the preferred
         block, `hours_flex` outside it) and whether the hour is preferred."""

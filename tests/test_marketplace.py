@@ -207,8 +207,7 @@ def test_index_weights_equal_a_fresh_recomputation_after_changes():
             elif what == 1:
                 model.assign_tutor(SimpleNamespace(tutor=None, cadence=rng.randint(1, 9)), t)
             elif what == 2:
-                t.capacity_per_day += 1
-                t._build_offer()
+                t.commit_more_hours(0.0, 1)
             elif t.active and not t.upcoming and rng.random() < 0.2:
                 model.tutor_quits(t, 1.0)
         assert_index_is_fresh(model)

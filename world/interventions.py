@@ -382,8 +382,6 @@ class Interventions:
             return
         tutor.quit_propensity += d_quit
         if more_hours:
-            tutor.hours_flex += d_flex
-            tutor.capacity_per_day += gain
-            tutor._build_offer()            # and the weekly capacity that follows from it
+            tutor.commit_more_hours(d_flex, gain)
         self.rec.trait_change.append((self.env.now, tutor.index, iid, -1 if tag is None else tag.k, RE_ENGAGED, 1.0,
                                       0.0, 0.0, 0.0, 0.0, 0.0, d_flex, d_quit, gain))
