@@ -70,6 +70,17 @@ def _range_to_uniform(value):
     return value
 
 
+class WithRanges(Strict):
+    """A section whose distributions may be written `[lo, hi]`, shorthand for a uniform one."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ranges(cls, data):
+        if isinstance(data, dict):
+            return {k: _range_to_uniform(v) for k, v in data.items()}
+        return data
+
+
 # --- tutors --------------------------------------------------------------------------------------
 
 TUTOR_TRAITS = (
@@ -80,7 +91,7 @@ TUTOR_TRAITS = (
 )
 
 
-class TutorTraits(Strict):
+class TutorTraits(WithRanges):
     """Trait distributions of one persona. Every field may be omitted in a persona: the value in
     [tutors.defaults] is used instead."""
     months_experience: Dist | None = None
@@ -105,13 +116,6 @@ class TutorTraits(Strict):
     odd_hours_share: float | None = Field(None, ge=0, le=1)    # also takes 6-7am / 10-11pm slots
     working_days: Dist | None = None       # weekdays worked per week (weekday tutors)
     certification: dict[Certification, float] | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _ranges(cls, data):
-        if isinstance(data, dict):
-            return {k: _range_to_uniform(v) for k, v in data.items()}
-        return data
 
     @model_validator(mode="after")
     def _cert(self):
@@ -156,7 +160,7 @@ class HourPreference(Strict):
     other: float = Field(0.02, ge=0)
 
 
-class Students(Strict):
+class Students(WithRanges):
     # how strongly a new student prefers better-rated tutors: weight (rating / 5) ** sensitivity
     grade_weights: dict[str, float]
     subject_weights: dict[str, float]
@@ -172,13 +176,6 @@ class Students(Strict):
     tech_setup: Dist                                     # the student's connection (z-score)
     days_flex: int = Field(ge=0)                         # days a booking may slip past the wish
     rating_sensitivity: float = Field(ge=0)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _ranges(cls, data):
-        if isinstance(data, dict):
-            return {k: _range_to_uniform(v) for k, v in data.items()}
-        return data
 
     @model_validator(mode="after")
     def _weights(self):
