@@ -15,7 +15,6 @@ class Student(mesa.Agent):
     def __init__(self, model, index: int, streams, existing: bool = False):
         super().__init__(model)
         self.index = index
-        self.student_id = f"ST{index + 1:06d}"
         sc = model.settings.students
         # one stream per student: traits are drawn first, in a fixed order, then decisions
         rng = self.stream = streams.stream("student", index)
@@ -47,16 +46,13 @@ class Student(mesa.Agent):
             self.sessions_done = rng.randint(1, max(1, self.goal_sessions - 1))
         self.prior_sessions = self.sessions_done
 
-    def traits(self) -> dict:
-        return {
-            "student_id": self.student_id, "grade": self.grade, "subject": self.subject,
-            "duration": self.duration, "cadence_per_week": self.cadence,
-            "attention": self.attention, "no_show_prob": self.no_show_prob,
-            "reschedule_prob": self.reschedule_prob, "goal_sessions": self.goal_sessions,
-            "patience": self.patience, "rating_bias": self.rating_bias,
-            "tech_setup": self.tech_setup, "arrived_at_min": self.arrived_at,
-            "existing": self.existing, "prior_sessions": self.prior_sessions,
-        }
+    def arrival(self, codes: dict) -> tuple:
+        """The student's arrival as the event log keeps it (`student_arrived`): the time, the index,
+        whether they were already a student, then the traits they keep, grade and subject as
+        `codes` numbers them."""
+        return (self.arrived_at, self.index, self.existing, codes[self.grade], codes[self.subject],
+                self.duration, self.cadence, self.attention, self.no_show_prob, self.reschedule_prob,
+                self.goal_sessions, self.patience, self.rating_bias, self.tech_setup, self.prior_sessions)
 
     def decide(self, p: float) -> bool:
         return self.stream.random() < p
@@ -64,9 +60,11 @@ class Student(mesa.Agent):
     def leave(self) -> None:
         """The student leaves the platform for good. They decide nothing more, so their random
         generator goes (a Mersenne Twister's state is 2.5 KB; a platform-sized run has hundreds of
-        thousands of students who came and left). Their traits stay for the ground truth."""
+        thousands of students who came and left), and so do they: the platform forgets them
+        (world/model.py); their traits were recorded when they arrived."""
         self.active = False
         self.stream = None
+        self.remove()       # Mesa lets go of the agent
 
     def react(self, held: bool, tutor_showed: bool, rating: float | None,
               first: bool) -> tuple[int, float, float, float]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
 
@@ -86,7 +87,17 @@ def main(argv: list[str]) -> int:
         return 2
 
     from pipeline.one_run import run
-    summary = run(scenario, document, out, progress=not args.no_progress, jobs=args.jobs)
+    try:
+        summary = run(scenario, document, out, progress=not args.no_progress, jobs=args.jobs)
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        where = f" ({e.filename})" if e.filename else ""
+        sys.stderr.write(f"run.py: error: no space left on the device{where}; nothing was written to {out}\n")
+        return 1
+    except MemoryError:
+        sys.stderr.write(f"run.py: error: out of memory; nothing was written to {out}\n")
+        return 1
     rows = summary["rows"]
     sessions = rows["sessions"]
     print(f"tutorsim: scenario {scenario.name!r}, seed {scenario.seed}, "

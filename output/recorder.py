@@ -1,9 +1,13 @@
 """The event log: one columnar table per event type.
 
 The simulation appends one tuple per event (the cheapest thing Python can do); every
-`CHUNK_ROWS` rows a table is packed into typed numpy columns, so memory stays at a few bytes per
-field however long the run. Agents, subjects and outcomes are small integer codes; the event types,
-their fields and the code tables live in world/events.py, the agents' names in the ground truth.
+`CHUNK_ROWS` rows (checked once a simulated day) a table is packed into typed numpy columns.
+A recorder given a spool folder writes each packed chunk there at once, appended to one file per
+column, and keeps nothing of it: the process holds at most a day's rows and `CHUNK_ROWS` pending
+rows per event type, however long the run (a run spools into its temporary folder; whoever
+writes the tables reads the columns back, `read_spool`). Without a spool the chunks stay in
+memory. Agents, subjects and outcomes are small integer codes; the event types, their fields and
+the code tables live in world/events.py, the agents' names in the ground truth.
 """
 from __future__ import annotations
 
@@ -15,23 +19,40 @@ import numpy as np
 
 from world.events import SCHEMA
 
-CHUNK_ROWS = 65536
+CHUNK_ROWS = 16384
 
 
 def _discard(row) -> None:
     """The append of a table that no longer records."""
 
 
-class EventTable:
-    __slots__ = ("name", "columns", "rows", "chunks", "append", "recording")
+def spool_path(spool: Path, etype: str, column: str) -> Path:
+    return Path(spool) / f"{etype}.{column}"
 
-    def __init__(self, name: str, columns: list[tuple[str, str]]):
+
+def read_spool(spool: Path, counts: dict[str, int]) -> dict[str, dict[str, np.ndarray]]:
+    """The first `counts[type]` rows of every event type spooled into `spool` (the log as it was
+    when those were the counts: rows are only ever appended)."""
+    return {etype: {name: np.fromfile(spool_path(spool, etype, name), dtype=dtype, count=counts.get(etype, 0))
+                    for name, dtype in columns}
+            for etype, columns in SCHEMA.items()}
+
+
+class EventTable:
+    __slots__ = ("name", "columns", "rows", "chunks", "append", "recording", "spool", "spooled")
+
+    def __init__(self, name: str, columns: list[tuple[str, str]], spool: Path | None = None):
         self.name = name
         self.columns = columns
         self.rows: list[tuple] = []
         self.chunks: list[dict[str, np.ndarray]] = []
         self.append = self.rows.append
         self.recording = True
+        self.spool = spool          # the folder the packed chunks go to, or None: kept in `chunks`
+        self.spooled = 0            # rows written there
+        if spool is not None:
+            for col, _ in columns:
+                spool_path(spool, name, col).touch()
 
     def stop(self) -> None:
         """Record nothing more: later appends and extends are dropped."""
@@ -39,7 +60,7 @@ class EventTable:
         self.append = _discard
 
     def __len__(self) -> int:
-        return len(self.rows) + sum(len(c[self.columns[0][0]]) for c in self.chunks)
+        return self.spooled + len(self.rows) + sum(len(c[self.columns[0][0]]) for c in self.chunks)
 
     def extend(self, columns) -> None:
         """Append many rows at once, given as one sequence per column (schema order): a daily
@@ -48,8 +69,7 @@ class EventTable:
             return
         self.pack()
         if len(columns[0]):
-            self.chunks.append({name: np.asarray(col, dtype=dtype)
-                                for (name, dtype), col in zip(self.columns, columns)})
+            self._keep({name: np.asarray(col, dtype=dtype) for (name, dtype), col in zip(self.columns, columns)})
 
     def pack(self) -> None:
         """Move the pending rows into a typed columnar chunk.
@@ -61,11 +81,23 @@ class EventTable:
         if not self.rows:
             return
         records = np.array(self.rows, dtype=np.dtype(self.columns))
-        self.chunks.append({name: np.ascontiguousarray(records[name]) for name, _ in self.columns})
+        self._keep({name: np.ascontiguousarray(records[name]) for name, _ in self.columns})
         self.rows.clear()
+
+    def _keep(self, chunk: dict[str, np.ndarray]) -> None:
+        if self.spool is None:
+            self.chunks.append(chunk)
+            return
+        for name, arr in chunk.items():
+            with open(spool_path(self.spool, self.name, name), "ab") as f:
+                arr.tofile(f)
+        self.spooled += len(arr)
 
     def arrays(self) -> dict[str, np.ndarray]:
         self.pack()
+        if self.spool is not None:
+            return {name: np.fromfile(spool_path(self.spool, self.name, name), dtype=dtype, count=self.spooled)
+                    for name, dtype in self.columns}
         if not self.chunks:
             return {name: np.zeros(0, dtype=dtype) for name, dtype in self.columns}
         if len(self.chunks) > 1:
@@ -75,10 +107,14 @@ class EventTable:
 
 
 class Recorder:
-    """Holds one EventTable per event type, as attributes: `recorder.session_booked.append(...)`."""
+    """Holds one EventTable per event type, as attributes: `recorder.session_booked.append(...)`.
+    `spool`: a folder for the packed chunks (created), or None to keep them in memory."""
 
-    def __init__(self):
-        self.tables = {name: EventTable(name, cols) for name, cols in SCHEMA.items()}
+    def __init__(self, spool: Path | None = None):
+        if spool is not None:
+            Path(spool).mkdir(parents=True, exist_ok=True)
+        self.spool = spool
+        self.tables = {name: EventTable(name, cols, spool) for name, cols in SCHEMA.items()}
         for name, table in self.tables.items():
             setattr(self, name, table)
 
@@ -86,6 +122,11 @@ class Recorder:
         for table in self.tables.values():
             if len(table.rows) >= CHUNK_ROWS:
                 table.pack()
+
+    def flush(self) -> None:
+        """Pack every pending row (into the spool, if there is one)."""
+        for table in self.tables.values():
+            table.pack()
 
     def record_only(self, names) -> None:
         """From now on record only the event types in `names` (the look-ahead after the window

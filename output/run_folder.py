@@ -57,7 +57,7 @@ class RunFolder:
         tutors = pd.DataFrame(window.tutor_traits)
         # the platform habit drawn for each tutor by world/engagement.py (the device they log in from)
         tutors["usual_device"] = window.usual_devices
-        students = pd.DataFrame(window.student_traits)
+        students = tables.students_frame(window.log["student_arrived"])
         scenario = window.scenario
         self.ctx = tables.Context(window.calendar, tutors, students, scenario.platform.churn, scenario.seed)
         self.seconds += time.perf_counter() - started

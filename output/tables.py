@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from world.clock import MINUTES_PER_DAY
-from world.events import CONNECTION, INITIATOR, SUBJECTS
+from world.events import CONNECTION, GRADES, INITIATOR, SUBJECTS
 from world.formulas import churn_score, churn_signals
 from world.streams import Streams
 
@@ -66,6 +66,24 @@ def datetime_texts(cal, minutes) -> np.ndarray:
         stamps = pd.Timestamp(cal.start_dt) + pd.to_timedelta(distinct, unit="min")
         out[ok] = stamps.strftime("%Y-%m-%d %H:%M:%S").to_numpy(dtype=object)[inverse]
     return out
+
+
+STUDENT_TRAITS = ("duration", "cadence_per_week", "attention", "no_show_prob", "reschedule_prob",
+                  "goal_sessions", "patience", "rating_bias", "tech_setup")
+
+
+def students_frame(arrived: dict) -> pd.DataFrame:
+    """The ground truth's students, one row per student in index order, from the log's
+    `student_arrived` rows (which come in that order): the traits each kept from arrival."""
+    return pd.DataFrame({
+        "student_id": numbered("ST", len(arrived["student"]), 6),
+        "grade": np.asarray(GRADES, dtype=object)[arrived["grade"]],
+        "subject": np.asarray(SUBJECTS, dtype=object)[arrived["subject"]],
+        **{name: arrived[name] for name in STUDENT_TRAITS},
+        "arrived_at_min": arrived["t"],
+        "existing": arrived["existing"],
+        "prior_sessions": arrived["prior_sessions"],
+    })
 
 
 class Context:

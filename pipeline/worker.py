@@ -7,9 +7,10 @@ imports them all, on the second core:
     while the warm-up and the window are simulated: import pandas, scipy.special and the table
         builders; if the window is not ready half a second later, the model's libraries too
         (scikit-learn, matplotlib), which a short run that skips the model never loads;
-    when the window is handed over (pipeline/one_run.py `Window`, its event log packed and sent
-        by a short-lived fork of the simulating process, which goes straight on): write the tables
-        (output/run_folder.py), while the simulating process runs the look-ahead, then, if
+    when the window is handed over (pipeline/one_run.py `Window`: the event log's row counts at
+        the window's end, the traits, the daily series): read the log from the run's spool and
+        write the tables (output/run_folder.py), while the simulating process runs the
+        look-ahead, then, if
         the model's libraries are loaded and the look-ahead is not done, warm them up
         (analysis/churn `warm_up`);
     when the look-ahead's tutor quits arrive: write the churn labels and run.json, train the
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue
-from multiprocessing.connection import wait
 import signal
 from pathlib import Path
 
@@ -42,7 +42,6 @@ class Worker:
         self._inbox = inbox             # a multiprocessing Queue: put() returns at once (its thread sends)
         self._replies = replies
         self._replied = False           # the worker has answered: it ends by itself
-        self._packer = None             # the fork that packs the window and sends it (write_tables)
 
     @classmethod
     def start(cls, train_model: bool) -> Worker | None:
@@ -62,51 +61,20 @@ class Worker:
             theirs.close()
         return cls(process, inbox, replies)
 
-    def write_tables(self, window, model, folder: Path) -> bool:
-        """Hand the window over: the worker writes its tables into `folder` meanwhile. False if the
-        worker is gone.
-
-        The window's event log is packed into arrays (`Window.pack`, 0.3 s at production's scale)
-        by a fork of this process, which sends the window and ends, while this one goes on at
-        once: it runs the look-ahead, which only adds to what the fork reads. Copy-on-write
-        keeps the fork's view as it was at the window's end. Where no fork can be made now, the
-        window is packed here."""
+    def write_tables(self, window, folder: Path) -> bool:
+        """Hand the window over: the worker reads its event log from the spool and writes its
+        tables into `folder` meanwhile. False if the worker is gone. The window itself is small
+        (row counts, traits, daily series): the queue's thread sends it while this process goes
+        on into the look-ahead."""
         if not self._process.is_alive():
             return False
-        packer = mp.get_context("fork").Process(target=_pack_and_send, args=(window, model, self._inbox, str(folder)),
-                                                 name="tutorsim-window", daemon=True)
-        try:
-            packer.start()
-        except OSError:
-            self._inbox.put((window.pack(model), str(folder)))
-        else:
-            self._packer = packer
+        self._inbox.put((window, str(folder)))
         return True
-
-    def _window_sent(self) -> bool:
-        """Whether the window reached the worker's inbox whole: the fork that packed it has ended
-        well (its queue flushed). If it did not, the worker is stopped: it may hold half of it.
-        A worker that died before taking it all leaves the fork waiting to send the rest: the
-        fork is stopped then, not waited for."""
-        if self._packer is None:
-            return True
-        wait([self._packer.sentinel, self._process.sentinel])     # the fork ends, or the worker
-        if self._packer.is_alive():
-            self._packer.terminate()
-        self._packer.join()
-        sent = self._packer.exitcode == 0
-        self._packer = None
-        if not sent:
-            self._process.terminate()
-        return sent
 
     def finish(self, quits: dict, jobs: int):
         """The labels, run.json and the model, after the tables (pipeline/finish.py):
         (rows, metrics, one line on the model, seconds spent writing the tables) or None if the
-        worker (or the fork sending it the window) failed or died: the caller then writes
-        everything itself."""
-        if not self._window_sent():
-            return None
+        worker failed or died: the caller then writes everything itself."""
         try:
             self._inbox.put((quits, int(jobs)))
             reply = self._replies.recv()
@@ -119,10 +87,6 @@ class Worker:
         """Let the worker end (it has replied, or the run failed or was interrupted), or end it."""
         if self._process is None:
             return
-        if self._packer is not None:    # still sending the window: to a worker about to end
-            self._packer.terminate()
-            self._packer.join()
-            self._packer = None
         if self._process.is_alive():
             if not self._replied:
                 self._inbox.put(None)   # a worker still waiting for work ends on this
@@ -134,15 +98,6 @@ class Worker:
         self._inbox.cancel_join_thread()     # nothing left to send matters now
         self._replies.close()
         self._process = None
-
-
-def _pack_and_send(window, model, inbox, folder: str) -> None:
-    """In the fork made at the window's end (`Worker.write_tables`): pack the window and put it in
-    the worker's inbox; the process ends once the queue has sent it."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the run's to handle: it stops us
-    inbox.put((window.pack(model), folder))
-    inbox.close()
-    inbox.join_thread()
 
 
 def _serve(inbox, replies, run_end, train_model: bool) -> None:
@@ -163,7 +118,7 @@ def _serve(inbox, replies, run_end, train_model: bool) -> None:
         return                                       # the run ended without handing anything over
     window, folder = job
     try:
-        files = run_folder.RunFolder(window, Path(folder))
+        files = run_folder.RunFolder(window.read_log(), Path(folder))
         files.write_tables()
         if train_model and inbox.empty():
             from analysis import churn as churn_model

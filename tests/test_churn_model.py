@@ -77,25 +77,26 @@ def test_second_process_writes_the_same_bytes_as_one_process(dev_run, tmp_path):
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here: everything runs in one process")
-def test_a_window_fork_that_dies_leaves_the_files_one_process_writes(tmp_path, monkeypatch):
-    """With --jobs 2 a fork of the simulating process packs the window's log and sends it to the
-    worker. If that fork dies, the simulating process stops the worker (it may hold half a
-    window) and writes everything itself, from the window as it was: the same files."""
+def test_a_worker_that_dies_reading_the_log_leaves_the_files_one_process_writes(tmp_path, monkeypatch):
+    """With --jobs 2 the second process reads the window's log from the run's spool. If it dies
+    doing so, the simulating process writes everything itself, from the spool as it was at the
+    window's end (the look-ahead only added to it): the same files."""
     from pipeline import one_run as pipeline
     from world.scenario import read_document, validate_document
-    parent, pack = os.getpid(), pipeline.Window.pack
+    parent, read_log = os.getpid(), pipeline.Window.read_log
 
-    def dies_in_the_fork(self, model):
+    def dies_in_the_worker(self):
         if os.getpid() != parent:
             os._exit(3)
-        return pack(self, model)
-    monkeypatch.setattr(pipeline.Window, "pack", dies_in_the_fork)
+        return read_log(self)
+    monkeypatch.setattr(pipeline.Window, "read_log", dies_in_the_worker)
     path = ROOT / "scenarios" / "dev.toml"
     document = read_document(path)
     scenario = validate_document(document, str(path))
     summary = pipeline.run(scenario, document, tmp_path / "forked", jobs=2)
     assert not summary["tables_beside_lookahead"], "the worker cannot have written the tables"
-    monkeypatch.setattr(pipeline.Window, "pack", pack)
+    assert not (tmp_path / "forked" / ".events").exists()
+    monkeypatch.setattr(pipeline.Window, "read_log", read_log)
     pipeline.run(scenario, document, tmp_path / "serial", jobs=1)
     files = sorted(str(f.relative_to(tmp_path / "serial")) for f in (tmp_path / "serial").rglob("*") if f.is_file())
     assert "ground_truth/churn_labels.csv" in files
@@ -105,9 +106,8 @@ def test_a_window_fork_that_dies_leaves_the_files_one_process_writes(tmp_path, m
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here: everything runs in one process")
 def test_a_worker_that_dies_while_the_window_is_sent_costs_nothing_but_time(dev_run, tmp_path):
-    """The worker dies just as the fork starts sending it the window: the fork, left with a window
-    nobody reads, is stopped (not waited for: the run would hang) and the run writes everything
-    itself, the same files as ever."""
+    """The worker dies just as the window is handed over: the run does not wait for its answer
+    (it would hang) and writes everything itself, the same files as ever."""
     script = (
         "import sys, run; from pipeline import worker\n"
         "hand_over = worker.Worker.write_tables\n"

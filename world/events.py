@@ -58,7 +58,14 @@ EMAIL, IN_APP = range(len(CHANNELS))
 # Every decision carries the probability it faced and the inputs that produced it (state that
 # changes over time: reliability now, burnout, ratings...); static traits are in the ground truth.
 SCHEMA: dict[str, list[tuple[str, str]]] = {
-    "student_arrived": [("t", "f8"), ("student", "i4"), ("existing", "?")],
+    # a student arrives, with the traits they keep (agents/student.py; grade and subject: codes in
+    # GRADES, SUBJECTS): the ground truth's students table is these rows, so a student who has
+    # left is forgotten by the simulation
+    "student_arrived": [("t", "f8"), ("student", "i4"), ("existing", "?"), ("grade", "i1"),
+                        ("subject", "i1"), ("duration", "i2"), ("cadence_per_week", "i1"),
+                        ("attention", "f8"), ("no_show_prob", "f8"), ("reschedule_prob", "f8"),
+                        ("goal_sessions", "i4"), ("patience", "f8"), ("rating_bias", "f8"),
+                        ("tech_setup", "f8"), ("prior_sessions", "i4")],
     # why: BOOK_REASON; p: the tutor's weight share (room left in the tutor's week x the rating
     # shown x primary subject) among the `candidates` tutors of the subject open to new students
     # (world/match_index.py: active, under the weekly intake, room for the smallest cadence),

@@ -21,6 +21,7 @@ class Marketplace:
     def __init__(self, model, tutors):
         self.model = model
         self.calendar = model.calendar
+        self.tutors = tutors
         # subject -> (tutor, weight factor): students favour a tutor whose primary subject it is
         self.by_subject: dict[str, list] = {}
         for t in tutors:
@@ -91,6 +92,14 @@ class Marketplace:
             tutor.booked_slots.discard(hour_key + 1)
         day = hour_key // HOURS_PER_DAY
         tutor.day_load[day] -= 1
+
+    def forget_past(self, day: int) -> None:
+        """Forget the tutors' bookings of the days before `day` (`find_slot` never looks back):
+        what a tutor holds stays the size of the days ahead, however long the run."""
+        first_hour = day * HOURS_PER_DAY
+        for tutor in self.tutors:
+            tutor.booked_slots = {k for k in tutor.booked_slots if k >= first_hour}
+            tutor.day_load = {d: n for d, n in tutor.day_load.items() if d >= day}
 
     # --- tutors --------------------------------------------------------------------------------
     def match(self, student, first_day: int, rng, tries: int = 4):

@@ -8,9 +8,11 @@ A tutor's open weight in a subject is what the marketplace's linear scan (world/
 when the tutor is active, has not taken the platform's weekly intake of new students, and has
 room for the smallest weekly cadence a student can have; 0 otherwise. The model tells the index
 when one of these inputs changes (`Platform.tutor_changed`: roster load, rating shown, roster
-room, quitting, a first session booked); the one input that changes with time alone, the intake
-cap lifting when the oldest counted first session leaves the 7 days, is kept in a heap and
-applied at the start of each match (`advance`).
+room, quitting, a first session booked), and the index notes the tutor (`changed`); the one input
+that changes with time alone, the intake cap lifting when the oldest counted first session leaves
+the 7 days, is kept in a heap. Both are applied at the start of each match (`advance`): a tutor
+changed several times between two matches (every rated session changes the rating shown) is
+weighed once, as they are then, which is what weighing them at every change would have left.
 
 The tree is a flat binary sum tree (leaves at size + position): an update sets a leaf and adds
 the two children again on the way up, O(log n), and drawing descends from the root, O(log n).
@@ -80,13 +82,18 @@ class MatchIndex:
         # (time of the first session that keeps the tutor capped, tutor) for each capped tutor
         self.uncap: list[tuple[float, object]] = []
         self.capped: set[int] = set()      # tutors with an entry in `uncap`
+        self.pending: dict[int, object] = {}  # tutors changed since the last `advance`, by index
         for tree in self.trees.values():
             for t in tree.tutors:
                 self.update(t)
 
+    def changed(self, t) -> None:
+        """One of the tutor's weight inputs changed: weighed again at the next `advance`."""
+        self.pending[t.index] = t
+
     def update(self, t) -> None:
-        """One of the tutor's weight inputs changed: their leaves again, and the sums above them
-        (on every rated session and booking: kept to plain operations)."""
+        """The tutor's leaves as they are now, and the sums above them (kept to plain
+        operations: a few hundred thousand calls in a platform-sized run)."""
         w = 0.0
         if t.active:
             week = t.roster_room
@@ -126,7 +133,12 @@ class MatchIndex:
         return True
 
     def advance(self) -> None:
-        """Open again the tutors whose intake cap has lifted by now."""
+        """Bring the trees up to now: weigh the tutors changed since the last call, and open again
+        those whose intake cap has lifted."""
+        if self.pending:
+            for t in self.pending.values():
+                self.update(t)
+            self.pending.clear()
         heap = self.uncap
         if not heap:
             return

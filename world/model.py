@@ -15,7 +15,7 @@ from agents.tutor import Tutor
 from world.acquisition import Acquisition
 from world.clock import MINUTES_PER_DAY, Calendar, Clock
 from world.engagement import Engagement
-from world.events import CONNECTION, SUBJECTS
+from world.events import CONNECTION, GRADES, SUBJECTS
 from world.experiments import Experiments
 from world.interventions import Interventions
 from world.marketplace import Marketplace
@@ -86,7 +86,9 @@ class Platform(mesa.Model):
         self.sessions_today = 0
         self.ratings_today: list[float] = []
         self.active_students = 0
-        self.students: list[Student] = []
+        self.students_arrived = 0               # the next student's index
+        self.students: dict[int, Student] = {}   # the students on the platform now, by index
+        self.student_codes = {name: i for names in (GRADES, SUBJECTS) for i, name in enumerate(names)}
         self.hour_weights = {grade: [[pref.weekday.get(h, pref.other) for h in range(24)] if wd < 5 else
                                      [pref.weekend.get(h, pref.other) for h in range(24)] for wd in range(7)]
                              for grade, pref in scenario.students.hours.items()}
@@ -154,10 +156,11 @@ class Platform(mesa.Model):
 
     # --- population changes ----------------------------------------------------------------------
     def new_student(self, existing: bool) -> Student:
-        student = Student(self, len(self.students), self.streams, existing=existing)
-        self.students.append(student)
+        student = Student(self, self.students_arrived, self.streams, existing=existing)
+        self.students_arrived += 1
+        self.students[student.index] = student
         self.active_students += 1
-        self.recorder.student_arrived.append((self.env.now, student.index, existing))
+        self.recorder.student_arrived.append(student.arrival(self.student_codes))
         return student
 
     def tutor_missed_session(self, tutor: Tutor) -> None:
@@ -177,7 +180,7 @@ class Platform(mesa.Model):
         activity, intake of new students): the marketplace's index takes it in."""
         index = self.match_index
         if index is not None:
-            index.update(tutor)
+            index.changed(tutor)
 
     def assign_tutor(self, student: Student, tutor) -> None:
         """The student's regular tutor changes: their weekly sessions move to the new roster."""
@@ -195,6 +198,7 @@ class Platform(mesa.Model):
             student.leave()
             self.active_students -= 1
             self.assign_tutor(student, None)
+            del self.students[student.index]
 
     def tutor_quits(self, tutor: Tutor, p: float, reason: int = 0) -> None:
         """The tutor stops: by their own decision (reason 0, with probability p that day) or
@@ -222,6 +226,8 @@ class Platform(mesa.Model):
         self.sessions_today = 0
         self.ratings_today = []
         self.recorder.compact()
+        if self.steps % 7 == 0:                 # once a week: the bookings of days gone go
+            self.marketplace.forget_past(self.steps)
 
     def daily(self):
         while True:

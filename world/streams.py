@@ -6,7 +6,7 @@ share every other draw (common random numbers), and the same seed gives the same
 
 The key is hashed with BLAKE2b into a 128-bit seed for Python's `random.Random` (Mersenne
 Twister): per-event draws are plain Python calls (~0.1 us), never one numpy scalar at a time.
-Normal noise, 14 draws per session, comes from `normals`: numpy draws it in batches from its
+Normal noise, 14 draws per session, comes from `normals`: numpy draws it in batches of 64 from its
 own keyed generator (PCG64), and a session takes its next 14 at once from the batch, a list
 slice, where `random.Random.gauss` would cost ~1.5 us a draw.
 """
@@ -29,7 +29,7 @@ class Streams:
         """An independent generator for `key`, e.g. stream("tutor", 7, "decisions")."""
         return random.Random(int.from_bytes(_digest(self.root, key), "little"))
 
-    def normals(self, *key, batch: int = 512) -> NormalDraws:
+    def normals(self, *key, batch: int = 64) -> NormalDraws:
         """Standard normal draws for `key`: `.take(k)` gives the next k."""
         return NormalDraws(np.random.Generator(np.random.PCG64(int.from_bytes(_digest(self.root, key), "little"))),
                            batch)
