@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 
 from analysis import targets as T
+from output.reading import has_table
+from output.reading import read_table as read_run_table
 
 EPS = 1e-9
 NA_VALUES = ["", "NA", "NaN", "nan", "null", "None"]
@@ -67,7 +69,7 @@ def _convert(df: pd.DataFrame, types: dict[str, str], path: Path) -> pd.DataFram
 
 def read_table(path: Path, types: dict[str, str]) -> pd.DataFrame:
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=NA_VALUES)
+        df = read_run_table(path, dtype=str, keep_default_na=False, na_values=NA_VALUES)
     except pd.errors.EmptyDataError:
         raise LoadError(f"{path}: empty file (no header)") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
@@ -109,7 +111,7 @@ def load(root: Path) -> Data:
     tables: dict[str, pd.DataFrame] = {}
     for name, fname in {**T.TABLE_FILES, **T.EXTRA_FILES}.items():
         path = root / fname
-        if path.is_file():
+        if has_table(path):
             tables[name] = read_table(path, T.COLUMN_TYPES.get(name, {}))
     manifest = None
     mpath = root / T.MANIFEST_FILE

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from output.reading import has_table, read_table
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -64,7 +66,7 @@ def outcomes(data_dir) -> dict[str, float]:
     or has nothing to measure."""
     d = Path(data_dir)
     days = json.loads((d / "run.json").read_text(encoding="utf-8"))["window_days"]
-    s = pd.read_csv(d / "sessions.csv", usecols=["session_datetime", "is_first_session", "session_completed",
+    s = read_table(d / "sessions.csv", usecols=["session_datetime", "is_first_session", "session_completed",
                                                  "tutor_showed", "connection_quality", "student_rating"])
     held = s[s["session_completed"].astype(bool)]
     rating = held["student_rating"].astype("float64")
@@ -76,8 +78,8 @@ def outcomes(data_dir) -> dict[str, float]:
         "sessions_per_day": len(held) / days,
         "mean_rating": _mean(rating),
         "first_session_failure_share": _mean((rating[first] < FIRST_SESSION_FAIL).astype(float)),
-        "mean_churn_probability": _mean(pd.read_csv(d / "tutor_aggregates.csv", usecols=["churn_probability"])["churn_probability"]),
-        "tutors_quit": float((~pd.read_csv(d / "tutor_profiles.csv", usecols=["active_status"])["active_status"].astype(bool)).sum()),
+        "mean_churn_probability": _mean(read_table(d / "tutor_aggregates.csv", usecols=["churn_probability"])["churn_probability"]),
+        "tutors_quit": float((~read_table(d / "tutor_profiles.csv", usecols=["active_status"])["active_status"].astype(bool)).sum()),
         "no_show_share": _mean((~s["tutor_showed"].astype(bool)).astype(float)),
         "evening_mean_rating": _mean(rating[evening]),
         "evening_poor_fair_share": _mean(held.loc[evening, "connection_quality"].isin(["Poor", "Fair"]).astype(float)),
@@ -90,9 +92,9 @@ def outcomes(data_dir) -> dict[str, float]:
 def intervention_outcomes(path: Path) -> dict[str, float]:
     """Success share and the engagement lift of coached tutors, from interventions.csv."""
     nan = {"interventions": math.nan, "intervention_success_share": math.nan, "coached_engagement_lift": math.nan}
-    if not path.is_file():
+    if not has_table(path):
         return nan
-    iv = pd.read_csv(path, usecols=["intervention_type", "status", "opened_at", "clicked_at", "responded_at",
+    iv = read_table(path, usecols=["intervention_type", "status", "opened_at", "clicked_at", "responded_at",
                                     "engagement_before", "engagement_after"])
     delivered = ~iv["status"].isin(["pending", "sent", "failed"])
     success = iv["clicked_at"].notna() | iv["responded_at"].notna()

@@ -37,6 +37,8 @@ def run_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-model", action="store_true", help="skip training the churn model")
     p.add_argument("--no-event-log", action="store_true", help="do not save the event log (events.npz)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--format", choices=("csv", "parquet", "both"),
+                   help="the tables' file format: csv (the default), parquet (typed columns) or both")
     p.add_argument("--jobs", type=positive_int, default=default_jobs(),
                    help="processes to use: with 2 or more, the churn model's process loads its libraries "
                         "during the simulation, the look-ahead after the window runs while the tables are "
@@ -56,6 +58,8 @@ def scenario_overrides(args) -> list[str]:
         sets.append(f"demand.sessions_per_day={args.sessions_per_day}")
     if args.seed is not None:
         sets.append(f"seed={args.seed}")
+    if args.format is not None:
+        sets.append(f"outputs.format={args.format}")
     for flag, key in (("no_engagement_events", "engagement_events"), ("no_interventions", "interventions"),
                       ("no_experiments", "experiments"), ("no_model", "model"), ("no_event_log", "event_log")):
         if getattr(args, flag):

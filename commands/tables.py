@@ -28,6 +28,6 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(f"run.py tables: error: {e}\n")
         return 2
     for name, n in rows.items():
-        print(f"  {name + '.csv':32s} {n:>8,d} rows")
+        print(f"  {name:32s} {n:>8,d} rows")
     print(f"  rebuilt in: {args.data_dir}/")
     return 0

@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from output.reading import BadInput
+from output.reading import BadInput, has_table
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -207,7 +207,12 @@ def read_table(path: Path, table: Table, dialect: str) -> list[tuple]:
     """Every row of `path` converted to the column types of `table` (in `table`'s column order).
     Raises BadInput naming the file, the row (1 = first row after the header) and the column."""
     try:
-        f = path.open(newline="", encoding="utf-8")
+        if not path.is_file() and path.with_suffix(".parquet").is_file():     # a run written as Parquet only
+            import io
+            from output.parquet import csv_frame
+            f = io.StringIO(csv_frame(path.with_suffix(".parquet")).to_csv(index=False, lineterminator="\n"))
+        else:
+            f = path.open(newline="", encoding="utf-8")
     except OSError as e:
         raise BadInput(f"{path}: cannot read: {e.strerror}") from None
     rows, seen = [], set()
@@ -446,7 +451,7 @@ def import_folder(data_dir: Path, db: str | None = None, clear: bool = False) ->
     if not data_dir.is_dir():
         raise BadInput(f"{data_dir}: no such folder")
     dialect, where = target(db, data_dir)
-    present = [t for t in TABLES if (data_dir / f"{t.name}.csv").is_file()]
+    present = [t for t in TABLES if has_table(data_dir / f"{t.name}.csv")]
     if not present:
         raise BadInput(f"{data_dir}: no tutorsim tables in it (tutor_profiles.csv, sessions.csv, ...)")
     skipped = [t.name for t in TABLES if t not in present]

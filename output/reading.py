@@ -10,13 +10,33 @@ class BadInput(Exception):
     and the command exits with code 2."""
 
 
-def read_csv(path):
-    """A table a command needs, or BadInput naming the file and what is wrong with it."""
+def has_table(path) -> bool:
+    """Whether the run wrote the table `path` (name.csv) as CSV or as Parquet."""
+    path = Path(path)
+    return path.is_file() or path.with_suffix(".parquet").is_file()
+
+
+def read_table(path, **options):
+    """`pd.read_csv(path, **options)` of a run's table `path` (name.csv); where the run wrote the
+    table as Parquet only (--format parquet), the same frame from name.parquet: its values as the
+    CSV would have held them (output/parquet.py `csv_frame`), read with the same options."""
     import pandas as pd
-    if not path.is_file():
+    path = Path(path)
+    if path.is_file() or not path.with_suffix(".parquet").is_file():
+        return pd.read_csv(path, **options)
+    import io
+    from output.parquet import csv_frame
+    return pd.read_csv(io.StringIO(csv_frame(path.with_suffix(".parquet")).to_csv(index=False)), **options)
+
+
+def read_csv(path):
+    """A table a command needs (name.csv, or name.parquet where the run wrote Parquet only), or
+    BadInput naming the file and what is wrong with it."""
+    path = Path(path)
+    if not path.is_file() and not path.with_suffix(".parquet").is_file():
         raise BadInput(f"{path}: not found")
     try:
-        return pd.read_csv(path)
+        return read_table(path)
     except (OSError, ValueError, UnicodeDecodeError) as e:
         raise BadInput(f"{path}: cannot read: {e}") from None
 

@@ -60,11 +60,11 @@ def _log(folder: Path, needed: tuple[str, ...]):
 
 
 def _csv(path: Path, columns: tuple[str, ...]):
-    import pandas as pd
-    if not path.is_file():
+    from output.reading import has_table, read_table
+    if not has_table(path):
         raise BadInput(f"{path}: not found")
     try:
-        df = pd.read_csv(path, float_precision="round_trip")
+        df = read_table(path, float_precision="round_trip")
     except (OSError, ValueError, UnicodeDecodeError) as e:
         raise BadInput(f"{path}: cannot read: {e}") from None
     missing = [c for c in columns if c not in df.columns]
@@ -103,7 +103,8 @@ def _names(only, scenario) -> list[str]:
 
 
 def rebuild(folder: Path, only=None) -> dict[str, int]:
-    """Rebuild the tables into `folder`; returns rows per rebuilt table."""
+    """Rebuild the tables into `folder`, in the formats the run wrote them; returns rows per file
+    rebuilt (sessions.csv, sessions.parquet ...)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise BadInput(f"{folder}: no such folder")
@@ -115,7 +116,7 @@ def rebuild(folder: Path, only=None) -> dict[str, int]:
     log = _log(folder, needed)
     ctx = _context(folder, scenario)
 
-    from output.writers import write_csv
+    from output.writers import formats, write_table
     built = {}
     if core:
         from output.tables import build_core_tables
@@ -129,13 +130,14 @@ def rebuild(folder: Path, only=None) -> dict[str, int]:
         built.update(build_platform_tables(log, ctx, scenario.model_copy(update={"outputs": outputs})))
     rows = {}
     for name in names:
-        path = folder / f"{name}.csv"
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        try:
-            write_csv(built[name], tmp)
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        rows[name] = len(built[name])
+        for fmt in formats(scenario.outputs):        # as the run wrote them
+            path = folder / f"{name}.{fmt}"
+            tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+            try:
+                write_table(built[name], tmp, fmt, name)
+                os.replace(tmp, path)
+            finally:
+                if tmp.exists():
+                    tmp.unlink()
+            rows[f"{name}.{fmt}"] = len(built[name])
     return rows

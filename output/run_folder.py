@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from output import tables
+from output import dictionary, tables
 from output.labels import churn_labels
 from output.platform_tables import build_platform_tables
 from output.recorder import save_log
-from output.writers import write_csv, write_json
+from output.writers import formats, write_json, write_table
 
 
 def preload() -> None:
@@ -46,12 +46,15 @@ def manifest(scenario, document: dict, counts: dict) -> dict:
 
 class RunFolder:
     """Writes a window's files into `folder` (the run's temporary folder): `write_tables()`, then
-    `write_labels(quits)`. `rows` counts the rows of every table written so far."""
+    `write_labels(quits)`. `rows` counts the rows of the tables the summary reports, `files`
+    those of every table file written (the data dictionary lists them)."""
 
     def __init__(self, window, folder: Path):
         self.window = window
         self.folder = Path(folder)
         self.rows: dict[str, int] = {}
+        self.files: dict[str, int] = {}
+        self.formats = formats(window.scenario.outputs)
         self.seconds = 0.0                  # spent writing the tables (write_tables)
         started = time.perf_counter()
         tutors = pd.DataFrame(window.tutor_traits)
@@ -69,12 +72,12 @@ class RunFolder:
         built = tables.build_core_tables(window.log, ctx)
         built.update(build_platform_tables(window.log, ctx, window.scenario))
         for name, df in built.items():
-            write_csv(df, folder / f"{name}.csv")
+            self._write(df, name)
             self.rows[name] = len(df)
-        write_csv(ctx.tutors, folder / "ground_truth" / "tutor_traits.csv")
-        write_csv(ctx.students, folder / "ground_truth" / "students.csv")
+        self._write(ctx.tutors, "ground_truth/tutor_traits")
+        self._write(ctx.students, "ground_truth/students")
         # Mesa's DataCollector's model variables, as its get_model_vars_dataframe() builds them
-        write_csv(pd.DataFrame(window.daily), folder / "daily.csv")
+        self._write(pd.DataFrame(window.daily), "daily")
         if window.scenario.outputs.event_log:
             save_log(window.log, folder / "events.npz")
         self.seconds += time.perf_counter() - started
@@ -85,7 +88,14 @@ class RunFolder:
         look-ahead), and run.json."""
         scenario = self.window.scenario
         labels = churn_labels({"tutor_quit": quits}, self.ctx, scenario.calendar.lookahead_days)
-        write_csv(labels, self.folder / "ground_truth" / "churn_labels.csv")
+        self._write(labels, "ground_truth/churn_labels")
         self.rows["ground_truth/churn_labels"] = len(labels)
         write_json(manifest(scenario, self.window.document, self.rows), self.folder / "run.json")
+        dictionary.write(self.folder, self.files, self.formats, scenario.name, scenario.seed)
         return dict(self.rows)
+
+    def _write(self, df: pd.DataFrame, name: str) -> None:
+        """One table, as `name`.csv and/or `name`.parquet (the scenario's outputs.format)."""
+        for fmt in self.formats:
+            write_table(df, self.folder / f"{name}.{fmt}", fmt, name)
+        self.files[name] = len(df)

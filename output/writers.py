@@ -21,6 +21,21 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
     df.to_csv(path, index=False, lineterminator="\n")
 
 
+def formats(outputs) -> list[str]:
+    """The file formats of a run's tables (the scenario's `outputs.format`): ["csv"], ["parquet"]
+    or both."""
+    return ["csv", "parquet"] if outputs.format == "both" else [outputs.format]
+
+
+def write_table(df: pd.DataFrame, path: Path, fmt: str, table: str) -> None:
+    """One table as CSV or as Parquet typed by the data dictionary's entry for `table`."""
+    if fmt == "csv":
+        write_csv(df, path)
+    else:
+        from output.parquet import write_parquet
+        write_parquet(df, path, table)
+
+
 def write_json(obj, path: Path) -> None:
     path.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
 

@@ -501,6 +501,8 @@ class Outputs(Strict):
     experiments: bool = True
     model: bool = True
     event_log: bool = True
+    # the tables' file format: CSV (the spec's), Parquet with real types (output/parquet.py), or both
+    format: Literal["csv", "parquet", "both"] = "csv"
 
 
 class Scenario(Strict):

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from output.reading import BadInput, read_csv
+from output.reading import BadInput, has_table, read_csv
 
 NUMERIC_PROFILE = ["months_experience", "total_sessions_completed", "avg_historical_rating",
                    "reliability_score", "reschedule_rate", "no_show_count"]
@@ -64,7 +64,7 @@ def load_dataset(data_dir: Path) -> dict:
     profiles = read_csv(data_dir / "tutor_profiles.csv")
     aggregates = read_csv(data_dir / "tutor_aggregates.csv")
     labels_path = data_dir / "ground_truth" / "churn_labels.csv"
-    if not labels_path.is_file():
+    if not has_table(labels_path):
         raise BadInput(f"{labels_path}: not found (a run made before churn labels existed?)")
     labels = read_csv(labels_path)
     for name, df, cols in (("tutor_profiles.csv", profiles, ["tutor_id", "active_status", "certification_level",
