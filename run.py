@@ -30,7 +30,7 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 # subcommand -> its module in commands/ (each has main(argv) -> exit code)
 COMMANDS = {"run": "run", "validate": "validate", "calibrate": "calibrate", "schema": "schema",
             "compare": "compare", "sweep": "sweep", "tables": "tables", "trace": "trace",
-            "model": "model", "import": "db_import"}
+            "model": "model", "import": "db_import", "events": "events"}
 
 
 def argv_command(argv: list[str]) -> str:
