@@ -8,7 +8,7 @@ from pathlib import Path
 from commands.cli import OneLineParser
 from commands.cli import non_negative_int as _non_negative_int
 from commands.cli import positive_int as _positive_int
-from commands.whatif import check_out, default_workers, load, progress
+from commands.whatif import add_scheduler, check_out, check_scheduler, default_workers, load, on_dask, progress
 
 
 def compare_parser() -> OneLineParser:
@@ -26,6 +26,7 @@ def compare_parser() -> OneLineParser:
     p.add_argument("--out", default="compare", help="output folder (default: compare)")
     p.add_argument("--workers", type=_positive_int, default=default_workers(),
                    help="parallel simulation processes (default: the number of CPUs)")
+    add_scheduler(p)
     p.add_argument("--independent", action="store_true",
                    help="give B other seeds than A (S+N, S+N+1, ...): no common random numbers, for "
                         "comparing the variance of the two designs")
@@ -53,6 +54,8 @@ def main(argv: list[str]) -> int:
     out = Path(args.out)
     if (code := check_out(prog, out)) is not None:
         return code
+    if (code := check_scheduler(prog, args.scheduler)) is not None:
+        return code
     seed = sc_a.seed if args.seed is None else args.seed
 
     from analysis import whatif
@@ -61,9 +64,13 @@ def main(argv: list[str]) -> int:
     b = whatif.Arm("B", args.b, doc_b)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    runs, table = replications.compare(a, b, args.replications, seed, independent=args.independent,
-                                       workers=args.workers, keep_runs=out / "runs" if args.keep_runs else None,
-                                       on_done=progress(not args.no_progress and sys.stderr.isatty(), "compare"))
+    done, code = on_dask(prog, args.scheduler, lambda: replications.compare(
+        a, b, args.replications, seed, independent=args.independent, workers=args.workers,
+        scheduler=args.scheduler, keep_runs=out / "runs" if args.keep_runs else None,
+        on_done=progress(not args.no_progress and sys.stderr.isatty(), "compare")))
+    if code is not None:
+        return code
+    runs, table = done
     elapsed = time.perf_counter() - started
     table.to_csv(out / "compare.csv", index=False, lineterminator="\n")
     runs.to_csv(out / "compare_runs.csv", index=False, lineterminator="\n")
@@ -78,8 +85,9 @@ def main(argv: list[str]) -> int:
     print(whatif.format_table(table))
     print()
     print("  * the 95% interval of B - A excludes 0" + ("" if n > 1 else "; one replication gives no interval"))
-    print(f"  wall time: {elapsed:.1f} s ({2 * n} runs, {min(args.workers, 2 * n)} worker"
-          f"{'s' if min(args.workers, 2 * n) != 1 else ''})")
+    where = f"Dask scheduler {args.scheduler}" if args.scheduler else \
+        f"{min(args.workers, 2 * n)} worker{'s' if min(args.workers, 2 * n) != 1 else ''}"
+    print(f"  wall time: {elapsed:.1f} s ({2 * n} runs, {where})")
     print(f"  files in: {out}/ (compare.csv, compare_runs.csv, compare.png"
           + (", runs/" if args.keep_runs else "") + ")")
     return 0

@@ -1,7 +1,6 @@
 """`run.py sweep SCENARIO.toml --grid key=v1,v2`: a grid of scenario values, replicated."""
 from __future__ import annotations
 
-import importlib
 import itertools
 import sys
 import time
@@ -11,7 +10,7 @@ from pathlib import Path
 from commands.cli import OneLineParser
 from commands.cli import non_negative_int as _non_negative_int
 from commands.cli import positive_int as _positive_int
-from commands.whatif import check_out, default_workers, fail, load, progress
+from commands.whatif import add_scheduler, check_out, check_scheduler, default_workers, fail, load, on_dask, progress
 
 
 def sweep_parser() -> OneLineParser:
@@ -31,9 +30,7 @@ def sweep_parser() -> OneLineParser:
     p.add_argument("--out", default="sweep", help="output folder (default: sweep)")
     p.add_argument("--workers", type=_positive_int, default=default_workers(),
                    help="parallel simulation processes on this machine (default: the number of CPUs)")
-    p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="address of a Dask distributed scheduler, e.g. tcp://10.0.0.5:8786: the runs are "
-                        "submitted to its workers (which need tutorsim installed) instead of local processes")
+    add_scheduler(p)
     p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
                    help="override a value at every grid point, e.g. --set tutors.count=30 (repeatable)")
     p.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
@@ -86,33 +83,19 @@ def main(argv: list[str]) -> int:
     out = Path(args.out)
     if (code := check_out(prog, out)) is not None:
         return code
-    if args.scheduler is not None:
-        try:
-            importlib.import_module("distributed")
-        except ImportError:
-            return fail(prog, "--scheduler needs dask.distributed: pip install -e '.[sweep]'")
+    if (code := check_scheduler(prog, args.scheduler)) is not None:
+        return code
     seed = scenario.seed if args.seed is None else args.seed
 
     from pipeline import replications
     by_point = {repr(p): documents[i] for i, p in enumerate(points)}
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    try:
-        tidy = replications.sweep(points, lambda p: by_point[repr(p)], args.scenario, args.replications, seed,
-                                  workers=args.workers, scheduler=args.scheduler,
-                                  on_done=progress(not args.no_progress and sys.stderr.isatty(), "sweep"))
-    except (OSError, TimeoutError) as e:
-        if args.scheduler is None:
-            raise
-        return fail(prog, f"--scheduler {args.scheduler}: cannot reach the scheduler ({type(e).__name__}: {e})")
-    except Exception as e:
-        if args.scheduler is None:
-            raise
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        sys.stderr.write(f"{prog}: error: a run failed on the Dask workers ({type(e).__name__}: {first}); "
-                         f"the workers need tutorsim importable: pip install -e <tutorsim> on each, or start "
-                         f"them with PYTHONPATH=<tutorsim>\n")
-        return 1
+    tidy, code = on_dask(prog, args.scheduler, lambda: replications.sweep(
+        points, lambda p: by_point[repr(p)], args.scenario, args.replications, seed, workers=args.workers,
+        scheduler=args.scheduler, on_done=progress(not args.no_progress and sys.stderr.isatty(), "sweep")))
+    if code is not None:
+        return code
     _report(args, scenario, tidy, keys, len(points), seed, out, time.perf_counter() - started)
     return 0
 

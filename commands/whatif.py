@@ -5,9 +5,10 @@ simulation stack (mesa, simpy, pandas); pipeline/replications.py (which runs the
 and analysis/whatif.py (which reads them) are imported only to run.
 
     python run.py compare A.toml B.toml --replications 5 [--seed S] [--out DIR] [--workers K]
-                          [--independent] [--set KEY=VALUE ...] [--keep-runs]
+                          [--scheduler local:N | tcp://HOST:PORT] [--independent] [--set KEY=VALUE ...]
+                          [--keep-runs]
     python run.py sweep SCENARIO.toml --grid key.path=v1,v2,v3 [--grid ...] --replications 3
-                        [--workers K] [--scheduler tcp://HOST:PORT] [--seed S] [--out DIR]
+                        [--workers K] [--scheduler local:N | tcp://HOST:PORT] [--seed S] [--out DIR]
 """
 from __future__ import annotations
 
@@ -24,6 +25,48 @@ def default_workers() -> int:
 def fail(prog: str, message: str) -> int:
     sys.stderr.write(f"{prog}: error: {message}\n")
     return 2
+
+
+def add_scheduler(p) -> None:
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on Dask: local:N starts a local cluster of N worker processes for this command "
+                        "(and closes it after); tcp://HOST:PORT submits to a running scheduler, whose workers "
+                        "need tutorsim installed. Default: local processes (--workers)")
+
+
+def check_scheduler(prog: str, scheduler: str | None) -> int | None:
+    """A one-line error (exit 2) for a --scheduler that is neither local:N nor an address, or
+    when dask.distributed is missing; None when it is usable (or not given)."""
+    if scheduler is None:
+        return None
+    if scheduler.startswith("local:"):
+        n = scheduler[len("local:"):]
+        if not (n.isdigit() and int(n) >= 1):
+            return fail(prog, f"--scheduler {scheduler}: expected local:N with N a positive number of workers")
+    elif "://" not in scheduler:
+        return fail(prog, f"--scheduler {scheduler}: expected local:N or a scheduler address such as tcp://HOST:8786")
+    try:
+        import importlib
+        importlib.import_module("distributed")
+    except ImportError:
+        return fail(prog, "--scheduler needs dask.distributed: pip install -e '.[sweep]'")
+    return None
+
+
+def on_dask(prog: str, scheduler: str | None, work):
+    """`work()`, with a Dask scheduler's failures as one line: (result, None) or (None, exit code)."""
+    if scheduler is None:
+        return work(), None
+    try:
+        return work(), None
+    except (OSError, TimeoutError) as e:
+        return None, fail(prog, f"--scheduler {scheduler}: cannot reach the scheduler ({type(e).__name__}: {e})")
+    except Exception as e:  # noqa: BLE001 - a task's error comes back as whatever it raised
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        sys.stderr.write(f"{prog}: error: a run failed on the Dask workers ({type(e).__name__}: {first}); "
+                         f"the workers need tutorsim importable: pip install -e <tutorsim> on each, or start "
+                         f"them with PYTHONPATH=<tutorsim>\n")
+        return None, 1
 
 
 def load(path: str, sets: list[str]):

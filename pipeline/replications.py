@@ -15,6 +15,7 @@ analysis.whatif.outcomes.
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import tempfile
 import threading
@@ -57,15 +58,36 @@ def _pool_context():
     return multiprocessing.get_context("spawn")
 
 
+@contextlib.contextmanager
+def dask_client(scheduler: str):
+    """A Dask client: `local:N` starts a local cluster of N single-threaded worker processes (each
+    keeps its imports from one run to the next) and closes it on the way out; any other value is a
+    running scheduler's address."""
+    import dask
+    from distributed import Client, LocalCluster
+    if scheduler.startswith("local:"):
+        # a worker's sampling profiler (every 10 ms) and its monitors take the GIL from the run
+        # it is simulating: off for the command's own cluster (the processes' speed, bench/sweep_bench.py)
+        quiet = {"distributed.worker.profile.enabled": False, "distributed.admin.system-monitor.interval": "2s",
+                 "distributed.admin.system-monitor.gil.enabled": False}
+        with dask.config.set(quiet), \
+                LocalCluster(n_workers=int(scheduler[len("local:"):]), threads_per_worker=1, processes=True,
+                             dashboard_address=None) as cluster, Client(cluster) as client:
+            yield client
+    else:
+        with Client(scheduler, timeout="20s") as client:
+            yield client
+
+
 def execute(tasks: list[dict], workers: int = 1, scheduler: str | None = None,
             on_done: Callable[[int, int], None] | None = None) -> list[dict]:
-    """Run every task; results in the order of `tasks`. `scheduler`: the address of a Dask
-    distributed scheduler (tcp://host:port) that runs them instead of a local process pool."""
+    """Run every task; results in the order of `tasks`. `scheduler`: Dask (`dask_client`: local:N
+    or a scheduler's address) runs them instead of a local process pool."""
     n = len(tasks)
     results: list = [None] * n
     if scheduler is not None:
-        from distributed import Client, as_completed as dask_completed
-        with Client(scheduler, timeout="20s") as client:
+        from distributed import as_completed as dask_completed
+        with dask_client(scheduler) as client:
             futures = client.map(run_task, tasks, pure=False)
             index = {f.key: i for i, f in enumerate(futures)}
             for done, future in enumerate(dask_completed(futures), 1):

@@ -190,6 +190,10 @@ QUICK = {
     "sweep-grid-bad-value": (["sweep", "scenarios/dev.toml", "--grid", "platform.coaching.effect=1,-1"], 2,
                              "platform.coaching.effect: Input should be greater than or equal to 0"),
     "schema-extra-argument": (["schema", "extra"], 2, "unrecognized arguments"),
+    "sweep-scheduler-no-workers": (["sweep", "scenarios/dev.toml", "--grid", "platform.coaching.effect=0,1",
+                                    "--scheduler", "local:0"], 2, "expected local:N with N a positive number"),
+    "compare-scheduler-not-an-address": (["compare", "scenarios/dev.toml", "scenarios/dev.toml", "--scheduler",
+                                          "somewhere"], 2, "expected local:N or a scheduler address"),
 }
 
 
@@ -347,3 +351,9 @@ def test_sweep_on_a_dask_cluster_gives_the_same_tidy_table_as_local_processes(tm
         assert code == 0, stderr[-3000:]
         assert f"Dask scheduler {cluster.scheduler_address}" in stdout
     assert (dask / "sweep.csv").read_bytes() == (local / "sweep.csv").read_bytes()
+    # a cluster the command starts and closes itself
+    own = tmp_path / "own"
+    code, stdout, stderr = run_cli(*SWEEP_ARGS, "--scheduler", "local:2", "--out", own, timeout=300)
+    assert code == 0, stderr[-3000:]
+    assert "Dask scheduler local:2" in stdout
+    assert (own / "sweep.csv").read_bytes() == (local / "sweep.csv").read_bytes()
