@@ -67,9 +67,13 @@ def dask_client(scheduler: str):
     from distributed import Client, LocalCluster
     if scheduler.startswith("local:"):
         # a worker's sampling profiler (every 10 ms) and its monitors take the GIL from the run
-        # it is simulating: off for the command's own cluster (the processes' speed, bench/sweep_bench.py)
+        # it is simulating: off for the command's own cluster. Its workers are forked where the
+        # system can: they start with this process's imports (tutorsim, pandas, mesa) instead of
+        # importing them again, 2 s of a short sweep (bench/sweep_bench.py)
         quiet = {"distributed.worker.profile.enabled": False, "distributed.admin.system-monitor.interval": "2s",
                  "distributed.admin.system-monitor.gil.enabled": False}
+        if "fork" in multiprocessing.get_all_start_methods():
+            quiet["distributed.worker.multiprocessing-method"] = "fork"
         with dask.config.set(quiet), \
                 LocalCluster(n_workers=int(scheduler[len("local:"):]), threads_per_worker=1, processes=True,
                              dashboard_address=None) as cluster, Client(cluster) as client:
