@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,13 +37,19 @@ OUTCOMES = (
     Outcome("first_session_failure_share", "first-session failure share",
             "completed first sessions rated < 3.5 / completed first sessions"),
     Outcome("mean_churn_probability", "mean churn probability", "mean churn_probability of tutor_aggregates"),
-    Outcome("tutors_quit", "tutors who quit", "tutors with active_status False"),
+    Outcome("stopped_in_window", "tutors who stopped in the window",
+            "tutors who quit or were suspended during the window (ground_truth/churn_labels.csv)"),
     Outcome("no_show_share", "tutor no-show share", "sessions the tutor did not show up for / sessions"),
     Outcome("evening_mean_rating", "mean rating 18-21 h", "mean rating of completed sessions starting 18:00-20:59"),
     Outcome("evening_poor_fair_share", "Poor/Fair connections 18-21 h",
             "completed sessions 18:00-20:59 with a Poor or Fair connection / those sessions"),
     Outcome("weekend_session_share", "weekend session share", "completed sessions on Saturday or Sunday / completed sessions"),
-    Outcome("interventions", "interventions sent", "rows of interventions.csv: emails the platform decided to send in the window"),
+    Outcome("interventions", "emails sent", "rows of interventions.csv: emails the platform decided to send in the window"),
+    Outcome("emails_per_tutor", "emails per tutor",
+            "emails sent / tutors on the platform at the window's start (not stopped before it)"),
+    Outcome("coaching_hours", "coaching hours",
+            "coaching calls attended in the window x their length (engagement_events.csv, "
+            "platform.coaching.duration_minutes); coaching takes no teaching hours in the model"),
     Outcome("intervention_success_share", "intervention success share",
             "delivered interventions clicked or responded to / delivered (interventions.csv)"),
     Outcome("coached_engagement_lift", "engagement lift of coached tutors",
@@ -51,7 +58,43 @@ OUTCOMES = (
             "(interventions.csv); includes regression to the mean: compare with coaching effect 0"),
 )
 OUTCOME_KEYS = tuple(o.key for o in OUTCOMES)
-LABELS = {o.key: o.label for o in OUTCOMES}
+# counts: their means and intervals are never below 0, a difference never below minus the baseline's
+COUNTS = {"stopped_in_window", "interventions", "coaching_hours"}
+
+
+def churn_outcomes(horizon_days: int) -> tuple[Outcome, ...]:
+    """The churn after the window, named by the look-ahead's horizon (churned_30d): none without
+    a look-ahead."""
+    if horizon_days <= 0:
+        return ()
+    h = f"churned_{horizon_days}d"
+    after = (f"tutors active at the window's end who stop within {horizon_days} days after it "
+             "(ground_truth/churn_labels.csv, from the look-ahead)")
+    return (Outcome(h, f"churned within {horizon_days} d", after),
+            Outcome(f"{h}_quit", f"  of which quit", f"{after}, by their own decision"),
+            Outcome(f"{h}_suspended", f"  of which suspended", f"{after}, suspended by the platform"))
+
+
+def outcome_list(keys) -> list[Outcome]:
+    """The outcomes among `keys` (a runs table's columns), in their canonical order: the churn
+    outcomes after the in-window quits."""
+    known = {o.key: o for o in OUTCOMES}
+    for key in keys:
+        horizon = re.fullmatch(r"churned_(\d+)d", key)
+        if horizon:
+            known.update({o.key: o for o in churn_outcomes(int(horizon.group(1)))})
+    order = []
+    for o in OUTCOMES:
+        order.append(o)
+        if o.key == "stopped_in_window":
+            order += [c for k, c in known.items() if k.startswith("churned_")]
+    return [o for o in order if o.key in set(keys)]
+
+
+def is_count(key: str) -> bool:
+    return key in COUNTS or key.startswith("churned_")
+
+
 FIRST_SESSION_FAIL = 3.5
 EVENING_HOURS = (18, 19, 20)
 
@@ -65,7 +108,8 @@ def outcomes(data_dir) -> dict[str, float]:
     """The key outcomes of one run's output folder (see OUTCOMES); NaN where a table is missing
     or has nothing to measure."""
     d = Path(data_dir)
-    days = json.loads((d / "run.json").read_text(encoding="utf-8"))["window_days"]
+    manifest = json.loads((d / "run.json").read_text(encoding="utf-8"))
+    days = manifest["window_days"]
     s = read_table(d / "sessions.csv", usecols=["session_datetime", "is_first_session", "session_completed",
                                                  "tutor_showed", "connection_quality", "student_rating"])
     held = s[s["session_completed"].astype(bool)]
@@ -79,14 +123,53 @@ def outcomes(data_dir) -> dict[str, float]:
         "mean_rating": _mean(rating),
         "first_session_failure_share": _mean((rating[first] < FIRST_SESSION_FAIL).astype(float)),
         "mean_churn_probability": _mean(read_table(d / "tutor_aggregates.csv", usecols=["churn_probability"])["churn_probability"]),
-        "tutors_quit": float((~read_table(d / "tutor_profiles.csv", usecols=["active_status"])["active_status"].astype(bool)).sum()),
         "no_show_share": _mean((~s["tutor_showed"].astype(bool)).astype(float)),
         "evening_mean_rating": _mean(rating[evening]),
         "evening_poor_fair_share": _mean(held.loc[evening, "connection_quality"].isin(["Poor", "Fair"]).astype(float)),
         "weekend_session_share": _mean((weekday >= 5).astype(float)),
     }
     out.update(intervention_outcomes(d / "interventions.csv"))
-    return {k: out.get(k, math.nan) for k in OUTCOME_KEYS}
+    out.update(stop_outcomes(d, manifest))
+    out.update(cost_outcomes(d, manifest, out["interventions"]))
+    keys = [o.key for o in outcome_list(list(OUTCOME_KEYS) + list(out))]
+    return {k: out.get(k, math.nan) for k in keys}
+
+
+def _window_bounds(manifest: dict) -> tuple[pd.Timestamp, pd.Timestamp]:
+    end = pd.Timestamp(str(manifest["window_end"]))
+    return end - pd.Timedelta(days=int(manifest["window_days"])), end
+
+
+def stop_outcomes(d: Path, manifest: dict) -> dict[str, float]:
+    """Tutors who stopped in the window, and after it within the look-ahead (quit or suspended),
+    from the churn labels."""
+    labels = read_table(d / "ground_truth" / "churn_labels.csv", usecols=["churned_at", "reason"])
+    at = pd.to_datetime(labels["churned_at"])
+    start, end = _window_bounds(manifest)
+    out = {"stopped_in_window": float(((at >= start) & (at < end)).sum())}
+    horizon = int(manifest.get("lookahead_days", 0))
+    if horizon > 0:
+        after = at >= end
+        key = f"churned_{horizon}d"
+        out[key] = float(after.sum())
+        out[f"{key}_quit"] = float((after & (labels["reason"] == "quit")).sum())
+        out[f"{key}_suspended"] = float((after & (labels["reason"] == "suspended")).sum())
+    return out
+
+
+def cost_outcomes(d: Path, manifest: dict, emails: float) -> dict[str, float]:
+    """What the intervention policy costs: emails per tutor on the platform at the window's
+    start, and the hours of coaching attended in the window."""
+    labels = read_table(d / "ground_truth" / "churn_labels.csv", usecols=["churned_at"])
+    start, _ = _window_bounds(manifest)
+    present = int((pd.to_datetime(labels["churned_at"]).isna() | (pd.to_datetime(labels["churned_at"]) >= start)).sum())
+    out = {"emails_per_tutor": emails / present if present and not math.isnan(emails) else math.nan,
+           "coaching_hours": math.nan}
+    if has_table(d / "engagement_events.csv"):
+        kinds = read_table(d / "engagement_events.csv", usecols=["event_type"])["event_type"]
+        minutes = manifest["scenario_document"]["platform"]["coaching"]["duration_minutes"]
+        out["coaching_hours"] = float((kinds == "coaching_attended").sum()) * minutes / 60.0
+    return out
 
 
 def intervention_outcomes(path: Path) -> dict[str, float]:
@@ -109,8 +192,10 @@ def intervention_outcomes(path: Path) -> dict[str, float]:
 
 # --- statistics ------------------------------------------------------------------------------------
 
-def t_interval(values, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and its t-interval (NaN bounds with fewer than two values)."""
+def t_interval(values, level: float = 0.95, count: bool = False, floor: float = math.nan) -> tuple[float, float, float]:
+    """Mean and its t-interval (NaN bounds with fewer than two values). The interval is cut where
+    nothing is possible: at 0 for the mean of a count (`count`), at `floor` for a difference (a
+    count's difference is never below minus the baseline's count)."""
     from scipy import stats
 
     v = pd.Series(values, dtype="float64").dropna().to_numpy()
@@ -120,7 +205,10 @@ def t_interval(values, level: float = 0.95) -> tuple[float, float, float]:
     if len(v) < 2:
         return m, math.nan, math.nan
     half = float(stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
-    return m, m - half, m + half
+    low = max(m - half, 0.0) if count else m - half
+    if not math.isnan(floor):
+        low = max(low, floor)
+    return m, low, m + half
 
 
 def difference_table(a: pd.DataFrame, b: pd.DataFrame, paired: bool, level: float = 0.95) -> pd.DataFrame:
@@ -132,7 +220,7 @@ def difference_table(a: pd.DataFrame, b: pd.DataFrame, paired: bool, level: floa
     from scipy import stats
 
     rows = []
-    for o in OUTCOMES:
+    for o in outcome_list(a.columns):
         x = a[o.key].to_numpy("float64")
         y = b[o.key].to_numpy("float64")
         d = y - x
@@ -141,8 +229,9 @@ def difference_table(a: pd.DataFrame, b: pd.DataFrame, paired: bool, level: floa
         row = {"outcome": o.key, "label": o.label, "mean_a": _mean(xs), "mean_b": _mean(ys),
                "diff": math.nan, "ci_low": math.nan, "ci_high": math.nan, "p_value": math.nan,
                "sd_diff": float(d.std(ddof=1)) if len(d) >= 2 else math.nan, "n": int(len(d))}
+        floor = -row["mean_a"] if is_count(o.key) else math.nan      # B >= 0: B - A >= -A
         if paired:
-            row["diff"], row["ci_low"], row["ci_high"] = t_interval(d, level)
+            row["diff"], row["ci_low"], row["ci_high"] = t_interval(d, level, floor=floor)
             if len(d) >= 2:
                 with warnings.catch_warnings():      # near-identical differences: precision note
                     warnings.simplefilter("ignore", RuntimeWarning)
@@ -159,6 +248,8 @@ def difference_table(a: pd.DataFrame, b: pd.DataFrame, paired: bool, level: floa
                 else:
                     half = 0.0
                 row["ci_low"], row["ci_high"] = row["diff"] - half, row["diff"] + half
+                if not math.isnan(floor):
+                    row["ci_low"] = max(row["ci_low"], floor)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -176,7 +267,7 @@ class Arm:
 def _fmt(v: float, key: str) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "n/a"
-    if key in ("sessions_per_day", "tutors_quit", "interventions"):
+    if key == "sessions_per_day" or is_count(key):
         return f"{v:,.1f}"
     return f"{v:.4f}" if abs(v) < 1 else f"{v:.3f}"
 
@@ -205,13 +296,14 @@ def compare_figure(runs: pd.DataFrame, table: pd.DataFrame, a: Arm, b: Arm, path
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    n = len(OUTCOMES)
+    listed = outcome_list(runs.columns)
+    n = len(listed)
     cols = 4
     rows = math.ceil(n / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.7 * rows), squeeze=False)
     xa = runs[runs["arm"] == a.name].reset_index(drop=True)
     xb = runs[runs["arm"] == b.name].reset_index(drop=True)
-    for ax, o, row in zip(axes.flat, OUTCOMES, table.itertuples(index=False)):
+    for ax, o, row in zip(axes.flat, listed, table.itertuples(index=False)):
         significant = not math.isnan(row.ci_low) and (row.ci_low > 0 or row.ci_high < 0)
         colour = "#b00020" if significant else "#4C72B0"
         ax.axhline(0.0, color="grey", lw=1, ls="--")
@@ -248,10 +340,55 @@ def sweep_summary(tidy: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         values = values if isinstance(values, tuple) else (values,)
         row = dict(zip(keys, values))
         row["n"] = len(group)
-        for key in OUTCOME_KEYS:
-            row[key], row[f"{key}_ci_low"], row[f"{key}_ci_high"] = t_interval(group[key])
+        for o in outcome_list(tidy.columns):
+            row[o.key], row[f"{o.key}_ci_low"], row[f"{o.key}_ci_high"] = t_interval(group[o.key], count=is_count(o.key))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def baseline_table(tidy: pd.DataFrame, keys: list[str], baseline: dict) -> pd.DataFrame:
+    """Every grid point against its baseline point (the same values of the other keys, the
+    baseline's of `baseline`'s keys), replication by replication on the same seeds: per point and
+    outcome, both means, the paired difference and its 95% t-interval (a count's difference never
+    below minus the baseline's count). The baseline points themselves are left out."""
+    def same(v):        # a grid value as the tidy table holds it (1 in a column with 0.5 is 1.0)
+        return float(v) if isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)) else repr(v)
+
+    def key_of(row) -> tuple:
+        return tuple(same(row[k]) for k in keys)
+
+    groups = {key_of(g.iloc[0]): g.sort_values("replication").reset_index(drop=True)
+              for _, g in tidy.groupby(keys, sort=False, dropna=False)}
+    rows = []
+    for point, group in groups.items():
+        first = group.iloc[0]
+        base_point = tuple(same(baseline[k]) if k in baseline else point[i] for i, k in enumerate(keys))
+        if base_point == point:
+            continue
+        base = groups[base_point]
+        if list(base["seed"]) != list(group["seed"]):
+            raise ValueError("the baseline point and a grid point were run on other seeds")
+        table = difference_table(base, group, paired=True)
+        for k in reversed(keys):
+            table.insert(0, k, first[k])
+        rows.append(table.rename(columns={"mean_a": "mean_baseline", "mean_b": "mean"}))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+def format_baseline(table: pd.DataFrame, keys: list[str], max_outcomes: int = 6) -> str:
+    """A few outcomes per point: the difference from the baseline and its interval."""
+    short = short_names(keys)
+    shown = list(dict.fromkeys(table["outcome"]))[:max_outcomes]
+    lines = []
+    for _, group in table.groupby(keys, sort=False, dropna=False):
+        first = group.iloc[0]
+        lines.append("  " + ", ".join(f"{short[k]}={first[k]}" for k in keys))
+        for row in group[group["outcome"].isin(shown)].itertuples(index=False):
+            ci = "n/a" if math.isnan(row.ci_low) else f"[{_fmt(row.ci_low, row.outcome)}, {_fmt(row.ci_high, row.outcome)}]"
+            diff = "n/a" if math.isnan(row.diff) else ("+" if row.diff > 0 else "") + _fmt(row.diff, row.outcome)
+            mark = "  *" if not math.isnan(row.ci_low) and (row.ci_low > 0 or row.ci_high < 0) else ""
+            lines.append(f"    {row.label.strip():32s} {diff:>10s}   {ci}{mark}")
+    return "\n".join(lines)
 
 
 def short_names(keys: list[str]) -> dict[str, str]:
@@ -268,17 +405,19 @@ def short_names(keys: list[str]) -> dict[str, str]:
     return out
 
 
-def format_sweep(summary: pd.DataFrame, keys: list[str], outcome_keys=OUTCOME_KEYS[:6]) -> str:
+def format_sweep(summary: pd.DataFrame, keys: list[str], outcome_keys=None) -> str:
     short = short_names(keys)
+    labels = {o.key: o.label.strip() for o in outcome_list(summary.columns)}
+    outcome_keys = list(labels)[:6] if outcome_keys is None else outcome_keys
     widths = {k: max(8, len(short[k]), *(len(str(v)) for v in summary[k])) for k in keys}
     header = " ".join(f"{short[k]:>{widths[k]}s}" for k in keys) + " " + \
-        " ".join(f"{LABELS[o][:22]:>22s}" for o in outcome_keys)
+        " ".join(f"{labels[o][:22]:>22s}" for o in outcome_keys)
     lines = [header, "-" * len(header)]
     for row in summary.to_dict("records"):
         cells = [f"{str(row[k]):>{widths[k]}s}" for k in keys]
         for o in outcome_keys:
             m, lo, hi = row[o], row[f"{o}_ci_low"], row[f"{o}_ci_high"]
-            text = _fmt(m, o) + ("" if math.isnan(lo) else f" ±{_fmt((hi - lo) / 2, o)}")
+            text = _fmt(m, o) + ("" if math.isnan(lo) else f" ±{_fmt(hi - m, o)}")
             cells.append(f"{text:>22s}")
         lines.append(" ".join(cells))
     return "\n".join(lines)
@@ -300,7 +439,7 @@ def sweep_figures(tidy: pd.DataFrame, keys: list[str], out: Path, source: str = 
     groups = list(summary.groupby(others, sort=False)) if others else [((), summary)]
     span = (max(position.values()) - min(position.values())) or 1.0
     paths = []
-    for o in OUTCOMES:
+    for o in outcome_list(tidy.columns):
         fig, ax = plt.subplots(figsize=(6.4, 4.2))
         for j, (values, group) in enumerate(groups):
             values = values if isinstance(values, tuple) else (values,)

@@ -8,7 +8,8 @@ from pathlib import Path
 from commands.cli import OneLineParser
 from commands.cli import non_negative_int as _non_negative_int
 from commands.cli import positive_int as _positive_int
-from commands.whatif import add_scheduler, check_out, check_scheduler, default_workers, load, on_dask, progress
+from commands.whatif import (Failed, add_scheduler, check_out, check_scheduler, check_sets, default_workers, fail,
+                             load, on_dask, progress, remote)
 
 
 def compare_parser() -> OneLineParser:
@@ -38,8 +39,17 @@ def compare_parser() -> OneLineParser:
 
 
 def main(argv: list[str]) -> int:
+    try:
+        return _main(argv)
+    except Failed as e:
+        return e.code
+
+
+def _main(argv: list[str]) -> int:
     args = compare_parser().parse_args(argv)
     prog = "run.py compare"
+    if (code := check_sets(prog, args.set)) is not None:
+        return code
     from world.scenario import ScenarioError
     loaded, problems = [], []
     for path in (args.a, args.b):          # the problems of both files at once
@@ -56,25 +66,33 @@ def main(argv: list[str]) -> int:
         return code
     if (code := check_scheduler(prog, args.scheduler)) is not None:
         return code
+    if sc_a.calendar.lookahead_days != sc_b.calendar.lookahead_days:
+        return fail(prog, f"A looks {sc_a.calendar.lookahead_days} days past the window and B "
+                          f"{sc_b.calendar.lookahead_days}: their churn is not the same outcome; "
+                          f"align them with --set calendar.lookahead_days=N")
     seed = sc_a.seed if args.seed is None else args.seed
 
     from analysis import whatif
+    from output.writers import atomic_directory
     from pipeline import replications
     a = whatif.Arm("A", args.a, doc_a)
     b = whatif.Arm("B", args.b, doc_b)
-    out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    done, code = on_dask(prog, args.scheduler, lambda: replications.compare(
-        a, b, args.replications, seed, independent=args.independent, workers=args.workers,
-        scheduler=args.scheduler, keep_runs=out / "runs" if args.keep_runs else None,
-        on_done=progress(not args.no_progress and sys.stderr.isatty(), "compare")))
-    if code is not None:
-        return code
-    runs, table = done
-    elapsed = time.perf_counter() - started
-    table.to_csv(out / "compare.csv", index=False, lineterminator="\n")
-    runs.to_csv(out / "compare_runs.csv", index=False, lineterminator="\n")
-    whatif.compare_figure(runs, table, a, b, out / "compare.png")
+    # everything goes into a temporary folder beside --out, moved into place when complete: an
+    # existing folder stays as it was until then, and nothing of an earlier compare survives
+    with atomic_directory(out) as tmp:
+        done, code = on_dask(prog, args.scheduler, lambda: replications.compare(
+            a, b, args.replications, seed, independent=args.independent, workers=args.workers,
+            scheduler=args.scheduler, keep_runs=tmp / "runs" if args.keep_runs else None,
+            scratch=None if remote(args.scheduler) else tmp,
+            on_done=progress(not args.no_progress and sys.stderr.isatty(), "compare")))
+        if code is not None:
+            raise Failed(code)
+        runs, table = done
+        elapsed = time.perf_counter() - started
+        table.to_csv(tmp / "compare.csv", index=False, lineterminator="\n")
+        runs.to_csv(tmp / "compare_runs.csv", index=False, lineterminator="\n")
+        whatif.compare_figure(runs, table, a, b, tmp / "compare.png")
     n = args.replications
     seeds_b = f"{seed + n}..{seed + 2 * n - 1} (independent seeds)" if args.independent else "the same seeds (common random numbers)"
     print(f"compare: A = {args.a} ({sc_a.name!r}), B = {args.b} ({sc_b.name!r})")

@@ -10,7 +10,8 @@ from pathlib import Path
 from commands.cli import OneLineParser
 from commands.cli import non_negative_int as _non_negative_int
 from commands.cli import positive_int as _positive_int
-from commands.whatif import add_scheduler, check_out, check_scheduler, default_workers, fail, load, on_dask, progress
+from commands.whatif import (Failed, add_scheduler, check_out, check_scheduler, check_sets, default_workers, fail,
+                             load, on_dask, progress, remote)
 
 
 def sweep_parser() -> OneLineParser:
@@ -30,6 +31,10 @@ def sweep_parser() -> OneLineParser:
     p.add_argument("--out", default="sweep", help="output folder (default: sweep)")
     p.add_argument("--workers", type=_positive_int, default=default_workers(),
                    help="parallel simulation processes on this machine (default: the number of CPUs)")
+    p.add_argument("--baseline", action="append", default=[], metavar="KEY.PATH=VALUE",
+                   help="compare every grid point with the point that has this value of a --grid key "
+                        "(the others as they are), on the same seeds: paired differences and their 95%% "
+                        "intervals in sweep_baseline.csv (repeatable, one per key)")
     add_scheduler(p)
     p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
                    help="override a value at every grid point, e.g. --set tutors.count=30 (repeatable)")
@@ -62,11 +67,46 @@ def parse_grid(items: list[str]) -> list[tuple[str, list[str], list]]:
     return grid
 
 
+def parse_baseline(items: list[str], grid) -> dict:
+    """`key=value` of --baseline -> {key: parsed value}; ValueError with a one-line message unless
+    the key is a --grid key and the value one of its values."""
+    values = {k: parsed for k, _, parsed in grid}
+    out = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key or not raw.strip():
+            raise ValueError(f"--baseline {item}: expected key.path=value")
+        if key not in values:
+            raise ValueError(f"--baseline {key}: not a --grid key ({', '.join(values)})")
+        try:
+            value = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw.strip()
+        if repr(value) not in map(repr, values[key]):
+            raise ValueError(f"--baseline {item}: {raw.strip()} is not one of --grid {key}'s values "
+                             f"({', '.join(map(str, values[key]))})")
+        if key in out:
+            raise ValueError(f"--baseline {key}: given twice")
+        out[key] = value
+    return out
+
+
 def main(argv: list[str]) -> int:
+    try:
+        return _main(argv)
+    except Failed as e:
+        return e.code
+
+
+def _main(argv: list[str]) -> int:
     args = sweep_parser().parse_args(argv)
     prog = "run.py sweep"
+    if (code := check_sets(prog, args.set)) is not None:
+        return code
     try:
         grid = parse_grid(args.grid)
+        baseline = parse_baseline(args.baseline, grid)
     except ValueError as e:
         return fail(prog, str(e))
     from world.scenario import ScenarioError
@@ -87,16 +127,19 @@ def main(argv: list[str]) -> int:
         return code
     seed = scenario.seed if args.seed is None else args.seed
 
+    from output.writers import atomic_directory
     from pipeline import replications
     by_point = {repr(p): documents[i] for i, p in enumerate(points)}
-    out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    tidy, code = on_dask(prog, args.scheduler, lambda: replications.sweep(
-        points, lambda p: by_point[repr(p)], args.scenario, args.replications, seed, workers=args.workers,
-        scheduler=args.scheduler, on_done=progress(not args.no_progress and sys.stderr.isatty(), "sweep")))
-    if code is not None:
-        return code
-    _report(args, scenario, tidy, keys, len(points), seed, out, time.perf_counter() - started)
+    # into a temporary folder beside --out, moved into place when complete (as `run` does)
+    with atomic_directory(out) as tmp:
+        tidy, code = on_dask(prog, args.scheduler, lambda: replications.sweep(
+            points, lambda p: by_point[repr(p)], args.scenario, args.replications, seed, workers=args.workers,
+            scheduler=args.scheduler, scratch=None if remote(args.scheduler) else tmp,
+            on_done=progress(not args.no_progress and sys.stderr.isatty(), "sweep")))
+        if code is not None:
+            raise Failed(code)
+        _report(args, scenario, tidy, keys, baseline, len(points), seed, tmp, out, time.perf_counter() - started)
     return 0
 
 
@@ -120,11 +163,15 @@ def _grid_points(grid, base: dict, source: str) -> tuple[list[dict], list[dict],
     return points, documents, list(problems.values())
 
 
-def _report(args, scenario, tidy, keys: list[str], n_points: int, seed: int, out: Path, elapsed: float) -> None:
-    """sweep.csv, the figures, and the summary on stdout."""
+def _report(args, scenario, tidy, keys: list[str], baseline: dict, n_points: int, seed: int, folder: Path,
+            out: Path, elapsed: float) -> None:
+    """sweep.csv (and sweep_baseline.csv), the figures into `folder`, and the summary on stdout."""
     from analysis import whatif
-    tidy.to_csv(out / "sweep.csv", index=False, lineterminator="\n")
-    figures = whatif.sweep_figures(tidy, keys, out, source=args.scenario)
+    tidy.to_csv(folder / "sweep.csv", index=False, lineterminator="\n")
+    figures = whatif.sweep_figures(tidy, keys, folder, source=args.scenario)
+    against = whatif.baseline_table(tidy, keys, baseline) if baseline else None
+    if against is not None:
+        against.to_csv(folder / "sweep_baseline.csv", index=False, lineterminator="\n")
     n_runs = n_points * args.replications
     where = f"Dask scheduler {args.scheduler}" if args.scheduler else \
         f"{min(args.workers, n_runs)} local worker{'s' if min(args.workers, n_runs) != 1 else ''}"
@@ -135,6 +182,12 @@ def _report(args, scenario, tidy, keys: list[str], n_points: int, seed: int, out
     print()
     print(whatif.format_sweep(whatif.sweep_summary(tidy, keys), keys))
     print()
-    print("  mean ± half-width of the 95% t-interval over replications; every outcome is in sweep.csv")
+    print("  mean ± half-width of the 95% t-interval over replications (a count's cut at 0: sweep.csv "
+          "has both bounds of every outcome)")
+    if against is not None:
+        print()
+        print(f"against the baseline {', '.join(f'{k}={v}' for k, v in baseline.items())} (same seeds; paired):")
+        print(whatif.format_baseline(against, keys))
     print(f"  wall time: {elapsed:.1f} s ({n_runs} runs on {where})")
-    print(f"  files in: {out}/ (sweep.csv, {len(figures)} figures sweep_<outcome>.png)")
+    print(f"  files in: {out}/ (sweep.csv, " + ("sweep_baseline.csv, " if against is not None else "")
+          + f"{len(figures)} figures sweep_<outcome>.png)")

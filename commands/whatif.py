@@ -18,6 +18,21 @@ import time
 from pathlib import Path
 
 
+class Failed(Exception):
+    """Raised inside the command's temporary output folder to give up (the folder goes): the
+    error has been written; `code` is the exit code."""
+
+    def __init__(self, code: int):
+        super().__init__(code)
+        self.code = code
+
+
+def remote(scheduler: str | None) -> bool:
+    """Whether the runs happen on other machines' workers (a scheduler's address), which cannot
+    use this machine's temporary folder."""
+    return scheduler is not None and not scheduler.startswith("local:")
+
+
 def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
@@ -67,6 +82,20 @@ def on_dask(prog: str, scheduler: str | None, work):
                          f"the workers need tutorsim importable: pip install -e <tutorsim> on each, or start "
                          f"them with PYTHONPATH=<tutorsim>\n")
         return None, 1
+
+
+def check_sets(prog: str, sets: list[str]) -> int | None:
+    """A --set of what every what-if run sets itself (pipeline/replications.py WHATIF_KEYS) is an
+    error, not an override dropped in silence."""
+    from pipeline.whatif_keys import WHATIF_KEYS
+    for item in sets:
+        key = item.split("=", 1)[0].strip()
+        if key == "seed":
+            return fail(prog, f"--set {item}: the replications' seeds come from --seed (S, S+1, ...)")
+        if key in WHATIF_KEYS:
+            return fail(prog, f"--set {item}: what-if runs set {key} themselves (no churn model; the event "
+                              f"log only with --keep-runs)")
+    return None
 
 
 def load(path: str, sets: list[str]):

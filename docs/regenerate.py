@@ -55,7 +55,7 @@ COMPARE_REPLICATIONS = 3
 TRACE_ID = "T0073"                             # a burned-out veteran of production seed 42
 TRACE_ARGS = ["--since", "2026-10-26", "--until", "2026-10-27",
               "--type", "session,no_show,rescheduled,decision,intervention,email,daily"]
-COUNT_OUTCOMES = {"sessions_per_day", "tutors_quit", "interventions"}   # shown with one decimal
+HALF_NO_SHOWS_REPLICATIONS = 10               # the churn question: ten paired replications
 TRACE_WIDTH = 160                              # trace lines are cut to this many characters
 
 # validate's figures (analysis/report.py), in the order the report shows them
@@ -75,9 +75,10 @@ BLOCKS = {
     "validate-full": ("realism.md", {"production"}),
     "trace-example": ("trace.md", {"production", "trace"}),
     "compare-no-show-wave": ("whatif.md", {"compare"}),
+    "compare-half-no-shows": ("whatif.md", {"half_no_shows"}),
     "model-metrics": ("churn_model.md", {"production", "seeds", "study"}),
 }
-STEP_ORDER = ("production", "seeds", "study", "trace", "compare")
+STEP_ORDER = ("production", "seeds", "study", "trace", "compare", "half_no_shows")
 
 MARKER = re.compile(r"(<!-- generated: (?P<name>[a-z0-9-]+) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.S)
 
@@ -164,8 +165,15 @@ def step_compare(tmp: Path, r: dict) -> None:
     r["figures"]["compare_no_show_wave.png"] = tmp / "compare/compare.png"
 
 
+def step_half_no_shows(tmp: Path, r: dict) -> None:
+    out = run_py(["compare", "scenarios/production.toml", "scenarios/half_no_shows.toml",
+                  "--replications", str(HALF_NO_SHOWS_REPLICATIONS), "--seed", "1", "--out", "half", "--no-progress",
+                  "--workers", str(r["workers"])], tmp)
+    r["half_text"] = "\n".join(l for l in out.splitlines() if not l.strip().startswith(("files in:", "wall time:")))
+
+
 STEPS = {"production": step_production, "seeds": step_seeds, "study": step_study,
-         "trace": step_trace, "compare": step_compare}
+         "trace": step_trace, "compare": step_compare, "half_no_shows": step_half_no_shows}
 
 
 # ------------------------------------------------------------------------------------ blocks
@@ -275,6 +283,7 @@ def block_trace_example(r, sha):
 
 
 def block_compare(r, sha):
+    from analysis.whatif import is_count
     cmd = (f"python run.py compare scenarios/production.toml scenarios/no_show_wave.toml "
            f"--replications {COMPARE_REPLICATIONS}")
     labels = {row["outcome"]: row["label"] for row in r["compare_table"]}
@@ -296,7 +305,7 @@ def block_compare(r, sha):
             elif abs(d) < 1e-9:
                 cells.append("0")
             else:
-                cells.append(f"{d:+.1f}" if key in COUNT_OUTCOMES else f"{d:+.4f}")
+                cells.append(f"{d:+.1f}" if key == "sessions_per_day" or is_count(key) else f"{d:+.4f}")
         rows.append(f"| {label} | " + " | ".join(cells) + " |")
     return (made_by(cmd, sha) + "\n" + fence(r["compare_text"]) + "\n"
             + "Each replication's difference (`compare_runs.csv`):\n\n" + "\n".join(rows) + "\n\n"
@@ -304,7 +313,13 @@ def block_compare(r, sha):
               "with its 95% interval](compare_no_show_wave.png)\n")
 
 
-RENDER = {"run-summary": block_run_summary, "validate-summary": block_validate_summary,
+def block_half_no_shows(r, sha):
+    cmd = (f"python run.py compare scenarios/production.toml scenarios/half_no_shows.toml "
+           f"--replications {HALF_NO_SHOWS_REPLICATIONS} --seed 1")
+    return made_by(cmd, sha) + "\n" + fence(r["half_text"]) + "\n"
+
+
+RENDER = {"compare-half-no-shows": block_half_no_shows, "run-summary": block_run_summary, "validate-summary": block_validate_summary,
           "validate-seeds": block_validate_seeds, "validate-figures": block_validate_figures,
           "validate-full": block_validate_full, "trace-example": block_trace_example,
           "compare-no-show-wave": block_compare, "model-metrics": block_model_metrics}

@@ -109,7 +109,8 @@ def test_compare_and_sweep_report_every_problem_at_once(args, wants, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-WHATIFS = ("no_show_wave", "evening_congestion", "weekend_tutors", "coaching_twice", "tighter_interventions")
+WHATIFS = ("no_show_wave", "half_no_shows", "evening_congestion", "weekend_tutors", "coaching_twice",
+           "tighter_interventions")
 
 
 def test_every_library_scenario_is_valid_and_overrides_only_what_differs():
@@ -272,7 +273,8 @@ def test_compare_no_show_wave_raises_no_shows_and_churn_probability(tmp_path):
     for key in ("no_show_share", "mean_churn_probability"):
         assert table.loc[key, "diff"] > 0, f"{key}: {table.loc[key, 'mean_a']:.4f} -> {table.loc[key, 'mean_b']:.4f}"
         assert table.loc[key, "mean_b"] - table.loc[key, "mean_a"] == pytest.approx(table.loc[key, "diff"])
-    assert set(table.index) == {o.key for o in __import__("analysis.whatif", fromlist=["OUTCOMES"]).OUTCOMES}
+    from analysis.whatif import OUTCOMES, churn_outcomes
+    assert set(table.index) == {o.key for o in OUTCOMES + churn_outcomes(30)}
     assert (out / "compare.png").stat().st_size > 10_000
     for label in ("tutor no-show share", "mean churn probability", "95% CI"):
         assert label in stdout
