@@ -49,7 +49,10 @@ OUTCOMES = (
             "emails sent / tutors on the platform at the window's start (not stopped before it)"),
     Outcome("coaching_hours", "coaching hours",
             "coaching calls attended in the window x their length (engagement_events.csv, "
-            "platform.coaching.duration_minutes); coaching takes no teaching hours in the model"),
+            "platform.coaching.duration_minutes)"),
+    Outcome("teaching_hours_given_up", "teaching hours given up",
+            "coaching calls booked in the window in an hour the tutor offers students: each holds that "
+            "hour, which students cannot book (engagement_events.csv, coaching_scheduled)"),
     Outcome("intervention_success_share", "intervention success share",
             "delivered interventions clicked or responded to / delivered (interventions.csv)"),
     Outcome("coached_engagement_lift", "engagement lift of coached tutors",
@@ -59,7 +62,7 @@ OUTCOMES = (
 )
 OUTCOME_KEYS = tuple(o.key for o in OUTCOMES)
 # counts: their means and intervals are never below 0, a difference never below minus the baseline's
-COUNTS = {"stopped_in_window", "interventions", "coaching_hours"}
+COUNTS = {"stopped_in_window", "interventions", "coaching_hours", "teaching_hours_given_up"}
 
 
 def churn_outcomes(horizon_days: int) -> tuple[Outcome, ...]:
@@ -164,11 +167,13 @@ def cost_outcomes(d: Path, manifest: dict, emails: float) -> dict[str, float]:
     start, _ = _window_bounds(manifest)
     present = int((pd.to_datetime(labels["churned_at"]).isna() | (pd.to_datetime(labels["churned_at"]) >= start)).sum())
     out = {"emails_per_tutor": emails / present if present and not math.isnan(emails) else math.nan,
-           "coaching_hours": math.nan}
+           "coaching_hours": math.nan, "teaching_hours_given_up": math.nan}
     if has_table(d / "engagement_events.csv"):
-        kinds = read_table(d / "engagement_events.csv", usecols=["event_type"])["event_type"]
+        events = read_table(d / "engagement_events.csv", usecols=["event_type", "event_data"])
         minutes = manifest["scenario_document"]["platform"]["coaching"]["duration_minutes"]
-        out["coaching_hours"] = float((kinds == "coaching_attended").sum()) * minutes / 60.0
+        out["coaching_hours"] = float((events["event_type"] == "coaching_attended").sum()) * minutes / 60.0
+        booked = events.loc[events["event_type"] == "coaching_scheduled", "event_data"]
+        out["teaching_hours_given_up"] = float(sum(bool(json.loads(text).get("teaching_hour")) for text in booked))
     return out
 
 

@@ -174,13 +174,15 @@ def engagement_events_table(log, ctx, scenario, fr: _Frame) -> pd.DataFrame:
     co = log["coaching"]
     keep = _in_window(cal, co["t"]) & np.isin(co["what"], (BOOKED, ATTENDED))
     at_text = datetime_texts(cal, co["at"][keep])
-    for j, (t, tutor, iid, exp, what) in enumerate(zip(co["t"][keep], co["tutor"][keep], co["intervention"][keep],
-                                                       co["experiment"][keep], co["what"][keep])):
+    for j, (t, tutor, iid, exp, what, teaching) in enumerate(zip(
+            co["t"][keep], co["tutor"][keep], co["intervention"][keep], co["experiment"][keep], co["what"][keep],
+            co["teaching_hour"][keep])):
         data = {"intervention_id": fr.intervention_label.get(int(iid)) if iid >= 0 else None,
                 "experiment_id": _experiment_id(scenario, exp),
                 "source": "email" if iid >= 0 else "in_app"}
         if what == BOOKED:
             data["coaching_at"] = at_text[j]
+            data["teaching_hour"] = bool(teaching)      # the call holds an hour the tutor offers students
             name = "coaching_scheduled"
         else:
             data["duration_min"] = scenario.platform.coaching.duration_minutes

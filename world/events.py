@@ -139,9 +139,10 @@ SCHEMA: dict[str, list[tuple[str, str]]] = {
     # tutor's active hours) and the variant's multiplier (open, click appeal)
     "intervention_step": [("t", "f8"), ("intervention", "i4"), ("step", "i1"), ("p", "f4"),
                           ("burnout", "f4"), ("fit", "f4"), ("multiplier", "f4")],
-    # coaching booked / attended / missed (at: the coaching time)
+    # coaching booked / attended / missed (at: the coaching time, in an hour the tutor had free;
+    # teaching_hour: an hour the tutor offers students that day, given up for the call)
     "coaching": [("t", "f8"), ("tutor", "i4"), ("intervention", "i4"), ("experiment", "i2"),
-                 ("what", "i1"), ("at", "f8"), ("p", "f4")],
+                 ("what", "i1"), ("at", "f8"), ("p", "f4"), ("teaching_hour", "?")],
     # a tutor's traits change (deltas); k = effect x coachability x share that drove it
     "trait_change": [("t", "f8"), ("tutor", "i4"), ("intervention", "i4"), ("experiment", "i2"),
                      ("cause", "i1"), ("k", "f4"), ("skill", "f4"), ("reliability", "f4"),

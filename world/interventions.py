@@ -329,21 +329,26 @@ class Interventions:
         now = self.env.now
         day = int(now // MINUTES_PER_DAY) + rng.randint(*c.delay_days)
         at = day * MINUTES_PER_DAY + rng.uniform(*c.hours) * 60.0
+        # the call takes an hour the tutor has free (the drawn one, or the next free one), which
+        # students can then not book; if the tutor offers that hour, it is teaching time given up
+        hour = self.model.marketplace.hold_free_hour(tutor, int(at // 60))
+        at += (hour - int(at // 60)) * 60.0
+        teaching = self.model.marketplace.offers(tutor, hour)
         exp = -1 if tag is None else tag.k
-        self.rec.coaching.append((now, tutor.index, iid, exp, BOOKED, at, 1.0))
-        self.env.process(self._coaching(tutor, iid, tag, itype, at))
+        self.rec.coaching.append((now, tutor.index, iid, exp, BOOKED, at, 1.0, teaching))
+        self.env.process(self._coaching(tutor, iid, tag, itype, at, teaching))
 
-    def _coaching(self, tutor, iid: int, tag, itype: str, at: float):
+    def _coaching(self, tutor, iid: int, tag, itype: str, at: float, teaching: bool):
         env = self.env
         yield env.timeout(at - env.now)
         exp = -1 if tag is None else tag.k
         p = tutor.reliability_now(at) if tutor.active else 0.0
         if self.coach_rng[tutor.index].random() < p:
             yield env.timeout(self.coach.duration_minutes)
-            self.rec.coaching.append((env.now, tutor.index, iid, exp, ATTENDED, at, p))
+            self.rec.coaching.append((env.now, tutor.index, iid, exp, ATTENDED, at, p, teaching))
             self.improve(tutor, iid, tag, itype, COACHED, 1.0)
         else:
-            self.rec.coaching.append((env.now, tutor.index, iid, exp, MISSED, at, p))
+            self.rec.coaching.append((env.now, tutor.index, iid, exp, MISSED, at, p, teaching))
 
     def improve(self, tutor, iid: int, tag, itype: str, cause: int, share: float) -> None:
         """Coaching (share 1) or reading the advice (self-study share) changes the tutor's traits:

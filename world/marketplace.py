@@ -93,6 +93,20 @@ class Marketplace:
         day = hour_key // HOURS_PER_DAY
         tutor.day_load[day] -= 1
 
+    def hold_free_hour(self, tutor, hour_key: int) -> int:
+        """Hold for the tutor's own use (a coaching call) the first hour from `hour_key` on with no
+        session: students cannot book it. Not a session: the day's session count is untouched."""
+        booked = tutor.booked_slots
+        while hour_key in booked:
+            hour_key += 1
+        booked.add(hour_key)
+        return hour_key
+
+    def offers(self, tutor, hour_key: int) -> bool:
+        """Whether the tutor offers students that hour (their timetable for its weekday)."""
+        day, h = divmod(hour_key, HOURS_PER_DAY)
+        return any(hour == h for hour, _, _ in tutor.offer[(self.calendar.first_weekday + day) % 7])
+
     def forget_past(self, day: int) -> None:
         """Forget the tutors' bookings of the days before `day` (`find_slot` never looks back):
         what a tutor holds stays the size of the days ahead, however long the run."""
