@@ -300,3 +300,26 @@ def test_a_move_the_platform_refuses_is_logged_and_traced(tmp_path):
     assert lines and all(e["type"] == "move_refused" for e in lines)
     assert any(e["session_num"] == sid and e["kind"] == "platform_cap" and "could not reschedule" in e["text"]
                for e in lines)
+
+
+def test_a_quits_hazard_breakdown_adds_up_to_the_hazard_that_drove_it(production_run):
+    """Every quit by the tutor's own decision in the production run: the factors' shares
+    (analysis/trace/hazard.py) plus the propensity give the logged hazard, and a factor that
+    did not raise the hazard (no burnout, a rating of 4 or more) added nothing."""
+    from output.recorder import load_log
+    quits = load_log(production_run / "events.npz")["tutor_quit"]
+    tutors = sorted({int(t) for t, r in zip(quits["tutor"], quits["reason"]) if r == 0})
+    assert len(tutors) >= 3, "too few quits in the production run to check"
+    checked = 0
+    for i in tutors:
+        for ev in events(f"T{i + 1:04d}", production_run, "--type", "quit"):
+            d = ev["data"]
+            if d["reason"] != "quit" or d["p"] >= 1:
+                continue
+            added = d["hazard_added"]
+            assert d["propensity"] + sum(added.values()) == pytest.approx(d["p"], abs=2e-6), d
+            if d["burnout"] == 0:
+                assert added["burnout"] == pytest.approx(0.0, abs=1e-9)
+            assert ("low rating" in added) == (d["recent_rating"] is not None and d["recent_rating"] < 4.0)
+            checked += 1
+    assert checked >= 3

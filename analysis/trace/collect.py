@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from analysis.trace import hazard
 from analysis.trace.run_folder import Run
 from world.events import STUDENT_ACTIONS
 
@@ -228,10 +229,14 @@ class Tracer:
         from world.events import LEAVE_REASON
         log, k = self.run.log, self.index
         for r in _rows(log["tutor_quit"], log["tutor_quit"]["tutor"] == k):
-            self.add(r["t"], "quit", LEAVE_REASON[r["reason"]], {
-                "reason": LEAVE_REASON[r["reason"]], "p": _f(r["p"], 8), "burnout": _f(r["burnout"]),
-                "recent_rating": _f(r["recent_rating"], 3), "idle": r["idle"], "cert_factor": _f(r["cert_factor"]),
-                "propensity": _f(r["propensity"], 8), "missed_30d": r["missed_30d"]}, tutor=k, p=_f(r["p"], 8))
+            data = {"reason": LEAVE_REASON[r["reason"]], "p": _f(r["p"], 8), "burnout": _f(r["burnout"]),
+                    "recent_rating": _f(r["recent_rating"], 3), "idle": r["idle"], "cert_factor": _f(r["cert_factor"]),
+                    "propensity": _f(r["propensity"], 8), "missed_30d": r["missed_30d"]}
+            if data["reason"] == "quit" and data["propensity"] is not None:
+                # how much each factor added to the propensity (analysis/trace/hazard.py)
+                added = hazard.shares(float(r["propensity"]), hazard.factors(data, self.run.scenario.behaviour))
+                data["hazard_added"] = {name: _f(v, 8) for name, v in added.items()}
+            self.add(r["t"], "quit", LEAVE_REASON[r["reason"]], data, tutor=k, p=_f(r["p"], 8))
 
     def _logins(self, c):
         log, k = self.run.log, self.index
