@@ -8,8 +8,8 @@ from pathlib import Path
 from commands.cli import OneLineParser
 from commands.cli import non_negative_int as _non_negative_int
 from commands.cli import positive_int as _positive_int
-from commands.whatif import (Failed, add_scheduler, check_out, check_scheduler, check_sets, default_workers, fail,
-                             load, on_dask, progress, remote)
+from commands.whatif import (Failed, add_scheduler, check_out, check_scheduler, check_sets, command, default_workers,
+                             fail, load, on_dask, progress, remote)
 
 
 def compare_parser() -> OneLineParser:
@@ -38,14 +38,8 @@ def compare_parser() -> OneLineParser:
     return p
 
 
+@command
 def main(argv: list[str]) -> int:
-    try:
-        return _main(argv)
-    except Failed as e:
-        return e.code
-
-
-def _main(argv: list[str]) -> int:
     args = compare_parser().parse_args(argv)
     prog = "run.py compare"
     if (code := check_sets(prog, args.set)) is not None:

@@ -10,8 +10,8 @@ from pathlib import Path
 from commands.cli import OneLineParser
 from commands.cli import non_negative_int as _non_negative_int
 from commands.cli import positive_int as _positive_int
-from commands.whatif import (Failed, add_scheduler, check_out, check_scheduler, check_sets, default_workers, fail,
-                             load, on_dask, progress, remote)
+from commands.whatif import (Failed, add_scheduler, check_out, check_scheduler, check_sets, command, default_workers,
+                             fail, load, on_dask, progress, remote)
 
 
 def sweep_parser() -> OneLineParser:
@@ -92,14 +92,8 @@ def parse_baseline(items: list[str], grid) -> dict:
     return out
 
 
+@command
 def main(argv: list[str]) -> int:
-    try:
-        return _main(argv)
-    except Failed as e:
-        return e.code
-
-
-def _main(argv: list[str]) -> int:
     args = sweep_parser().parse_args(argv)
     prog = "run.py sweep"
     if (code := check_sets(prog, args.set)) is not None:

@@ -27,6 +27,17 @@ class Failed(Exception):
         self.code = code
 
 
+def command(main):
+    """A compare or sweep main(argv): a `Failed` raised inside it is its exit code."""
+    def run(argv: list[str]) -> int:
+        try:
+            return main(argv)
+        except Failed as e:
+            return e.code
+    run.__doc__ = main.__doc__
+    return run
+
+
 def remote(scheduler: str | None) -> bool:
     """Whether the runs happen on other machines' workers (a scheduler's address), which cannot
     use this machine's temporary folder."""
