@@ -31,7 +31,8 @@ def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="run.py trace",
                 description="One tutor's or student's timeline from a run folder: every event with its "
                             "simulated time, who was involved, and why (the probability each decision "
-                            "faced and its inputs). Warm-up events are marked wu.")
+                            "faced and its inputs). Warm-up events are marked wu; a quit after the window (the "
+                            "look-ahead, which records only quits) la.")
     p.add_argument("agent", metavar="ID", help="a tutor (T0042) or a student (ST000123)")
     p.add_argument("data_dir", metavar="DATA_DIR", nargs="?", default="data",
                    help="a folder written by `run.py` (default: data)")

@@ -12,6 +12,7 @@ and analysis/whatif.py (which reads them) are imported only to run.
 """
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
@@ -29,12 +30,12 @@ class Failed(Exception):
 
 def command(main):
     """A compare or sweep main(argv): a `Failed` raised inside it is its exit code."""
+    @functools.wraps(main)
     def run(argv: list[str]) -> int:
         try:
             return main(argv)
         except Failed as e:
             return e.code
-    run.__doc__ = main.__doc__
     return run
 
 

@@ -150,10 +150,16 @@ def window_log(log: dict[str, dict[str, np.ndarray]], counts: dict[str, int]) ->
             for etype, cols in log.items()}
 
 
-def save_log(log: dict[str, dict[str, np.ndarray]], path: Path) -> None:
+# the look-ahead's tutor quits, added to a run's events.npz once the look-ahead has run (the rest
+# of the archive is the window's log, written while the look-ahead runs); load_log puts them back
+# after the window's quits, so that a quit after the window can be traced
+AFTER_WINDOW = "tutor_quit_after"
+
+
+def save_log(log: dict[str, dict[str, np.ndarray]], path: Path, mode: str = "w") -> None:
     """Write the log as an .npz archive (readable with numpy.load) with fixed timestamps inside,
-    so that the same run gives the same bytes."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    so that the same run gives the same bytes. mode "a" adds the tables of `log` to the archive."""
+    with zipfile.ZipFile(path, mode, compression=zipfile.ZIP_DEFLATED) as zf:
         for etype in sorted(log):
             for col, arr in log[etype].items():
                 buf = io.BytesIO()
@@ -169,4 +175,9 @@ def load_log(path: Path) -> dict[str, dict[str, np.ndarray]]:
         for key in data.files:
             etype, col = key.split(".", 1)
             log.setdefault(etype, {})[col] = data[key]
+    after = log.pop(AFTER_WINDOW, None)
+    if after:
+        quits = log["tutor_quit"]
+        for col in list(quits):
+            quits[col] = np.concatenate([quits[col], after[col]])
     return log

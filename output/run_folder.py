@@ -18,7 +18,7 @@ import pandas as pd
 from output import dictionary, tables
 from output.labels import churn_labels
 from output.platform_tables import build_platform_tables
-from output.recorder import save_log
+from output.recorder import AFTER_WINDOW, save_log
 from output.writers import formats, write_json, write_table
 
 
@@ -88,6 +88,10 @@ class RunFolder:
         look-ahead), and run.json."""
         scenario = self.window.scenario
         labels = churn_labels({"tutor_quit": quits}, self.ctx, scenario.calendar.lookahead_days)
+        if scenario.outputs.event_log:
+            # the quits of the look-ahead, so that `trace` can show why a tutor stopped after the window
+            n = len(self.window.log["tutor_quit"]["t"])
+            save_log({AFTER_WINDOW: {col: arr[n:] for col, arr in quits.items()}}, self.folder / "events.npz", mode="a")
         self._write(labels, "ground_truth/churn_labels")
         self.rows["ground_truth/churn_labels"] = len(labels)
         write_json(manifest(scenario, self.window.document, self.rows), self.folder / "run.json")

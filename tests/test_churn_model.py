@@ -35,8 +35,24 @@ STUDY_SEED = 1
 
 
 def assert_same_files(a: Path, b: Path) -> None:
-    different = [name for name in WINDOW_FILES if (a / name).read_bytes() != (b / name).read_bytes()]
+    """Every window file the same bytes; events.npz the same window log (entry by entry), the
+    look-ahead's quits added to it (output/recorder.py AFTER_WINDOW) all after the window's end."""
+    import zipfile
+    from output.recorder import AFTER_WINDOW
+    different = [name for name in WINDOW_FILES if name != "events.npz"
+                 and (a / name).read_bytes() != (b / name).read_bytes()]
     assert not different, f"the look-ahead changed {different}"
+    entries = []
+    for run in (a, b):
+        with zipfile.ZipFile(run / "events.npz") as zf:
+            entries.append({n: zf.read(n) for n in zf.namelist() if not n.startswith(AFTER_WINDOW + ".")})
+    assert entries[0] == entries[1], "the look-ahead changed the window's event log"
+    for run in (a, b):
+        manifest = json.loads((run / "run.json").read_text())
+        end = (manifest["warmup_days"] + manifest["window_days"]) * 1440
+        with np.load(run / "events.npz") as data:
+            if f"{AFTER_WINDOW}.t.npy" in data.files:
+                assert (data[f"{AFTER_WINDOW}.t"] >= end).all()
 
 
 # --- the look-ahead --------------------------------------------------------------------------

@@ -323,3 +323,21 @@ def test_a_quits_hazard_breakdown_adds_up_to_the_hazard_that_drove_it(production
             assert ("low rating" in added) == (d["recent_rating"] is not None and d["recent_rating"] < 4.0)
             checked += 1
     assert checked >= 3
+
+
+def test_a_tutor_who_quits_after_the_window_can_be_traced(production_run):
+    """The look-ahead's quits are in events.npz: every tutor the labels say stopped after the
+    window's end has that quit in their trace, marked as after the window, at the labels' time,
+    with its hazard (by decision) or its no-shows (suspended)."""
+    labels = pd.read_csv(production_run / "ground_truth" / "churn_labels.csv")
+    profiles = pd.read_csv(production_run / "tutor_profiles.csv").set_index("tutor_id")
+    after = labels[labels["churned"] & labels["tutor_id"].map(profiles["active_status"])]
+    assert len(after) >= 2, "too few tutors stop after the window in the production run"
+    for row in after.itertuples(index=False):
+        quits = [e for e in events(row.tutor_id, production_run, "--type", "quit")]
+        assert [e["phase"] for e in quits] == ["after"], (row.tutor_id, quits)
+        assert quits[0]["time"][:16] == row.churned_at[:16] and quits[0]["kind"] == row.reason
+        if row.reason == "quit":
+            assert quits[0]["data"]["hazard_added"], row.tutor_id
+    lines = [l for l in text(after.iloc[0]["tutor_id"], production_run, "--type", "quit") if "la " in l or " la" in l]
+    assert lines, "a quit after the window is not marked la"

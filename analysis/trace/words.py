@@ -258,7 +258,7 @@ def render(ev: dict, run: Run, agent_kind: str, traits: dict) -> tuple[str, str]
 
 
 def text_line(ev: dict, run: Run, what: str, why: str) -> str:
-    mark = "wu" if run.phase(ev["t"]) == "warmup" else "  "
+    mark = {"warmup": "wu", "after": "la"}.get(run.phase(ev["t"]), "  ")      # la: the look-ahead
     return f"{run.when(ev['t']):%Y-%m-%d %H:%M} {mark}  {what}" + (f": {why}" if why else "")
 
 
