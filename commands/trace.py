@@ -103,8 +103,9 @@ def trace(argv: list[str], out=sys.stdout) -> int:
             raise BadInput(f"--out {path}: the plot is a PNG; give a file name ending in .png")
         persona = f" ({row.get('persona')})" if kind == "tutor" else f" ({row.get('grade')}, {row.get('subject')})"
         plot_events = [e for e in everything if (lo is None or e["t"] >= lo) and (hi is None or e["t"] <= hi)]
-        plot(run, kind, agent, f"{agent}{persona}: sessions, emails, coaching and the platform's churn probability"
-             if kind == "tutor" else f"{agent}{persona}: sessions", plot_events, path, lo, hi)
+        title = (f"{agent}{persona}: sessions, emails, coaching, the platform's churn probability and the "
+                 f"tutor's quit hazard" if kind == "tutor" else f"{agent}{persona}: sessions")
+        plot(run, kind, agent, title, plot_events, path, lo, hi)
         print(f"trace: {agent}: {len(plot_events)} events plotted -> {path}", file=out)
         return 0
     if args.json:

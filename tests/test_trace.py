@@ -341,3 +341,32 @@ def test_a_tutor_who_quits_after_the_window_can_be_traced(production_run):
             assert quits[0]["data"]["hazard_added"], row.tutor_id
     lines = [l for l in text(after.iloc[0]["tutor_id"], production_run, "--type", "quit") if "la " in l or " la" in l]
     assert lines, "a quit after the window is not marked la"
+
+
+def test_the_plot_shows_the_quit_hazard_and_a_quit_after_the_window(production_run, tmp_path, monkeypatch):
+    """--plot of a tutor who quit after the window: the bottom panel carries the tutor's daily
+    quit hazard (not only the platform's score) and the star of the hazard at the quit, and the
+    x axis runs on past the window's end to that quit."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    from matplotlib.figure import Figure
+    labels = pd.read_csv(production_run / "ground_truth" / "churn_labels.csv")
+    profiles = pd.read_csv(production_run / "tutor_profiles.csv").set_index("tutor_id")
+    quitter = labels[labels["churned"] & (labels["reason"] == "quit")
+                     & labels["tutor_id"].map(profiles["active_status"])].iloc[0]
+    seen = {}
+    real = Figure.savefig
+
+    def keep(fig, *args, **kwargs):
+        seen["fig"] = fig
+        return real(fig, *args, **kwargs)
+    monkeypatch.setattr(Figure, "savefig", keep)
+    assert trace([quitter["tutor_id"], str(production_run), "--plot", "--out", str(tmp_path / "t.png")],
+                 out=io.StringIO()) == 0
+    names = {line.get_label() for ax in seen["fig"].axes for line in ax.get_lines()}
+    assert "quit hazard (the tutor's, daily)" in names
+    stars = [c for ax in seen["fig"].axes for c in ax.collections if c.get_label() == "hazard at the quit"]
+    assert stars, "no mark of the hazard at the quit"
+    right = mdates.num2date(seen["fig"].axes[0].get_xlim()[1]).date()
+    assert str(right) >= quitter["churned_at"][:10], "the plot stops before the quit after the window"

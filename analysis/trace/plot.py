@@ -122,7 +122,8 @@ def _emails_panel(ax, run: Run, events: list[dict]) -> None:
 
 def _daily_panel(ax, run: Run, events: list[dict]) -> None:
     """A tutor's bottom panel: the platform's daily churn probability (its risk levels as lines),
-    burnout and reliability now."""
+    burnout and reliability now; on the right axis the tutor's own quit hazard each day, the one
+    that decides (and, at a quit by decision, the hazard that drove it)."""
     daily = _of(events, "daily")
     ch = run.scenario.platform.churn
     if daily:
@@ -136,13 +137,28 @@ def _daily_panel(ax, run: Run, events: list[dict]) -> None:
     ax.axhline(ch.medium, color="orange", lw=0.6, alpha=0.5)
     ax.set_ylim(0, 1.02)
     ax.set_ylabel("daily")
-    ax.legend(loc="upper left", fontsize=7, ncol=3, framealpha=0.85)
+    hazard = ax.twinx()
+    hazards = [e for e in daily if e["data"].get("p_quit") is not None]
+    if hazards:
+        hazard.plot(_when(run, hazards), [e["data"]["p_quit"] for e in hazards], color="purple", lw=1.4,
+                    drawstyle="steps-post", label="quit hazard (the tutor's, daily)")
+    quits = [q for q in _of(events, "quit") if q["data"].get("reason") == "quit"]
+    if quits:
+        hazard.scatter(_when(run, quits), [q["data"]["p"] for q in quits], marker="*", s=120, color="purple",
+                       zorder=5, label="hazard at the quit")
+    hazard.set_ylim(bottom=0)
+    hazard.set_ylabel("quit hazard", color="purple", fontsize=9)
+    hazard.tick_params(axis="y", labelsize=8, colors="purple")
+    handles, labels = ax.get_legend_handles_labels()
+    more, more_labels = hazard.get_legend_handles_labels()
+    ax.legend(handles + more, labels + more_labels, loc="upper left", fontsize=7, ncol=3, framealpha=0.85)
 
 
 def _window_and_quits(ax, run: Run, events: list[dict], lo: float | None, hi: float | None) -> None:
     """On every panel: the warm-up shaded, the quit marked, the x range of --since/--until."""
     left = run.when(lo if lo is not None else 0.0)
-    right = run.when(hi if hi is not None else run.window_end)
+    last_quit = max((q["t"] for q in _of(events, "quit")), default=0.0)      # a quit after the window shows
+    right = run.when(hi if hi is not None else max(run.window_end, last_quit + MINUTES_PER_DAY))
     if run.window_start > (lo or 0.0):
         ax.axvspan(left, run.when(run.window_start), color="grey", alpha=0.12, lw=0)
     for q in _of(events, "quit"):
