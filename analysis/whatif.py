@@ -48,8 +48,8 @@ OUTCOMES = (
     Outcome("emails_per_tutor", "emails per tutor",
             "emails sent / tutors on the platform at the window's start (not stopped before it)"),
     Outcome("coaching_hours", "coaching hours",
-            "coaching calls attended in the window x their length (engagement_events.csv, "
-            "platform.coaching.duration_minutes)"),
+            "coaching calls attended in the window x their length (engagement_events.csv: "
+            "coaching_attended, duration_min)"),
     Outcome("teaching_hours_given_up", "teaching hours given up",
             "coaching calls booked in the window in an hour the tutor offers students: each holds that "
             "hour, which students cannot book (engagement_events.csv, coaching_scheduled)"),
@@ -170,8 +170,8 @@ def cost_outcomes(d: Path, manifest: dict, emails: float) -> dict[str, float]:
            "coaching_hours": math.nan, "teaching_hours_given_up": math.nan}
     if has_table(d / "engagement_events.csv"):
         events = read_table(d / "engagement_events.csv", usecols=["event_type", "event_data"])
-        minutes = manifest["scenario_document"]["platform"]["coaching"]["duration_minutes"]
-        out["coaching_hours"] = float((events["event_type"] == "coaching_attended").sum()) * minutes / 60.0
+        attended = events.loc[events["event_type"] == "coaching_attended", "event_data"]
+        out["coaching_hours"] = sum(json.loads(text)["duration_min"] for text in attended) / 60.0
         booked = events.loc[events["event_type"] == "coaching_scheduled", "event_data"]
         out["teaching_hours_given_up"] = float(sum(bool(json.loads(text).get("teaching_hour")) for text in booked))
     return out
