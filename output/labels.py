@@ -4,8 +4,8 @@ A run may simulate `calendar.lookahead_days` after the window so that the ground
 which tutors stop soon after it (the label a churn model learns). The spec's tables must not see
 those days: the pipeline notes how many events of each type the log held when the window's last
 day had run, and every table is built from the log cut at those counts
-(`output.recorder.window_log`), which is exactly the log a run without look-ahead ends with. Only
-`churn_labels` reads the whole log.
+(`output.recorder.read_spool`), which is exactly the log a run without look-ahead ends with. Only
+`churn_labels` reads the whole log (and `events.npz` keeps the look-ahead's quits beside it).
 """
 from __future__ import annotations
 

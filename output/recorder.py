@@ -31,8 +31,9 @@ def spool_path(spool: Path, etype: str, column: str) -> Path:
 
 
 def read_spool(spool: Path, counts: dict[str, int]) -> dict[str, dict[str, np.ndarray]]:
-    """The first `counts[type]` rows of every event type spooled into `spool` (the log as it was
-    when those were the counts: rows are only ever appended)."""
+    """The first `counts[type]` rows of every event type spooled into `spool`: the log as it was
+    when those were the counts (rows are only ever appended, in time order). With the counts at
+    the window's end, the window's log (output/labels.py says why the tables read only that)."""
     return {etype: {name: np.fromfile(spool_path(spool, etype, name), dtype=dtype, count=counts.get(etype, 0))
                     for name, dtype in columns}
             for etype, columns in SCHEMA.items()}
@@ -140,14 +141,6 @@ class Recorder:
 
     def arrays(self) -> dict[str, dict[str, np.ndarray]]:
         return {name: t.arrays() for name, t in self.tables.items()}
-
-
-def window_log(log: dict[str, dict[str, np.ndarray]], counts: dict[str, int]) -> dict[str, dict[str, np.ndarray]]:
-    """The log as it was at the window's end: each event type's first `counts[type]` rows
-    (events are appended in time order, so these are the events recorded by then; output/labels.py
-    says why the tables read only these)."""
-    return {etype: {col: arr[:counts.get(etype, 0)] for col, arr in cols.items()}
-            for etype, cols in log.items()}
 
 
 # the look-ahead's tutor quits, added to a run's events.npz once the look-ahead has run (the rest
