@@ -132,8 +132,10 @@ def outcomes(data_dir) -> dict[str, float]:
         "weekend_session_share": _mean((weekday >= 5).astype(float)),
     }
     out.update(intervention_outcomes(d / "interventions.csv"))
-    out.update(stop_outcomes(d, manifest))
-    out.update(cost_outcomes(d, manifest, out["interventions"]))
+    labels = read_table(d / "ground_truth" / "churn_labels.csv", usecols=["churned_at", "reason"])
+    stopped_at = pd.to_datetime(labels["churned_at"])
+    out.update(stop_outcomes(stopped_at, labels["reason"], manifest))
+    out.update(cost_outcomes(d, stopped_at, manifest, out["interventions"]))
     keys = [o.key for o in outcome_list(list(OUTCOME_KEYS) + list(out))]
     return {k: out.get(k, math.nan) for k in keys}
 
@@ -143,11 +145,9 @@ def _window_bounds(manifest: dict) -> tuple[pd.Timestamp, pd.Timestamp]:
     return end - pd.Timedelta(days=int(manifest["window_days"])), end
 
 
-def stop_outcomes(d: Path, manifest: dict) -> dict[str, float]:
+def stop_outcomes(at: pd.Series, reason: pd.Series, manifest: dict) -> dict[str, float]:
     """Tutors who stopped in the window, and after it within the look-ahead (quit or suspended),
-    from the churn labels."""
-    labels = read_table(d / "ground_truth" / "churn_labels.csv", usecols=["churned_at", "reason"])
-    at = pd.to_datetime(labels["churned_at"])
+    from the churn labels' times `at` (NaT: did not stop) and reasons."""
     start, end = _window_bounds(manifest)
     out = {"stopped_in_window": float(((at >= start) & (at < end)).sum())}
     horizon = int(manifest.get("lookahead_days", 0))
@@ -155,17 +155,16 @@ def stop_outcomes(d: Path, manifest: dict) -> dict[str, float]:
         after = at >= end
         key = f"churned_{horizon}d"
         out[key] = float(after.sum())
-        out[f"{key}_quit"] = float((after & (labels["reason"] == "quit")).sum())
-        out[f"{key}_suspended"] = float((after & (labels["reason"] == "suspended")).sum())
+        out[f"{key}_quit"] = float((after & (reason == "quit")).sum())
+        out[f"{key}_suspended"] = float((after & (reason == "suspended")).sum())
     return out
 
 
-def cost_outcomes(d: Path, manifest: dict, emails: float) -> dict[str, float]:
+def cost_outcomes(d: Path, stopped_at: pd.Series, manifest: dict, emails: float) -> dict[str, float]:
     """What the intervention policy costs: emails per tutor on the platform at the window's
-    start, and the hours of coaching attended in the window."""
-    labels = read_table(d / "ground_truth" / "churn_labels.csv", usecols=["churned_at"])
+    start (`stopped_at`: the labels' times), the coaching hours and the teaching hours given up."""
     start, _ = _window_bounds(manifest)
-    present = int((pd.to_datetime(labels["churned_at"]).isna() | (pd.to_datetime(labels["churned_at"]) >= start)).sum())
+    present = int((stopped_at.isna() | (stopped_at >= start)).sum())
     out = {"emails_per_tutor": emails / present if present and not math.isnan(emails) else math.nan,
            "coaching_hours": math.nan, "teaching_hours_given_up": math.nan}
     if has_table(d / "engagement_events.csv"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -36,3 +37,11 @@ def non_negative_int(text: str) -> int:
 
 def positive_float(text: str) -> float:
     return _number(text, float, lambda v: v > 0, "a positive number")
+
+
+def out_is_not_a_folder(prog: str, out: Path) -> bool:
+    """An --out that exists and is not a folder: its one-line error written, True."""
+    if out.exists() and not out.is_dir():
+        sys.stderr.write(f"{prog}: error: --out {out}: exists and is not a folder\n")
+        return True
+    return False

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from commands.cli import OneLineParser
+from commands.cli import OneLineParser, out_is_not_a_folder
 from output.reading import BadInput
 
 
@@ -35,8 +35,7 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(f"run.py events: error: {e}\n")
         return 2
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        sys.stderr.write(f"run.py events: error: --out {out}: exists and is not a folder\n")
+    if out_is_not_a_folder("run.py events", out):
         return 2
     with atomic_directory(out) as tmp:
         for name, df in tables.items():

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from analysis.cpus import default_jobs
-from commands.cli import OneLineParser, non_negative_int, positive_float, positive_int
+from commands.cli import OneLineParser, non_negative_int, out_is_not_a_folder, positive_float, positive_int
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
@@ -86,8 +86,7 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(f"{e}\n")
         return 2
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        sys.stderr.write(f"run.py: error: --out {out}: exists and is not a folder\n")
+    if out_is_not_a_folder("run.py", out):
         return 2
 
     from pipeline.one_run import run

@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from commands.cli import out_is_not_a_folder
+
 
 class Failed(Exception):
     """Raised inside the command's temporary output folder to give up (the folder goes): the
@@ -119,9 +121,7 @@ def load(path: str, sets: list[str]):
 
 
 def check_out(prog: str, out: Path) -> int | None:
-    if out.exists() and not out.is_dir():
-        return fail(prog, f"--out {out}: exists and is not a folder")
-    return None
+    return 2 if out_is_not_a_folder(prog, out) else None
 
 
 def progress(enabled: bool, what: str):
