@@ -11,6 +11,7 @@
     python run.py tables DATA_DIR [--only NAME]  rebuild tables from a run's saved event log
     python run.py trace ID [DATA_DIR]         one tutor's or student's timeline, and why (--json, --plot)
     python run.py model DATA_DIR              retrain the churn model on a run's saved tables
+    python run.py churn DATA [DATA...]        realised churn by signal and persona, and the formula's AUC
     python run.py import DATA_DIR [--db URL]  load the tables into SQLite (default) or PostgreSQL
 
 Each command imports its heavy libraries (mesa, pandas) only once it really starts, so `--help`
@@ -30,7 +31,8 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 # subcommand -> its module in commands/ (each has main(argv) -> exit code)
 COMMANDS = {"run": "run", "validate": "validate", "calibrate": "calibrate", "schema": "schema",
             "compare": "compare", "sweep": "sweep", "tables": "tables", "trace": "trace",
-            "model": "model", "import": "db_import", "events": "events"}
+            "model": "model", "import": "db_import", "events": "events",
+            "churn": "churn"}
 
 
 def argv_command(argv: list[str]) -> str:
