@@ -10,6 +10,7 @@ from collections import deque
 
 import mesa
 
+from agents.decisions import QUIT_CAUSES, RECENT_FIELDS  # noqa: F401  (their order is quit_factors')
 from agents.traits import correlated_uniforms, draw, pick, quantile
 
 MORNING_BLOCK = (8, 9, 10, 11)            # 8am-12pm
@@ -44,8 +45,9 @@ class Tutor(mesa.Agent):
         self.day_load: dict[int, int] = {}           # day -> sessions booked that day
         self.upcoming: dict = {}                    # sid -> Session not yet at its time (ordered)
         self.roster_load = 0.0                       # sessions a week wanted by the tutor's students
-        self.recent_ratings: deque = deque()         # (time, rating in tenths) of the last 7 days
-        self.recent_tenths = 0                       # their sum (ratings have one decimal: exact)
+        self.inbox: deque = deque()                  # times the platform's emails reached the tutor
+        self.unsubscribed = False                    # the tutor asked for no more of them
+        self.lessons = 0.0                           # coaching calls had (self-study: its share)
         self.missed_sessions: deque = deque()        # times of the tutor's no-shows, last 30 days
         self.bookings = 0                            # sessions booked with the tutor
         self.intake: deque = deque()                 # times new students booked a first session
@@ -77,7 +79,7 @@ class Tutor(mesa.Agent):
         self.capacity_per_day = max(1, int(round(draw(t.capacity_per_day, rng))))
         self.hours_flex = draw(t.hours_flex, rng)
         self.historical_sessions_per_month = draw(t.historical_sessions_per_month, rng)
-        self.quit_propensity = draw(t.quit_propensity, rng)
+        self.quit_propensity = self.drawn_quit_propensity = draw(t.quit_propensity, rng)
         self.responsiveness = draw(t.responsiveness, rng)
         self.coachability = draw(t.coachability, rng)
         self.burnout_max = draw(t.burnout_max, rng)
@@ -182,15 +184,6 @@ class Tutor(mesa.Agent):
             return self.capacity_per_day
         return max(1, int(round(self.capacity_per_day * (1.0 - self.model.behaviour.burnout_capacity_cut * b))))
 
-    def recent_mean_rating(self, t: float) -> float | None:
-        q = self.recent_ratings
-        since = t - 7 * self.day_minutes
-        while q and q[0][0] < since:
-            self.recent_tenths -= q.popleft()[1]
-        if not q:
-            return None
-        return self.recent_tenths / (10 * len(q))
-
     # --- decisions -----------------------------------------------------------------------------
     def reschedule_probability_at(self, reliability_now: float) -> float:
         """The chance of moving a session booked now, at today's reliability. (Reliability stays
@@ -210,17 +203,56 @@ class Tutor(mesa.Agent):
                                     min(0.95, b.no_show_scale * (1 - reliability_now) ** b.no_show_power))
         return self._no_show_chance[1]
 
-    def quit_probability(self, t: float) -> float:
-        """Today's hazard of leaving the platform."""
+    def quit_factors(self, t: float, recent) -> list[float]:
+        """Today's multipliers of the quit propensity, one per cause in QUIT_CAUSES order, each
+        (1 + the scenario's gain x how much of the cause the tutor lives with). `recent` is the
+        tutor's last 30 days as they lived them (RECENT_FIELDS: sessions held in 7 and 30 days,
+        mean ratings, mean engagement, first sessions and how many went poorly, their own
+        no-shows, sessions that reached their time, sessions they moved)."""
         b = self.model.behaviour
-        p = (self.quit_propensity * b.quit_certification_factor[self.certification]
-             * (1 + b.quit_burnout_gain * self.burnout(t)))
-        recent = self.recent_mean_rating(t)
-        if recent is not None and recent < 4.0:
-            p *= 1 + b.quit_low_rating_gain * (4.0 - recent)
-        if t - self.last_session_time > 7 * self.day_minutes:
-            p *= 1 + b.quit_idle_gain
+        n7, n30, rating7, rating30, engagement30, firsts, poor_firsts, no_shows, outcomes, moves = recent
+        low = decline = poor = low_eng = slow = 0.0
+        if n7:
+            low = max(0.0, b.quit_rating_floor - rating7)
+            if n30 > n7:
+                decline = max(0.0, rating30 - rating7)
+        if firsts:
+            poor = poor_firsts / firsts
+        if n30:
+            low_eng = max(0.0, b.quit_engagement_floor - engagement30)
+            # the last 7 days against the weekly pace of the last 30 (of the days simulated so far)
+            span = min(30.0, t / self.day_minutes)
+            if span > 7.0:
+                slow = max(0.0, 1.0 - n7 * span / (7.0 * n30))
+        moved = moves / (outcomes + moves) if moves else 0.0
+        annoyed = max(0, self.emails_recent(t) - self.model.settings.engagement.email.tolerance)
+        idle = t - self.last_session_time > 7 * self.day_minutes
+        return [b.quit_certification_factor[self.certification],
+                1.0 + b.quit_burnout_gain * self.burnout(t),
+                1.0 + b.quit_low_rating_gain * low,
+                1.0 + b.quit_rating_decline_gain * decline,
+                1.0 + b.quit_poor_first_gain * poor,
+                1.0 + b.quit_no_show_gain * no_shows,
+                1.0 + b.quit_reschedule_gain * moved,
+                1.0 + b.quit_low_engagement_gain * low_eng,
+                1.0 + b.quit_activity_gain * slow,
+                1.0 + b.quit_idle_gain if idle else 1.0,
+                1.0 + b.quit_email_gain * annoyed]
+
+    def quit_probability(self, t: float, recent) -> float:
+        """Today's hazard of leaving the platform: the propensity x every cause's multiplier."""
+        p = self.quit_propensity
+        for m in self.quit_factors(t, recent):
+            p *= m
         return min(1.0, p)
+
+    def emails_recent(self, t: float) -> int:
+        """The platform's emails the tutor received in the last `engagement.email.memory_days`."""
+        q = self.inbox
+        since = t - self.model.settings.engagement.email.memory_days * self.day_minutes
+        while q and q[0] < since:
+            q.popleft()
+        return len(q)
 
     def decide(self, p: float) -> bool:
         return self.stream.random() < p
@@ -231,7 +263,8 @@ class Tutor(mesa.Agent):
         env = self.model.env
         while self.active:
             yield env.timeout(self.day_minutes)
-            p = self.p_quit = self.quit_probability(env.now)
+            p = self.p_quit = self.quit_probability(env.now, self.model.tutor_recent(self))
+            self.model.tutor_weighed_quitting(p)
             if self.decide(p):
                 self.model.tutor_quits(self, p)
 
@@ -240,9 +273,6 @@ class Tutor(mesa.Agent):
         if rating is not None:
             self.completed += 1
             self.rating_sum += rating
-            tenths = round(rating * 10)
-            self.recent_ratings.append((t, tenths))
-            self.recent_tenths += tenths
             # shrunk towards 4.0 until the tutor has a few ratings, as listings do
             self._show((self.rating_sum + 4.0 * 5) / (self.completed + 5))
 

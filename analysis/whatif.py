@@ -39,6 +39,9 @@ OUTCOMES = (
     Outcome("mean_churn_probability", "mean churn probability", "mean churn_probability of tutor_aggregates"),
     Outcome("stopped_in_window", "tutors who stopped in the window",
             "tutors who quit or were suspended during the window (ground_truth/churn_labels.csv)"),
+    Outcome("expected_quits_in_window", "expected quits in the window",
+            "the sum over the window's days of every active tutor's quit hazard (daily.csv expected_quits): "
+            "the number of quits by decision the causes imply, of which stopped_in_window is one draw"),
     Outcome("no_show_share", "tutor no-show share", "sessions the tutor did not show up for / sessions"),
     Outcome("evening_mean_rating", "mean rating 18-21 h", "mean rating of completed sessions starting 18:00-20:59"),
     Outcome("evening_poor_fair_share", "Poor/Fair connections 18-21 h",
@@ -53,6 +56,10 @@ OUTCOMES = (
     Outcome("teaching_hours_given_up", "teaching hours given up",
             "coaching calls booked in the window in an hour the tutor offers students: each holds that "
             "hour, which students cannot book (engagement_events.csv, coaching_scheduled)"),
+    Outcome("email_open_share", "email open share",
+            "delivered interventions opened / delivered (interventions.csv): falls as tutors tire of email"),
+    Outcome("unsubscribed", "tutors who unsubscribed",
+            "tutors who unsubscribed from the platform's emails in the window (ground_truth/unsubscribes.csv)"),
     Outcome("intervention_success_share", "intervention success share",
             "delivered interventions clicked or responded to / delivered (interventions.csv)"),
     Outcome("coached_engagement_lift", "engagement lift of coached tutors",
@@ -62,7 +69,7 @@ OUTCOMES = (
 )
 OUTCOME_KEYS = tuple(o.key for o in OUTCOMES)
 # counts: their means and intervals are never below 0, a difference never below minus the baseline's
-COUNTS = {"stopped_in_window", "interventions", "coaching_hours", "teaching_hours_given_up"}
+COUNTS = {"stopped_in_window", "interventions", "coaching_hours", "teaching_hours_given_up", "unsubscribed"}
 
 
 def churn_outcomes(horizon_days: int) -> tuple[Outcome, ...]:
@@ -131,6 +138,7 @@ def outcomes(data_dir) -> dict[str, float]:
         "evening_poor_fair_share": _mean(held.loc[evening, "connection_quality"].isin(["Poor", "Fair"]).astype(float)),
         "weekend_session_share": _mean((weekday >= 5).astype(float)),
     }
+    out["expected_quits_in_window"] = expected_quits(d, manifest)
     out.update(intervention_outcomes(d / "interventions.csv"))
     labels = read_table(d / "ground_truth" / "churn_labels.csv", usecols=["churned_at", "reason"])
     stopped_at = pd.to_datetime(labels["churned_at"])
@@ -143,6 +151,17 @@ def outcomes(data_dir) -> dict[str, float]:
 def _window_bounds(manifest: dict) -> tuple[pd.Timestamp, pd.Timestamp]:
     end = pd.Timestamp(str(manifest["window_end"]))
     return end - pd.Timedelta(days=int(manifest["window_days"])), end
+
+
+def expected_quits(d: Path, manifest: dict) -> float:
+    """The window's expected quits by decision: daily.csv's expected_quits over the window's days."""
+    if not has_table(d / "daily.csv"):
+        return math.nan
+    daily = read_table(d / "daily.csv")
+    if "expected_quits" not in daily:
+        return math.nan
+    window = daily["day"] >= int(manifest["warmup_days"])
+    return float(daily.loc[window, "expected_quits"].sum())
 
 
 def stop_outcomes(at: pd.Series, reason: pd.Series, manifest: dict) -> dict[str, float]:
@@ -178,7 +197,8 @@ def cost_outcomes(d: Path, stopped_at: pd.Series, manifest: dict, emails: float)
 
 def intervention_outcomes(path: Path) -> dict[str, float]:
     """Success share and the engagement lift of coached tutors, from interventions.csv."""
-    nan = {"interventions": math.nan, "intervention_success_share": math.nan, "coached_engagement_lift": math.nan}
+    nan = {"interventions": math.nan, "intervention_success_share": math.nan, "coached_engagement_lift": math.nan,
+           "email_open_share": math.nan, "unsubscribed": math.nan}
     if not has_table(path):
         return nan
     iv = read_table(path, usecols=["intervention_type", "status", "opened_at", "clicked_at", "responded_at",
@@ -189,9 +209,13 @@ def intervention_outcomes(path: Path) -> dict[str, float]:
     teaching = delivered & (iv["intervention_type"] != "technical")
     coached = teaching & iv["clicked_at"].notna()           # followed the link: coaching booked
     lift = _mean(change[coached])
+    unsubscribes = path.parent / "ground_truth" / "unsubscribes.csv"
     return {"interventions": float(len(iv)),
             "intervention_success_share": float(success[delivered].mean()) if delivered.any() else math.nan,
-            "coached_engagement_lift": lift}
+            "coached_engagement_lift": lift,
+            "email_open_share": float(iv["opened_at"].notna()[delivered].mean()) if delivered.any() else math.nan,
+            "unsubscribed": float(len(read_table(unsubscribes, usecols=["tutor_id"])))
+            if has_table(unsubscribes) else math.nan}
 
 
 # --- statistics ------------------------------------------------------------------------------------

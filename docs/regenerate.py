@@ -25,6 +25,10 @@ has succeeded; then the blocks and the figures are replaced together):
     run.py scenarios/churn_study.toml --seed N           the churn study (seeds 1-3)
     run.py trace T0073 data ...                          the trace example and its plot
     run.py compare production no_show_wave -n 3          the what-if example
+    run.py churn data seed1 ... seed8                    churn by cause, production seeds pooled
+    run.py --tutors 1500 ... && run.py churn x10         churn by cause at platform scale
+    run.py sweep ... --grid behaviour.quit_<cause>=...   one what-if per cause of churn (x4, -n 4)
+    run.py sweep scenarios/email_frequency.toml ...      the email-frequency question
 
 Figures copied: data/figures/*.png -> docs/validate/, the trace plot -> docs/trace_example.png,
 compare.png -> docs/compare_no_show_wave.png. At the end every relative link and image of
@@ -56,6 +60,27 @@ TRACE_ID = "T0073"                             # a burned-out veteran of product
 TRACE_ARGS = ["--since", "2026-10-26", "--until", "2026-10-27",
               "--type", "session,no_show,rescheduled,decision,intervention,email,daily"]
 HALF_NO_SHOWS_REPLICATIONS = 10               # the churn question: ten paired replications
+X10 = ["--tutors", "1500", "--sessions-per-day", "7500", "--seed", "1"]   # churn at platform scale
+X4 = ["--set", "tutors.count=600", "--set", "demand.sessions_per_day=3000"]
+WHATIF_REPLICATIONS = 4
+# one what-if per cause of churn: (cause, key, production's value, the value that strengthens it)
+CAUSE_WHATIFS = [("burnout", "behaviour.quit_burnout_gain", "1.0", "3.0"),
+                 ("low rating", "behaviour.quit_low_rating_gain", "1.0", "3.0"),
+                 ("declining rating", "behaviour.quit_rating_decline_gain", "1.5", "4.5"),
+                 ("poor first sessions", "behaviour.quit_poor_first_gain", "2.0", "6.0"),
+                 ("no-shows", "behaviour.quit_no_show_gain", "0.25", "0.75"),
+                 ("rescheduling", "behaviour.quit_reschedule_gain", "3.0", "9.0"),
+                 ("low engagement", "behaviour.quit_low_engagement_gain", "0.5", "1.5"),
+                 ("declining activity", "behaviour.quit_activity_gain", "1.0", "3.0"),
+                 ("idleness", "behaviour.quit_idle_gain", "2.0", "6.0"),
+                 ("email annoyance", "behaviour.quit_email_gain", "0.05", "0.15"),
+                 ("suspension (policy)", "platform.no_show_suspension", "10", "5")]
+# the email what-ifs: block -> (key, values, the baseline value)
+EMAIL_SWEEPS = {"email-frequency": ("platform.interventions.min_days_between", "28,14,7,3,1", "14"),
+                "email-earlier": ("platform.interventions.churn_probability", "0.5,0.4,0.3,0.2", "0.5")}
+EMAIL_REPLICATIONS = 6
+EMAIL_OUTCOMES = ["churned_30d", "stopped_in_window", "expected_quits_in_window", "mean_rating", "interventions", "email_open_share",
+                  "unsubscribed", "coaching_hours", "teaching_hours_given_up"]
 TRACE_WIDTH = 160                              # trace lines are cut to this many characters
 
 # validate's figures (analysis/report.py), in the order the report shows them
@@ -77,8 +102,13 @@ BLOCKS = {
     "compare-no-show-wave": ("whatif.md", {"compare"}),
     "compare-half-no-shows": ("whatif.md", {"half_no_shows"}),
     "model-metrics": ("churn_model.md", {"production", "seeds", "study"}),
+    "churn-causes-production": ("churn_causes.md", {"production", "seeds"}),
+    "churn-causes-x10": ("churn_causes.md", {"x10"}),
+    "cause-whatifs": ("churn_causes.md", {"cause_whatifs"}),
+    "email-frequency": ("churn_causes.md", {"email"}),
+    "email-earlier": ("churn_causes.md", {"email"}),
 }
-STEP_ORDER = ("production", "seeds", "study", "trace", "compare", "half_no_shows")
+STEP_ORDER = ("production", "seeds", "study", "trace", "compare", "half_no_shows", "x10", "cause_whatifs", "email")
 
 MARKER = re.compile(r"(<!-- generated: (?P<name>[a-z0-9-]+) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.S)
 
@@ -137,6 +167,7 @@ def step_seeds(tmp: Path, r: dict) -> None:
         run_py(["--seed", str(n), "--out", f"seed{n}", "--no-progress", "--no-event-log"], tmp)
         r["validate_json"][n] = json.loads(run_py(["validate", f"seed{n}", "--json", "--no-report"], tmp, ok=(0, 1)))
         r["metrics"][("production", n)] = json.loads((tmp / f"seed{n}/model/metrics.json").read_text())
+    r["churn_production_text"] = run_py(["churn", "data", *(f"seed{n}" for n in OTHER_SEEDS)], tmp)
 
 
 def step_study(tmp: Path, r: dict) -> None:
@@ -172,8 +203,42 @@ def step_half_no_shows(tmp: Path, r: dict) -> None:
     r["half_text"] = "\n".join(l for l in out.splitlines() if not l.strip().startswith(("files in:", "wall time:")))
 
 
+def step_x10(tmp: Path, r: dict) -> None:
+    run_py([*X10, "--out", "x10", "--no-progress", "--no-model", "--no-event-log"], tmp)
+    r["x10_text"] = run_py(["churn", "x10"], tmp)
+
+
+def _baseline_rows(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def step_cause_whatifs(tmp: Path, r: dict) -> None:
+    r["cause_whatifs"] = []
+    for i, (cause, key, base, raised) in enumerate(CAUSE_WHATIFS):
+        run_py(["sweep", "scenarios/production.toml", *X4, "--grid", f"{key}={base},{raised}",
+                "--baseline", f"{key}={base}", "--replications", str(WHATIF_REPLICATIONS), "--seed", "1",
+                "--out", f"cause{i}", "--no-progress", "--workers", str(r["workers"])], tmp)
+        row = next(x for x in _baseline_rows(tmp / f"cause{i}/sweep_baseline.csv") if x["outcome"] == "churned_30d")
+        r["cause_whatifs"].append((cause, key, base, raised, row))
+
+
+def _email_sweep(tmp: Path, r: dict, name: str, key: str, values: str, base: str) -> None:
+    run_py(["sweep", "scenarios/email_frequency.toml", "--grid", f"{key}={values}", "--baseline", f"{key}={base}",
+            "--replications", str(EMAIL_REPLICATIONS), "--seed", "1", "--out", name, "--no-progress",
+            "--workers", str(r["workers"])], tmp)
+    with open(tmp / name / "sweep.csv", newline="") as f:
+        r[name] = (_baseline_rows(tmp / name / "sweep_baseline.csv"), list(csv.DictReader(f)))
+
+
+def step_email(tmp: Path, r: dict) -> None:
+    for name, (key, values, base) in EMAIL_SWEEPS.items():
+        _email_sweep(tmp, r, name, key, values, base)
+
+
 STEPS = {"production": step_production, "seeds": step_seeds, "study": step_study,
-         "trace": step_trace, "compare": step_compare, "half_no_shows": step_half_no_shows}
+         "trace": step_trace, "compare": step_compare, "half_no_shows": step_half_no_shows,
+         "x10": step_x10, "cause_whatifs": step_cause_whatifs, "email": step_email}
 
 
 # ------------------------------------------------------------------------------------ blocks
@@ -319,10 +384,90 @@ def block_half_no_shows(r, sha):
     return made_by(cmd, sha) + "\n" + fence(r["half_text"]) + "\n"
 
 
+def _churn_report(text: str) -> str:
+    """`run.py churn`'s Markdown, its headings one level down to sit under the page's."""
+    return "\n".join(("#" + line if line.startswith("## ") else line) for line in text.splitlines()
+                     if not line.startswith("# ")).strip() + "\n"
+
+
+def block_churn_production(r, sha):
+    seeds = ", ".join(map(str, [42, *OTHER_SEEDS]))
+    return (made_by("python run.py churn data seed1 ... seed8", sha, f" (production seeds {seeds}, the runs of "
+                    "the validate-seeds block)") + "\n" + _churn_report(r["churn_production_text"]))
+
+
+def block_churn_x10(r, sha):
+    cmd = f"python run.py {' '.join(X10)} --no-model --out x10 && python run.py churn x10"
+    return made_by(cmd, sha) + "\n" + _churn_report(r["x10_text"])
+
+
+def block_cause_whatifs(r, sha):
+    from scipy import stats
+    cmd = (f"python run.py sweep scenarios/production.toml {' '.join(X4)} --grid KEY=BASE,RAISED --baseline "
+           f"KEY=BASE --replications {WHATIF_REPLICATIONS} --seed 1")
+    rows = ["| cause | key: production -> raised | churned_30d: baseline | difference (95% CI) | sd of the "
+            "paired difference | replications at x4 for an interval clear of 0 | scale at 4 replications |",
+            "|---|---|---:|---|---:|---:|---:|"]
+    for cause, key, base, raised, x in r["cause_whatifs"]:
+        d, sd, n = float(x["diff"]), float(x["sd_diff"]), int(x["n"])
+        clear = float(x["ci_low"]) > 0 or float(x["ci_high"]) < 0
+        if d == 0 or sd != sd:
+            need_n = need_k = "n/a"
+        else:
+            need_n = next(m for m in range(2, 10_000) if stats.t.ppf(0.975, m - 1) * sd / m ** 0.5 < abs(d))
+            # at 4 replications, with the difference growing as the tutors and its sd as their root
+            k = (stats.t.ppf(0.975, n - 1) * sd / (abs(d) * n ** 0.5)) ** 2
+            need_k = f"x{4 * max(k, 1 / 4):.0f}" if k > 1 else "x4 (this run)"
+            need_n = f"{need_n}" + (" (this run)" if clear else "")
+        rows.append(f"| {cause} | `{key}`: {base} -> {raised} | {float(x['mean_baseline']):.1f} | "
+                    f"{d:+.1f} [{float(x['ci_low']):+.1f}, {float(x['ci_high']):+.1f}]{' *' if clear else ''} | "
+                    f"{sd:.1f} | {need_n} | {need_k} |")
+    note = ("Each row: production x4 (600 tutors, ~3,000 sessions a day), the cause strengthened (its gain "
+            f"x3; the suspension threshold halved) against production's value on the same {WHATIF_REPLICATIONS} "
+            "seeds, paired. * marks an interval clear of 0. Replications needed: the smallest n whose 95% "
+            "t-interval half-width, t(n-1) x sd / sqrt(n), is below the measured difference. Scale needed: the "
+            "difference grows with the number of tutors and its sd with their square root, so at 4 replications "
+            "the platform must be (t(3) x sd / (difference x 2))^2 times x4.\n")
+    return made_by(cmd, sha) + "\n" + "\n".join(rows) + "\n\n" + note
+
+
+def block_email(name: str):
+    key, values, base = EMAIL_SWEEPS[name]
+
+    def render(r, sha):
+        cmd = (f"python run.py sweep scenarios/email_frequency.toml --grid {key}={values} --baseline {key}={base} "
+               f"--replications {EMAIL_REPLICATIONS} --seed 1")
+        diffs, runs = r[name]
+        labels = {x["outcome"]: x["label"] for x in diffs}
+        rows = [f"| `{key.split('.')[-1]}` | " + " | ".join(labels.get(o, o) for o in EMAIL_OUTCOMES) + " |",
+                "|---" * (len(EMAIL_OUTCOMES) + 1) + "|"]
+        for value in values.split(","):
+            at = [x for x in runs if float(x[key]) == float(value)]
+            cells = []
+            for o in EMAIL_OUTCOMES:
+                vals = [float(x[o]) for x in at if x.get(o) not in (None, "")]
+                fmt = ".3f" if o in ("mean_rating", "email_open_share") else ".2f" if o.startswith("expected") else ".1f"
+                cell = format(sum(vals) / len(vals) if vals else float("nan"), fmt)
+                d = next((x for x in diffs if float(x[key]) == float(value) and x["outcome"] == o), None)
+                if d is not None:
+                    clear = float(d["ci_low"]) > 0 or float(d["ci_high"]) < 0
+                    cell += (f" ({float(d['diff']):+{fmt}} [{float(d['ci_low']):+{fmt}}, "
+                             f"{float(d['ci_high']):+{fmt}}]{' *' if clear else ''})")
+                cells.append(cell)
+            rows.append(f"| {value}{' (production)' if value == base else ''} | " + " | ".join(cells) + " |")
+        note = (f"Means over {EMAIL_REPLICATIONS} seeds; in brackets the paired difference from production's "
+                f"value ({base}) with its 95% t-interval, * where it is clear of 0.\n")
+        return made_by(cmd, sha) + "\n" + "\n".join(rows) + "\n\n" + note
+    return render
+
+
 RENDER = {"compare-half-no-shows": block_half_no_shows, "run-summary": block_run_summary, "validate-summary": block_validate_summary,
           "validate-seeds": block_validate_seeds, "validate-figures": block_validate_figures,
           "validate-full": block_validate_full, "trace-example": block_trace_example,
-          "compare-no-show-wave": block_compare, "model-metrics": block_model_metrics}
+          "compare-no-show-wave": block_compare, "model-metrics": block_model_metrics,
+          "churn-causes-production": block_churn_production, "churn-causes-x10": block_churn_x10,
+          "cause-whatifs": block_cause_whatifs, "email-frequency": block_email("email-frequency"),
+          "email-earlier": block_email("email-earlier")}
 
 
 # ------------------------------------------------------------------------------------ pages

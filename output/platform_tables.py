@@ -349,6 +349,21 @@ def experiment_tables(log, ctx, scenario) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 # ====================================================================================== entry
 
+def unsubscribes_table(log, ctx, fr: _Frame) -> pd.DataFrame:
+    """Ground truth: every tutor who unsubscribed from the platform's emails in the window, with
+    the email that made them do it and the fatigue behind it."""
+    cal = ctx.calendar
+    un = pd.DataFrame(log["email_unsubscribed"])
+    un = un[_in_window(cal, un["t"])].sort_values(["t", "tutor"], kind="mergesort")
+    return pd.DataFrame({
+        "tutor_id": fr.tutor_ids[un["tutor"].to_numpy()] if len(un) else np.array([], dtype=object),
+        "unsubscribed_at": datetime_texts(cal, un["t"].to_numpy()),
+        "intervention_id": [fr.intervention_label.get(int(i)) for i in un["intervention"].tolist()],
+        "probability": un["p"].astype("float64").round(4).to_numpy(),
+        "recent_emails": un["recent"].astype("int64").to_numpy(),
+    })
+
+
 def build_platform_tables(log, ctx, scenario) -> dict[str, pd.DataFrame]:
     """The tables of sections 12-15 that the scenario's outputs ask for."""
     out = scenario.outputs
@@ -360,6 +375,7 @@ def build_platform_tables(log, ctx, scenario) -> dict[str, pd.DataFrame]:
         tables["engagement_events"] = engagement_events_table(log, ctx, scenario, fr)
     if out.interventions:
         tables["interventions"] = interventions_table(log, ctx, scenario, fr)
+        tables["ground_truth/unsubscribes"] = unsubscribes_table(log, ctx, fr)
     if out.experiments:
         tables["experiments"], tables["experiment_assignments"] = experiment_tables(log, ctx, scenario)
     return tables

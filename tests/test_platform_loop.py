@@ -280,7 +280,10 @@ CAUSAL_RUN = ("--tutors", "60", "--days", "28", "--sessions-per-day", "300", "--
               "--set", "platform.interventions.low_engagement=6.5",
               "--set", "platform.interventions.first_session_rating=4.0",
               "--set", "platform.interventions.technical_issue_rate=0.08",
-              "--set", "engagement.email.click_scale=0.9")
+              "--set", "engagement.email.click_scale=0.9",
+              # a coaching call's own effect: later calls teach less by design (repeat_decay,
+              # tests/test_quit_causes.py), which would hide it behind the warm-up's calls
+              "--set", "platform.coaching.repeat_decay=1")
 
 
 def coached_change(folder: Path) -> np.ndarray:

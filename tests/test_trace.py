@@ -18,7 +18,7 @@ import pytest
 from analysis.trace.collect import TYPES
 from analysis.trace.words import JSON_KEYS
 from commands.trace import trace
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 
 # event types that record a decision: each carries the probability it faced
 DECISIONS = {"booked", "rescheduled", "session", "no_show", "decision", "quit", "login", "action", "daily"}
@@ -265,15 +265,21 @@ def test_recorded_inputs_reproduce_the_probabilities(run):
         assert poor.any()
         assert np.allclose(log["student_decision.p_leave"][poor],
                            base * (1 - log["student_decision.patience"][poor].astype(float)), rtol=1e-5, atol=1e-7)
-        # a tutor's quit: p = propensity x certification x burnout, low-rating and idle factors
+        # a tutor's quit: p = propensity x every cause's logged multiplier, and the multipliers
+        # are the scenario's gains applied to what was logged with them
         q = {k.split(".", 1)[1]: log[k] for k in log.files if k.startswith("tutor_quit.")}
     if len(q["t"]):
+        from agents.decisions import QUIT_CAUSES
         own = q["reason"] == 0
-        recent = q["recent_rating"].astype(float)
-        low = np.where(np.isnan(recent) | (recent >= 4.0), 1.0, 1 + b["quit_low_rating_gain"] * (4.0 - recent))
-        expect = (q["propensity"] * q["cert_factor"] * (1 + b["quit_burnout_gain"] * q["burnout"]) * low
-                  * np.where(q["idle"], 1 + b["quit_idle_gain"], 1.0))
+        expect = q["propensity"].astype(float)
+        for cause in QUIT_CAUSES:
+            expect = expect * q[f"m_{cause}"]
         assert np.allclose(q["p"][own], np.minimum(1.0, expect[own]), rtol=1e-4)
+        recent = q["recent_rating"].astype(float)
+        low = np.where(np.isnan(recent), 1.0,
+                       1 + b["quit_low_rating_gain"] * np.maximum(0.0, b["quit_rating_floor"] - recent))
+        assert np.allclose(q["m_low_rating"], low, rtol=1e-5)
+        assert np.allclose(q["m_burnout"], 1 + b["quit_burnout_gain"] * q["burnout"], rtol=1e-5)
 
 
 def test_a_move_the_platform_refuses_is_logged_and_traced(tmp_path):
@@ -307,6 +313,8 @@ def test_a_quits_hazard_breakdown_adds_up_to_the_hazard_that_drove_it(production
     (analysis/trace/hazard.py) plus the propensity give the logged hazard, and a factor that
     did not raise the hazard (no burnout, a rating of 4 or more) added nothing."""
     from output.recorder import load_log
+    from world.scenario import load
+    b = load(ROOT / "scenarios" / "production.toml").behaviour
     quits = load_log(production_run / "events.npz")["tutor_quit"]
     tutors = sorted({int(t) for t, r in zip(quits["tutor"], quits["reason"]) if r == 0})
     assert len(tutors) >= 3, "too few quits in the production run to check"
@@ -319,8 +327,11 @@ def test_a_quits_hazard_breakdown_adds_up_to_the_hazard_that_drove_it(production
             added = d["hazard_added"]
             assert d["propensity"] + sum(added.values()) == pytest.approx(d["p"], abs=2e-6), d
             if d["burnout"] == 0:
-                assert added["burnout"] == pytest.approx(0.0, abs=1e-9)
-            assert ("low rating" in added) == (d["recent_rating"] is not None and d["recent_rating"] < 4.0)
+                assert added.get("burnout", 0.0) == pytest.approx(0.0, abs=1e-9)
+            floor = b.quit_rating_floor
+            assert ("low_rating" in added) == (d["recent_rating"] is not None and d["recent_rating"] < floor)
+            # every cause that moved the hazard added to it, and no other did
+            assert set(added) == {c for c, m in d["factors"].items() if m != 1.0}
             checked += 1
     assert checked >= 3
 

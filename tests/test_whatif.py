@@ -316,7 +316,9 @@ def test_zero_coaching_effect_removes_the_engagement_lift_of_coached_tutors():
         pytest.skip("platform.coaching.effect is not in the scenario schema")
     wide = ["platform.interventions.quality_rating_30d=4.9", "platform.interventions.min_days_between=3",
             "engagement.email.click_scale=3", "engagement.email.open_scale=3", "calendar.window_days=21",
-            "tutors.count=40", "demand.sessions_per_day=115"]
+            "tutors.count=40", "demand.sessions_per_day=115",
+            # each call's own effect, not shrunk by the calls before it (repeat_decay: test_quit_causes.py)
+            "platform.coaching.repeat_decay=1"]
     a = whatif.Arm("A", "coaching effect 1", document(PRODUCTION, *wide, "platform.coaching.effect=1"))
     b = whatif.Arm("B", "coaching effect 0", document(PRODUCTION, *wide, "platform.coaching.effect=0"))
     # five paired replications: with three (two degrees of freedom, t = 4.3) the interval's

@@ -7,7 +7,7 @@ output/ stores and flattens them; analysis/ reads them back. A field is found by
 """
 from __future__ import annotations
 
-from agents.decisions import ACTIONS
+from agents.decisions import ACTIONS, QUIT_CAUSES
 
 STUDENT_ACTIONS = ACTIONS          # a student_decision's action (agents/decisions.py)
 
@@ -107,11 +107,12 @@ SCHEMA: dict[str, list[tuple[str, str]]] = {
     "student_decision": [("t", "f8"), ("student", "i4"), ("session", "i4"), ("action", "i1"),
                          ("p", "f4"), ("p_leave", "f4"), ("p_switch", "f4"), ("rating", "f4"),
                          ("first", "?"), ("patience", "f4"), ("sessions_done", "i2")],
-    # p = propensity x certification factor x (1 + gain x burnout) x low-rating and idle factors
-    # (reason 1, suspended: p = 1, missed_30d no-shows in the last 30 days)
-    "tutor_quit": [("t", "f8"), ("tutor", "i4"), ("reason", "i1"), ("p", "f4"), ("burnout", "f4"),
-                   ("recent_rating", "f4"), ("idle", "?"), ("cert_factor", "f4"),
-                   ("propensity", "f4"), ("missed_30d", "i2")],
+    # p = propensity x every cause's multiplier that day (agents/tutor.py quit_factors), kept as
+    # m_<cause>; rating_7d = the tutor's 7-day mean rating (NaN without sessions); reason 1,
+    # suspended: p = 1, missed_30d no-shows in the last 30 days
+    "tutor_quit": [("t", "f8"), ("tutor", "i4"), ("reason", "i1"), ("p", "f4"), ("propensity", "f4"),
+                   ("burnout", "f4"), ("recent_rating", "f4"), ("missed_30d", "i2")]
+                  + [(f"m_{cause}", "f4") for cause in QUIT_CAUSES],
     # the platform's daily view of every active tutor (at the intervention job's hour): the churn
     # probability it computed, with the tutor's own hazards that day (quit, login: decided at
     # midnight), burnout and reliability now
@@ -136,9 +137,15 @@ SCHEMA: dict[str, list[tuple[str, str]]] = {
     # one step of an email: sent, delivered, failed, opened, clicked, responded, or a decision
     # against a step (unopened, unclicked, unanswered); p: the step's probability, made of the
     # tutor's responsiveness (trait), burnout then, fit (the off-hours factor of an open: 1 in the
-    # tutor's active hours) and the variant's multiplier (open, click appeal)
+    # tutor's active hours), the variant's multiplier (open, click appeal) and fatigue (the
+    # divisor of the tutor's recent emails: 1 / (1 + open or click fatigue x emails received in
+    # engagement.email.memory_days before this one))
     "intervention_step": [("t", "f8"), ("intervention", "i4"), ("step", "i1"), ("p", "f4"),
-                          ("burnout", "f4"), ("fit", "f4"), ("multiplier", "f4")],
+                          ("burnout", "f4"), ("fit", "f4"), ("multiplier", "f4"), ("fatigue", "f4")],
+    # a delivered email makes the tutor unsubscribe from the platform's emails (none is sent to
+    # them after it): p = unsubscribe_base x (1 + unsubscribe_fatigue x recent), recent = emails
+    # received in the memory before this one
+    "email_unsubscribed": [("t", "f8"), ("tutor", "i4"), ("intervention", "i4"), ("p", "f4"), ("recent", "i2")],
     # coaching booked / attended / missed (at: the coaching time, in an hour the tutor had free;
     # teaching_hour: an hour the tutor offers students that day, given up for the call)
     "coaching": [("t", "f8"), ("tutor", "i4"), ("intervention", "i4"), ("experiment", "i2"),

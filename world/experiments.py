@@ -104,7 +104,7 @@ class Experiments:
             a = Assignment(k, tutors[i], v, e.effects.get(e.variants[v], NO_EFFECT), now)
             self.by_tutor.setdefault(i, []).append(a)
             self.rec.experiment_assigned.append((now, k, i, v))
-            if "email" in e.channels:
+            if "email" in e.channels and not tutors[i].unsubscribed:
                 self.interventions.send(tutors[i], e.intervention_type, snap, tag=a, campaign=True)
 
     # --- asked by the intervention job -----------------------------------------------------------

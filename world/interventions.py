@@ -198,6 +198,8 @@ class Interventions:
         ok = snap["active_status"] & (snap["total_sessions_30d"] >= cfg.min_sessions_30d)
         for i in np.flatnonzero(ok).tolist():
             tutor = self.model.tutors[i]
+            if tutor.unsubscribed:
+                continue
             itype = next((k for k in priority if fire[k][i]), None)
             if itype is None:
                 continue
@@ -258,17 +260,27 @@ class Interventions:
         rng = self.mail_rng[tutor.index]
         if send_at > env.now:
             yield env.timeout(send_at - env.now)
-        rec.append((env.now, iid, SENT, 1.0, NAN, 1.0, 1.0))
+        rec.append((env.now, iid, SENT, 1.0, NAN, 1.0, 1.0, 1.0))
         delay = rng.uniform(*cfg.delivery_minutes)
         bounced = rng.random() < cfg.failure_rate
         yield env.timeout(delay)
         if bounced:
-            rec.append((env.now, iid, FAILED, cfg.failure_rate, NAN, 1.0, 1.0))
+            rec.append((env.now, iid, FAILED, cfg.failure_rate, NAN, 1.0, 1.0, 1.0))
             return
-        rec.append((env.now, iid, DELIVERED, 1.0 - cfg.failure_rate, NAN, 1.0, 1.0))
+        rec.append((env.now, iid, DELIVERED, 1.0 - cfg.failure_rate, NAN, 1.0, 1.0, 1.0))
         t = env.now
         if not tutor.active:
             return
+        # fatigue: the emails the tutor already had lately make this one less welcome
+        recent = tutor.emails_recent(t)
+        tutor.inbox.append(t)
+        p_unsubscribe = min(1.0, m.unsubscribe_base * (1.0 + m.unsubscribe_fatigue * recent))
+        if rng.random() < p_unsubscribe and not tutor.unsubscribed:
+            tutor.unsubscribed = True      # this email is the last one: the platform sends no more
+            self.rec.email_unsubscribed.append((t, tutor.index, iid, p_unsubscribe, recent))
+            return
+        tired_open = 1.0 / (1.0 + m.open_fatigue * recent)
+        tired = 1.0 / (1.0 + m.click_fatigue * recent)
         effect = tag.effect if tag is not None else None
         resp = tutor.responsiveness
         burnout = tutor.burnout(t)
@@ -276,44 +288,45 @@ class Interventions:
         wait = self._wait_to_active(tutor, t)
         fit = 1.0 if wait == 0.0 else m.off_hours_open_factor
         open_mult = effect.open_multiplier if effect else 1.0
-        p_open = min(m.max_p, m.open_scale * resp * fit * damp * open_mult)
+        p_open = min(m.max_p, m.open_scale * resp * fit * damp * open_mult * tired_open)
         if rng.random() >= p_open:
-            rec.append((t, iid, UNOPENED, p_open, burnout, fit, open_mult))
+            rec.append((t, iid, UNOPENED, p_open, burnout, fit, open_mult, tired_open))
             return
         horizon = m.open_horizon_hours * 60.0
         mean = (m.open_delay_hours * (1.0 - resp) + 0.25) * 60.0
         yield env.timeout(min(wait, horizon) + _truncated_exponential(rng, mean, max(1.0, horizon - wait)))
         if not tutor.active:
             return
-        rec.append((env.now, iid, OPENED, p_open, burnout, fit, open_mult))
+        rec.append((env.now, iid, OPENED, p_open, burnout, fit, open_mult, tired_open))
         if tag is not None:
             self.experiments.exposed(tag, env.now, EMAIL, p_open)
         self.improve(tutor, iid, tag, itype, SELF_STUDY, self.coach.self_study_share)
         appeal = effect.click_multiplier if effect else 1.0     # of the call to action
-        p_click = min(m.max_p, m.click_scale * resp * damp * appeal)
+        p_click = min(m.max_p, m.click_scale * resp * damp * appeal * tired)
         clicked = rng.random() < p_click
         if clicked:
             yield env.timeout(rng.uniform(*m.click_delay_minutes))
             if not tutor.active:
                 return
-            rec.append((env.now, iid, CLICKED, p_click, burnout, 1.0, appeal))
+            rec.append((env.now, iid, CLICKED, p_click, burnout, 1.0, appeal, tired))
             if tag is not None:
                 self.experiments.acted(tag, env.now, EMAIL, p_click)
             self.follow_link(tutor, iid, tag, itype)
             p_respond = m.respond_after_click
         else:
-            rec.append((env.now, iid, UNCLICKED, p_click, burnout, 1.0, appeal))
-            p_respond = min(m.max_p, m.respond_scale * resp * damp * appeal)
+            rec.append((env.now, iid, UNCLICKED, p_click, burnout, 1.0, appeal, tired))
+            p_respond = min(m.max_p, m.respond_scale * resp * damp * appeal * tired)
         respond_mult = 1.0 if clicked else appeal
+        respond_tired = 1.0 if clicked else tired
         if campaign:                 # a broadcast from a no-reply address: nobody answers it
             return
         if rng.random() >= p_respond:
-            rec.append((env.now, iid, UNANSWERED, p_respond, burnout, 1.0, respond_mult))
+            rec.append((env.now, iid, UNANSWERED, p_respond, burnout, 1.0, respond_mult, respond_tired))
         else:
             yield env.timeout(rng.uniform(*m.respond_delay_hours) * 60.0)
             if not tutor.active:
                 return
-            rec.append((env.now, iid, RESPONDED, p_respond, burnout, 1.0, respond_mult))
+            rec.append((env.now, iid, RESPONDED, p_respond, burnout, 1.0, respond_mult, respond_tired))
             if not clicked:          # the reply asks for what the link offers
                 self.follow_link(tutor, iid, tag, itype)
             self.re_engage(tutor, iid, tag, itype)
@@ -353,7 +366,9 @@ class Interventions:
     def improve(self, tutor, iid: int, tag, itype: str, cause: int, share: float) -> None:
         """Coaching (share 1) or reading the advice (self-study share) changes the tutor's traits:
         teaching traits, or the technical setup after a technical email."""
-        k = self.coach.effect * tutor.coachability * share
+        # the lessons a tutor has had teach the next one less (self-study counts as its share)
+        k = self.coach.effect * tutor.coachability * share * self.coach.repeat_decay ** tutor.lessons
+        tutor.lessons += share
         if tag is not None:
             k *= tag.effect.coaching_multiplier
         if k <= 0.0:
@@ -382,7 +397,8 @@ class Interventions:
         more_hours = itype in ("engagement", "churn")
         gain = c.capacity_gain if more_hours else 0
         d_flex = (1.0 - tutor.hours_flex) * c.availability_gain if more_hours else 0.0
-        d_quit = -tutor.quit_propensity * c.retention_effect
+        # re-engaged once, a tutor is not re-engaged again by every further reply
+        d_quit = min(0.0, tutor.drawn_quit_propensity * (1.0 - c.retention_effect) - tutor.quit_propensity)
         if d_flex == 0.0 and d_quit == 0.0 and gain == 0:
             return
         tutor.quit_propensity += d_quit

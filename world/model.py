@@ -84,6 +84,7 @@ class Platform(mesa.Model):
         self.network = Network(scenario.network)
         self.connection_penalty = [scenario.behaviour.connection_rating_penalty[c] for c in CONNECTION]
         self.sessions_today = 0
+        self.quit_hazard_today = 0.0                 # the hazards tutors decided with at the last midnight
         self.ratings_today: list[float] = []
         self.active_students = 0
         self.students_arrived = 0               # the next student's index
@@ -117,6 +118,7 @@ class Platform(mesa.Model):
         # not yet settled) as `open_count()`, daily.csv gets an `open_interventions` column
         if callable(getattr(self.interventions, "open_count", None)):
             reporters["open_interventions"] = lambda m: m.interventions.open_count()
+        reporters["expected_quits"] = lambda m: round(m.quit_hazard_today, 6)
         self.datacollector = mesa.DataCollector(model_reporters=reporters)
 
         self.acquisition.seed_population()
@@ -200,20 +202,25 @@ class Platform(mesa.Model):
             self.assign_tutor(student, None)
             del self.students[student.index]
 
+    def tutor_weighed_quitting(self, p: float) -> None:
+        """A tutor decided at midnight whether to quit, with hazard p: the day's expected quits."""
+        self.quit_hazard_today += p
+
+    def tutor_recent(self, tutor: Tutor) -> tuple:
+        """The tutor's last 30 days as they lived them, for their quit decision (world/signals.py)."""
+        return self.signals.recent(tutor.index, self.env.now)
+
     def tutor_quits(self, tutor: Tutor, p: float, reason: int = 0) -> None:
         """The tutor stops: by their own decision (reason 0, with probability p that day) or
-        suspended by the platform (reason 1)."""
+        suspended by the platform (reason 1). The row keeps every cause's multiplier that day."""
         t = self.env.now
         tutor.active = False
         self.tutor_changed(tutor)
         tutor.quit_day = int(t // MINUTES_PER_DAY)
-        recent = tutor.recent_mean_rating(t)
-        self.recorder.tutor_quit.append((t, tutor.index, reason, p, tutor.burnout(t),
-                                         float("nan") if recent is None else recent,
-                                         t - tutor.last_session_time > 7 * MINUTES_PER_DAY,
-                                         self.behaviour.quit_certification_factor[tutor.certification],
-                                         tutor.quit_propensity,
-                                         sum(1 for m in tutor.missed_sessions if m > t - 30 * MINUTES_PER_DAY)))
+        recent = self.tutor_recent(tutor)
+        self.recorder.tutor_quit.append((t, tutor.index, reason, p, tutor.quit_propensity, tutor.burnout(t),
+                                         recent[2], sum(1 for m in tutor.missed_sessions if m > t - 30 * MINUTES_PER_DAY),
+                                         *tutor.quit_factors(t, recent)))
         for s in list(tutor.upcoming.values()):
             s.student.journey.interrupt("tutor_quit")
 
@@ -225,6 +232,7 @@ class Platform(mesa.Model):
         self.acquisition.active_by_day.append(self.active_students)
         self.sessions_today = 0
         self.ratings_today = []
+        self.quit_hazard_today = 0.0
         self.recorder.compact()
         if self.steps % 7 == 0:                 # once a week: the bookings of days gone go
             self.marketplace.forget_past(self.steps)

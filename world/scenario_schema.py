@@ -106,7 +106,7 @@ class TutorTraits(WithRanges):
     capacity_per_day: Dist | None = None   # most sessions the tutor accepts on a day
     hours_flex: Dist | None = None         # probability of accepting a slot outside the preferred block
     historical_sessions_per_month: Dist | None = None  # workload before the simulation started
-    quit_propensity: Dist | None = None    # baseline daily hazard of quitting
+    quit_propensity: Dist | None = None            # baseline daily hazard of quitting
     responsiveness: Dist | None = None     # how quickly/likely the tutor reacts to platform emails
     coachability: Dist | None = None       # how much coaching changes the tutor
     burnout_onset_day: Dist | None = None  # window day on which burnout starts (none: never)
@@ -204,10 +204,20 @@ class Behaviour(Strict):
     burnout_reliability_cut: float = Field(ge=0, le=1)  # share of reliability lost at burnout 1
     burnout_ramp_days: float = Field(gt=0)         # days from burnout onset to its full level
     burnout_capacity_cut: float = Field(ge=0, le=1)  # share of daily capacity lost at burnout 1
-    # quitting: daily hazard = propensity * (1 + burnout_gain * burnout) * (1 + idle_gain * idle)
-    quit_burnout_gain: float = Field(ge=0)
-    quit_low_rating_gain: float = Field(ge=0)      # per star below 4.0 of the tutor's recent mean
+    # quitting: daily hazard = propensity x certification factor x (1 + gain x cause) for every
+    # cause below (agents/tutor.py `quit_factors`), each read from the tutor's own last 7/30 days
+    quit_burnout_gain: float = Field(ge=0)         # x burnout (0-1)
+    quit_rating_floor: float                       # the recent rating a tutor minds falling below
+    quit_low_rating_gain: float = Field(ge=0)      # per star the 7-day mean rating is below the floor
+    quit_rating_decline_gain: float = Field(ge=0)  # per star the 7-day mean is below the 30-day
+    quit_poor_first_gain: float = Field(ge=0)      # x share of 30-day first sessions rated poor
+    quit_no_show_gain: float = Field(ge=0)         # per no-show of the tutor's in 30 days
+    quit_reschedule_gain: float = Field(ge=0)      # x share of 30-day sessions the tutor moved
+    quit_engagement_floor: float                   # the students' mean engagement a tutor minds falling below
+    quit_low_engagement_gain: float = Field(ge=0)  # per point of 30-day engagement below the floor
+    quit_activity_gain: float = Field(ge=0)        # x (1 - last 7 days' sessions / the 30-day pace)
     quit_idle_gain: float = Field(ge=0)            # when the tutor had no session in 7 days
+    quit_email_gain: float = Field(ge=0)           # per email in the memory beyond the tolerance
     quit_certification_factor: dict[Certification, float]
     # session perception
     quality_skill_weight: float
@@ -319,6 +329,13 @@ class EmailBehaviour(Strict):
     in_app_view_prob: float = Field(ge=0, le=1)  # P(a login shows the tutor a pending in-app card)
     burnout_drop: float = Field(ge=0, le=1)      # every reaction * (1 - drop * burnout)
     max_p: float = Field(gt=0, le=1)
+    # fatigue: n = the platform's emails the tutor received in the last `memory_days`
+    memory_days: float = Field(gt=0)
+    open_fatigue: float = Field(ge=0)              # P(open) / (1 + this * n)
+    click_fatigue: float = Field(ge=0)             # P(click), P(reply) / (1 + this * n)
+    unsubscribe_base: float = Field(ge=0, le=1)    # P(unsubscribe | delivered) at n = 0 ...
+    unsubscribe_fatigue: float = Field(ge=0)       # ... * (1 + this * n); no email after it
+    tolerance: int = Field(ge=0)                   # emails in the memory a tutor takes without annoyance
 
 
 class Engagement(Strict):
@@ -391,7 +408,8 @@ class Coaching(Strict):
     duration_minutes: int = Field(gt=0)
     availability_gain: float = Field(ge=0, le=1) # a reply: share of the gap to hours_flex 1 closed
     capacity_gain: int = Field(ge=0)             # a reply: sessions a day the tutor accepts in addition
-    retention_effect: float = Field(ge=0, le=1)  # a reply: quit propensity * (1 - this)
+    retention_effect: float = Field(ge=0, le=1)  # a reply: quit propensity * (1 - this), once
+    repeat_decay: float = Field(ge=0, le=1)      # a lesson's effect x this ** lessons had before
 
 
 class ExperimentPolicy(Strict):

@@ -20,23 +20,24 @@ from world.formulas import churn_score, churn_signals
 OBS_TECH, OBS_ENGAGEMENT, OBS_RATING = 5, 15, 17
 DAY30 = 30 * MINUTES_PER_DAY
 DAY7 = 7 * MINUTES_PER_DAY
+NAN = float("nan")
 METRICS = {"engagement_lift": 0, "rating_lift": 1}
 
 
 class Rolling:
     """One tutor's sliding windows. Held sessions: (t, rating, engagement, first, tech)."""
     __slots__ = ("h30", "h7", "out30", "moves30", "n30", "rating30", "eng30", "first_n",
-                 "first_rating", "tech30", "n7", "rating7", "eng7", "no_show30")
+                 "first_rating", "first_poor", "tech30", "n7", "rating7", "eng7", "no_show30")
 
     def __init__(self):
         self.h30: deque = deque()
         self.h7: deque = deque()
         self.out30: deque = deque()        # (t, tutor_no_show) of every session that reached its time
         self.moves30: deque = deque()      # times of tutor-initiated reschedules
-        self.n30 = self.first_n = self.n7 = self.no_show30 = 0
+        self.n30 = self.first_n = self.first_poor = self.n7 = self.no_show30 = 0
         self.rating30 = self.eng30 = self.first_rating = self.tech30 = self.rating7 = self.eng7 = 0.0
 
-    def evict(self, now: float) -> None:
+    def evict(self, now: float, poor: float) -> None:
         lo30, lo7 = now - DAY30, now - DAY7
         h = self.h30
         while h and h[0][0] < lo30:
@@ -49,6 +50,8 @@ class Rolling:
             if first:
                 self.first_n -= 1
                 self.first_rating -= rating
+                if rating < poor:
+                    self.first_poor -= 1
         h = self.h7
         while h and h[0][0] < lo7:
             _, rating, eng = h.popleft()
@@ -72,6 +75,7 @@ class Signals:
         self.streams = model.streams
         self.tutors = model.tutors
         self.rolling = [Rolling() for _ in model.tutors]
+        self.poor = model.behaviour.poor_rating      # a first session rated below it went poorly
         # traits the platform reads that never change: one read-only array each, shared by every
         # day's snapshot instead of rebuilt from 150 tutors every day
         self.months_experience = _read_only(np.array([t.months_experience for t in model.tutors]))
@@ -102,17 +106,29 @@ class Signals:
             if s.first:
                 r.first_n += 1
                 r.first_rating += rating
+                if rating < self.poor:
+                    r.first_poor += 1
 
     def session_moved(self, s, mover: int, t: float) -> None:
         if mover == 0:
             self.rolling[s.tutor.index].moves30.append(t)
 
-    # --- read by the jobs -----------------------------------------------------------------------
+    # --- read by the tutors and the jobs -------------------------------------------------------
+    def recent(self, index: int, now: float) -> tuple:
+        """The tutor's own last 30 days as they lived them (agents/tutor.py RECENT_FIELDS), which
+        their quit decision reads: the same facts the platform's signals sum, unrounded, with no
+        minimum of sessions and no noise."""
+        r = self.rolling[index]
+        r.evict(now, self.poor)
+        return (r.n7, r.n30, r.rating7 / r.n7 if r.n7 else NAN, r.rating30 / r.n30 if r.n30 else NAN,
+                r.eng30 / r.n30 if r.n30 else NAN, r.first_n, r.first_poor, r.no_show30, len(r.out30),
+                len(r.moves30))
+
     def mean7(self, index: int, now: float, metric: str) -> tuple[float, int]:
         """The tutor's mean engagement (or rating) over the 7 days before `now`, and how many
         sessions it is over."""
         r = self.rolling[index]
-        r.evict(now)
+        r.evict(now, self.poor)
         if r.n7 == 0:
             return float("nan"), 0
         total = r.eng7 if METRICS[metric] == 0 else r.rating7
@@ -145,7 +161,7 @@ class Signals:
         n = len(self.tutors)
         rows = []
         for r in self.rolling:
-            r.evict(now)
+            r.evict(now, self.poor)
             rows.append((r.n30, r.n7, r.rating30, r.rating7, r.eng30, r.first_n, r.first_rating,
                          r.tech30, r.no_show30, len(r.out30), len(r.moves30)))
         # fromiter over the flattened rows: the same float64 values as np.array(rows, dtype=float),

@@ -230,11 +230,12 @@ class Tracer:
         log, k = self.run.log, self.index
         for r in _rows(log["tutor_quit"], log["tutor_quit"]["tutor"] == k):
             data = {"reason": LEAVE_REASON[r["reason"]], "p": _f(r["p"], 8), "burnout": _f(r["burnout"]),
-                    "recent_rating": _f(r["recent_rating"], 3), "idle": r["idle"], "cert_factor": _f(r["cert_factor"]),
-                    "propensity": _f(r["propensity"], 8), "missed_30d": r["missed_30d"]}
+                    "recent_rating": _f(r["recent_rating"], 3), "propensity": _f(r["propensity"], 8),
+                    "missed_30d": r["missed_30d"],
+                    "factors": {cause: _f(m, 6) for cause, m in hazard.row_factors(r).items()}}
             if data["reason"] == "quit" and data["propensity"] is not None:
-                # how much each factor added to the propensity (analysis/trace/hazard.py)
-                added = hazard.shares(float(r["propensity"]), hazard.factors(data, self.run.scenario.behaviour))
+                # how much each cause added to the propensity (analysis/trace/hazard.py)
+                added = hazard.shares(float(r["propensity"]), hazard.factors(data))
                 data["hazard_added"] = {name: _f(v, 8) for name, v in added.items()}
             self.add(r["t"], "quit", LEAVE_REASON[r["reason"]], data, tutor=k, p=_f(r["p"], 8))
 

@@ -1,28 +1,30 @@
-"""How much each factor added to the quit hazard that drove a tutor's quit.
+"""How much each cause added to the quit hazard that drove a tutor's quit.
 
-The hazard is a product (agents/tutor.py `quit_probability`): the tutor's propensity x the
-certification factor x (1 + gain x burnout) x, if the recent rating is under 4, (1 + gain x
-(4 - rating)) x, if idle for 7 days, (1 + idle gain), capped at 1. The factors do not add, so
-"how much each added" is their Shapley share: each factor's average increase of the hazard over
-every order in which the factors could be applied to the propensity. The shares add up exactly to
-the hazard minus the propensity (before the cap).
+The hazard is a product (agents/tutor.py `quit_probability`): the tutor's propensity x one
+multiplier per cause (certification, burnout, low and declining ratings, poor first sessions,
+no-shows, rescheduling, low engagement, declining activity, idleness, email annoyance), capped at
+1; the event log keeps each multiplier of the day of the quit (`m_<cause>`). The multipliers do
+not add, so "how much each added" is their Shapley share: each one's average increase of the
+hazard over every order in which they could be applied to the propensity. The shares add up
+exactly to the hazard minus the propensity (before the cap).
 """
 from __future__ import annotations
 
 import math
 from itertools import combinations
 
+from agents.decisions import QUIT_CAUSES
 
-def factors(data: dict, behaviour) -> list[tuple[str, float]]:
-    """The multipliers of a logged quit (`tutor_quit` as the trace holds it), by name."""
-    out = [("certification", float(data["cert_factor"])),
-           ("burnout", 1.0 + behaviour.quit_burnout_gain * float(data["burnout"]))]
-    recent = data.get("recent_rating")
-    if recent is not None and not math.isnan(recent) and recent < 4.0:
-        out.append(("low rating", 1.0 + behaviour.quit_low_rating_gain * (4.0 - recent)))
-    if data.get("idle"):
-        out.append(("idle 7 days", 1.0 + behaviour.quit_idle_gain))
-    return out
+
+def factors(data: dict) -> list[tuple[str, float]]:
+    """The multipliers of a logged quit (`tutor_quit` as the trace holds it: `factors`) that
+    moved the hazard, by cause."""
+    return [(cause, m) for cause, m in (data.get("factors") or {}).items() if m is not None and m != 1.0]
+
+
+def row_factors(row) -> dict[str, float]:
+    """Every cause's multiplier from a tutor_quit row of the event log."""
+    return {cause: float(row[f"m_{cause}"]) for cause in QUIT_CAUSES}
 
 
 def shares(base: float, multipliers: list[tuple[str, float]]) -> dict[str, float]:

@@ -60,8 +60,7 @@ TEMPLATES: dict[tuple[str, str], tuple[str, str]] = {
     ("decision", "goal_reached"): ("{actor}{action_s} after {S}", "goal reached: {sessions_done} sessions (p=1)"),
     ("decision", "good_rating"): ("{actor}{action_s} after {S}", "rated it {rating:.1f} >= {poor_rating:g} (p=1)"),
     ("quit", "quit"): ("quit the platform",
-                       "propensity {propensity:.4f} x certification {cert_factor:g} x (1 + {burnout_gain:g} x burnout "
-                       "{burnout:.2f}){low_s}{idle_s} -> p={p:.4f} that day{added_s}"),
+                       "propensity {propensity:.4f}{factors_s} -> p={p:.4f} that day{added_s}"),
     ("quit", "suspended"): ("suspended by the platform", "{missed_30d} no-shows in 30 days (limit {limit})"),
     ("login", "routine"): ("logged in ({device})", "p={p:.2f} that day"),
     ("login", "pre_session"): ("logged in ({device}) to prepare {S}", "p={p:.2f} that day"),
@@ -162,12 +161,11 @@ def _h_decision(d, h, c):
 
 
 def _h_quit(d, h, c):
-    b, r = c["sc"].behaviour, d["recent_rating"]
-    return {"burnout_gain": b.quit_burnout_gain, "limit": c["sc"].platform.no_show_suspension,
-            "low_s": (f" x (1 + {b.quit_low_rating_gain:g} x (4 - recent rating {r:.2f}))"
-                      if r is not None and r < 4.0 else ""),
-            "idle_s": f" x {1 + b.quit_idle_gain:g} (no session for 7 days)" if d["idle"] else "",
-            "added_s": ("; added to the propensity: " + ", ".join(f"{name} {v:+.4f}" for name, v in d["hazard_added"].items())
+    moved = [(cause, m) for cause, m in (d.get("factors") or {}).items() if m is not None and m != 1.0]
+    return {"limit": c["sc"].platform.no_show_suspension,
+            "factors_s": "".join(f" x {cause.replace('_', ' ')} {m:.3g}" for cause, m in moved),
+            "added_s": ("; added to the propensity: " + ", ".join(f"{name.replace('_', ' ')} {v:+.4f}"
+                                                                for name, v in d["hazard_added"].items())
                         if d.get("hazard_added") else "")}
 
 
