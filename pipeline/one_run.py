@@ -39,7 +39,13 @@ def simulate_window(scenario, progress: bool = False, spool: Path | None = None)
     model = Platform(scenario, recorder)
     bar = None
     if progress:
+        import threading
+
         from tqdm import tqdm
+        # one process draws the bar: a thread lock will do. tqdm's default also makes a
+        # multiprocessing lock, a named semaphore that Python's resource tracker then reports as
+        # leaked when the run leaves at once (run.py exit_now)
+        tqdm.set_lock(threading.RLock())
         bar = tqdm(total=model.calendar.sim_days, unit="day", desc=f"simulating {scenario.name}",
                    leave=False, dynamic_ncols=True, disable=None)
     model.run_window(on_day=(lambda day: bar.update(1)) if bar else None)
