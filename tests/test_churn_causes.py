@@ -247,3 +247,18 @@ def test_command_refuses_a_run_without_look_ahead(run, tmp_path):
         none / "ground_truth" / "churn_labels.csv", index=False)
     code, _, stderr = run_cli("churn", none)
     assert code == 2 and stderr.count("\n") == 1 and "look-ahead" in stderr
+
+
+def test_stopped_by_the_horizon_counts_every_tutor_of_the_persona(run, result):
+    """The persona table's last column reads every tutor, not only those active at the window's
+    end: its counts are the labels' and the traits', persona by persona, and a persona stopped by
+    the horizon at least as many tutors as churned after the window."""
+    labels = pd.read_csv(run / "ground_truth" / "churn_labels.csv")
+    traits = pd.read_csv(run / "ground_truth" / "tutor_traits.csv")[["tutor_id", "persona"]]
+    every = labels.merge(traits, on="tutor_id")
+    for p in result["personas"]:
+        mine = every[every["persona"] == p["persona"]]
+        got = p["stopped_by_horizon"]
+        assert (got["n"], got["churned"]) == (len(mine), int(mine["churned"].sum())), p["persona"]
+        assert got["churned"] >= p["churned"]
+    assert sum(p["stopped_by_horizon"]["n"] for p in result["personas"]) == len(labels)

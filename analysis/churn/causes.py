@@ -122,9 +122,13 @@ def _folder(folder: Path) -> tuple[pd.DataFrame, dict]:
                        "churn_probability": ds["baseline"], **signals})
     df["any_signal"] = np.logical_or.reduce([df[s] for s in signals])
     df["risk_high"] = X["risk_High"].to_numpy() == 1
+    # every tutor, active at the window's end or not: who had stopped by the horizon
+    churned_all = labels["churned"].astype(str).str.lower().isin(["true", "1"])
+    everyone = pd.DataFrame({"persona": traits.set_index("tutor_id")["persona"].reindex(labels["tutor_id"]).to_numpy(str),
+                             "stopped": churned_all.to_numpy(bool)})
     info = {"folder": str(folder), "scenario": manifest.get("scenario"), "seed": manifest.get("seed"),
             "horizon_days": ds["horizon_days"], "tutors": ds["tutors"],
-            "active": ds["tutors"] - ds["stopped_before_end"], "signals": list(signals)}
+            "active": ds["tutors"] - ds["stopped_before_end"], "signals": list(signals), "everyone": everyone}
     return df, info
 
 
@@ -151,10 +155,15 @@ def _kendall(x: list[float], y: list[float]) -> float:
         return s / math.sqrt(nx * ny) if nx and ny else math.nan
 
 
-def _personas(df: pd.DataFrame) -> tuple[list[dict], dict]:
+def _personas(df: pd.DataFrame, everyone: pd.DataFrame) -> tuple[list[dict], dict]:
+    """Per persona: churn of the population (active at the window's end) and, over every tutor of
+    the persona, the share who had stopped by the horizon (`stopped_by_horizon`: warm-up and
+    window included, so it counts the tutors a persona loses before the window ends)."""
+    everyone = {p: g for p, g in everyone.groupby("persona", sort=True)}
     rows = [{"persona": p, **_share(int(g["churned"].sum()), len(g)),
              "mean_churn_probability": float(g["churn_probability"].mean()),
-             "spec_range": list(SPEC_RANGES[p]) if p in SPEC_RANGES else None}
+             "spec_range": list(SPEC_RANGES[p]) if p in SPEC_RANGES else None,
+             "stopped_by_horizon": _share(int(everyone[p]["stopped"].sum()), len(everyone[p]))}
             for p, g in df.groupby("persona", sort=True)]
     return rows, rank_order({r["persona"]: r["share"] for r in rows})
 
@@ -219,7 +228,7 @@ def churn_by_cause(folders: list[Path]) -> dict:
     tutors, active = sum(i["tutors"] for i in infos), sum(i["active"] for i in infos)
     churned = df.loc[y, "reason"]
     signals = [*infos[0]["signals"], "any_signal", "risk_high"]
-    personas, rank = _personas(df)
+    personas, rank = _personas(df, pd.concat([i.pop("everyone") for i in infos], ignore_index=True))
     return _clean({
         "folders": [i["folder"] for i in infos], "scenarios": sorted({str(i["scenario"]) for i in infos}),
         "seeds": [i["seed"] for i in infos], "horizon_days": infos[0]["horizon_days"],
@@ -273,12 +282,17 @@ def describe_causes(r: dict) -> str:
                    f"| {wo['n']} | {wo['churned']} | {_pct(wo['share'])} ({_ci(wo)}) | {diff} "
                    f"| {_num(s['risk_ratio'])} |")
     out += ["", "## By persona", "",
-            "| persona | tutors | churned | realised share (95% CI) | mean churn_probability | spec range |",
-            "|---|---:|---:|---|---:|---|"]
+            "Churn of the tutors active at the window's end; the last column counts every tutor of the "
+            "persona, those who stopped during the warm-up and the window too.", "",
+            "| persona | tutors | churned | realised share (95% CI) | mean churn_probability | spec range "
+            "| all tutors: stopped by the horizon (95% CI) |",
+            "|---|---:|---:|---|---:|---|---|"]
     for p in r["personas"]:
         spec = f"{p['spec_range'][0]:.2f}-{p['spec_range'][1]:.2f}" if p["spec_range"] else ""
+        every = p["stopped_by_horizon"]
         out.append(f"| {p['persona']} | {p['n']} | {p['churned']} | {_pct(p['share'])} ({_ci(p)}) "
-                   f"| {_num(p['mean_churn_probability'], '.3f')} | {spec} |")
+                   f"| {_num(p['mean_churn_probability'], '.3f')} | {spec} "
+                   f"| {every['churned']}/{every['n']}: {_pct(every['share'])} ({_ci(every)}) |")
     rk = r["rank"]
     verdict = ("n/a (missing: " + ", ".join(rk["missing"]) + ")" if rk["verdict"] is None
                else "yes" if rk["verdict"] else "no")
