@@ -26,7 +26,7 @@ has succeeded; then the blocks and the figures are replaced together):
     run.py trace T0073 data ...                          the trace example and its plot
     run.py compare production no_show_wave -n 3          the what-if example
     run.py churn data seed1 ... seed8                    churn by cause, production seeds pooled
-    run.py --tutors 1500 ... && run.py churn x10         churn by cause at platform scale
+    run.py scenarios/platform_1m.toml && run.py churn    churn by cause at platform scale
     run.py sweep ... --grid behaviour.quit_<cause>=...   one what-if per cause of churn (x4, -n 4)
     run.py sweep scenarios/email_frequency.toml ...      the email-frequency question
 
@@ -60,21 +60,18 @@ TRACE_ID = "T0073"                             # a burned-out veteran of product
 TRACE_ARGS = ["--since", "2026-10-26", "--until", "2026-10-27",
               "--type", "session,no_show,rescheduled,decision,intervention,email,daily"]
 HALF_NO_SHOWS_REPLICATIONS = 10               # the churn question: ten paired replications
-X10 = ["--tutors", "1500", "--sessions-per-day", "7500", "--seed", "1"]   # churn at platform scale
+PLATFORM = "scenarios/platform_1m.toml"        # churn by cause at platform scale (~5 min, ~3 GiB)
 X4 = ["--set", "tutors.count=600", "--set", "demand.sessions_per_day=3000"]
 WHATIF_REPLICATIONS = 4
-# one what-if per cause of churn: (cause, key, production's value, the value that strengthens it)
-CAUSE_WHATIFS = [("burnout", "behaviour.quit_burnout_gain", "1.0", "3.0"),
-                 ("low rating", "behaviour.quit_low_rating_gain", "1.0", "3.0"),
-                 ("declining rating", "behaviour.quit_rating_decline_gain", "1.5", "4.5"),
-                 ("poor first sessions", "behaviour.quit_poor_first_gain", "2.0", "6.0"),
-                 ("no-shows", "behaviour.quit_no_show_gain", "0.25", "0.75"),
-                 ("rescheduling", "behaviour.quit_reschedule_gain", "3.0", "9.0"),
-                 ("low engagement", "behaviour.quit_low_engagement_gain", "0.5", "1.5"),
-                 ("declining activity", "behaviour.quit_activity_gain", "1.0", "3.0"),
-                 ("idleness", "behaviour.quit_idle_gain", "2.0", "6.0"),
-                 ("email annoyance", "behaviour.quit_email_gain", "0.05", "0.15"),
-                 ("suspension (policy)", "platform.no_show_suspension", "10", "5")]
+# one what-if per cause of churn: (cause, key, the factor that strengthens it), from production's value
+CAUSE_WHATIFS = [("burnout", "behaviour.quit_burnout_gain", 3), ("low rating", "behaviour.quit_low_rating_gain", 3),
+                 ("declining rating", "behaviour.quit_rating_decline_gain", 3),
+                 ("poor first sessions", "behaviour.quit_poor_first_gain", 3),
+                 ("no-shows", "behaviour.quit_no_show_gain", 3), ("rescheduling", "behaviour.quit_reschedule_gain", 3),
+                 ("low engagement", "behaviour.quit_low_engagement_gain", 3),
+                 ("declining activity", "behaviour.quit_activity_gain", 3), ("idleness", "behaviour.quit_idle_gain", 3),
+                 ("email annoyance", "behaviour.quit_email_gain", 3),
+                 ("suspension (policy)", "platform.no_show_suspension", 0.5)]
 # the email what-ifs: block -> (key, values, the baseline value)
 EMAIL_SWEEPS = {"email-frequency": ("platform.interventions.min_days_between", "28,14,7,3,1", "14"),
                 "email-earlier": ("platform.interventions.churn_probability", "0.5,0.4,0.3,0.2", "0.5")}
@@ -103,12 +100,12 @@ BLOCKS = {
     "compare-half-no-shows": ("whatif.md", {"half_no_shows"}),
     "model-metrics": ("churn_model.md", {"production", "seeds", "study"}),
     "churn-causes-production": ("churn_causes.md", {"production", "seeds"}),
-    "churn-causes-x10": ("churn_causes.md", {"x10"}),
+    "churn-causes-platform": ("churn_causes.md", {"platform"}),
     "cause-whatifs": ("churn_causes.md", {"cause_whatifs"}),
     "email-frequency": ("churn_causes.md", {"email"}),
     "email-earlier": ("churn_causes.md", {"email"}),
 }
-STEP_ORDER = ("production", "seeds", "study", "trace", "compare", "half_no_shows", "x10", "cause_whatifs", "email")
+STEP_ORDER = ("production", "seeds", "study", "trace", "compare", "half_no_shows", "platform", "cause_whatifs", "email")
 
 MARKER = re.compile(r"(<!-- generated: (?P<name>[a-z0-9-]+) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.S)
 
@@ -203,9 +200,9 @@ def step_half_no_shows(tmp: Path, r: dict) -> None:
     r["half_text"] = "\n".join(l for l in out.splitlines() if not l.strip().startswith(("files in:", "wall time:")))
 
 
-def step_x10(tmp: Path, r: dict) -> None:
-    run_py([*X10, "--out", "x10", "--no-progress", "--no-model", "--no-event-log"], tmp)
-    r["x10_text"] = run_py(["churn", "x10"], tmp)
+def step_platform(tmp: Path, r: dict) -> None:
+    run_py([PLATFORM, "--out", "platform", "--no-progress", "--no-model", "--no-event-log"], tmp)
+    r["platform_text"] = run_py(["churn", "platform"], tmp)
 
 
 def _baseline_rows(path: Path) -> list[dict]:
@@ -213,14 +210,25 @@ def _baseline_rows(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def _production_value(key: str):
+    sys.path.insert(0, str(ROOT))
+    from world.scenario import read_document
+    value = read_document(ROOT / "scenarios" / "production.toml")
+    for part in key.split("."):
+        value = value[part]
+    return value
+
+
 def step_cause_whatifs(tmp: Path, r: dict) -> None:
     r["cause_whatifs"] = []
-    for i, (cause, key, base, raised) in enumerate(CAUSE_WHATIFS):
+    for i, (cause, key, factor) in enumerate(CAUSE_WHATIFS):
+        base = _production_value(key)
+        raised = type(base)(base * factor) if isinstance(base, int) else round(base * factor, 6)
         run_py(["sweep", "scenarios/production.toml", *X4, "--grid", f"{key}={base},{raised}",
                 "--baseline", f"{key}={base}", "--replications", str(WHATIF_REPLICATIONS), "--seed", "1",
                 "--out", f"cause{i}", "--no-progress", "--workers", str(r["workers"])], tmp)
-        row = next(x for x in _baseline_rows(tmp / f"cause{i}/sweep_baseline.csv") if x["outcome"] == "churned_30d")
-        r["cause_whatifs"].append((cause, key, base, raised, row))
+        rows = {x["outcome"]: x for x in _baseline_rows(tmp / f"cause{i}/sweep_baseline.csv")}
+        r["cause_whatifs"].append((cause, key, base, raised, rows["churned_30d"], rows["expected_quits_in_window"]))
 
 
 def _email_sweep(tmp: Path, r: dict, name: str, key: str, values: str, base: str) -> None:
@@ -238,7 +246,7 @@ def step_email(tmp: Path, r: dict) -> None:
 
 STEPS = {"production": step_production, "seeds": step_seeds, "study": step_study,
          "trace": step_trace, "compare": step_compare, "half_no_shows": step_half_no_shows,
-         "x10": step_x10, "cause_whatifs": step_cause_whatifs, "email": step_email}
+         "platform": step_platform, "cause_whatifs": step_cause_whatifs, "email": step_email}
 
 
 # ------------------------------------------------------------------------------------ blocks
@@ -396,38 +404,41 @@ def block_churn_production(r, sha):
                     "the validate-seeds block)") + "\n" + _churn_report(r["churn_production_text"]))
 
 
-def block_churn_x10(r, sha):
-    cmd = f"python run.py {' '.join(X10)} --no-model --out x10 && python run.py churn x10"
-    return made_by(cmd, sha) + "\n" + _churn_report(r["x10_text"])
+def block_churn_platform(r, sha):
+    cmd = f"python run.py {PLATFORM} --no-model --out platform && python run.py churn platform"
+    return made_by(cmd, sha) + "\n" + _churn_report(r["platform_text"])
 
 
 def block_cause_whatifs(r, sha):
     from scipy import stats
     cmd = (f"python run.py sweep scenarios/production.toml {' '.join(X4)} --grid KEY=BASE,RAISED --baseline "
            f"KEY=BASE --replications {WHATIF_REPLICATIONS} --seed 1")
-    rows = ["| cause | key: production -> raised | churned_30d: baseline | difference (95% CI) | sd of the "
-            "paired difference | replications at x4 for an interval clear of 0 | scale at 4 replications |",
-            "|---|---|---:|---|---:|---:|---:|"]
-    for cause, key, base, raised, x in r["cause_whatifs"]:
-        d, sd, n = float(x["diff"]), float(x["sd_diff"]), int(x["n"])
-        clear = float(x["ci_low"]) > 0 or float(x["ci_high"]) < 0
-        if d == 0 or sd != sd:
-            need_n = need_k = "n/a"
+    rows = ["| cause | key: production -> raised | expected quits in the window: difference (95% CI) | "
+            "churned_30d: baseline, difference (95% CI) | sd of the churned_30d difference | replications at x4 "
+            "for an interval clear of 0 | scale at 4 replications |", "|---|---|---|---|---:|---:|---:|"]
+    t3 = stats.t.ppf(0.975, WHATIF_REPLICATIONS - 1)
+    for cause, key, base, raised, churn, hazard in r["cause_whatifs"]:
+        sd, effect = float(churn["sd_diff"]), float(hazard["diff"])
+        clear = lambda x: float(x["ci_low"]) > 0 or float(x["ci_high"]) < 0
+        if effect <= 0 or not sd > 0:
+            need_n = need_k = "no effect to detect" if effect <= 0 else "n/a"
         else:
-            need_n = next(m for m in range(2, 10_000) if stats.t.ppf(0.975, m - 1) * sd / m ** 0.5 < abs(d))
-            # at 4 replications, with the difference growing as the tutors and its sd as their root
-            k = (stats.t.ppf(0.975, n - 1) * sd / (abs(d) * n ** 0.5)) ** 2
-            need_k = f"x{4 * max(k, 1 / 4):.0f}" if k > 1 else "x4 (this run)"
-            need_n = f"{need_n}" + (" (this run)" if clear else "")
-        rows.append(f"| {cause} | `{key}`: {base} -> {raised} | {float(x['mean_baseline']):.1f} | "
-                    f"{d:+.1f} [{float(x['ci_low']):+.1f}, {float(x['ci_high']):+.1f}]{' *' if clear else ''} | "
-                    f"{sd:.1f} | {need_n} | {need_k} |")
-    note = ("Each row: production x4 (600 tutors, ~3,000 sessions a day), the cause strengthened (its gain "
-            f"x3; the suspension threshold halved) against production's value on the same {WHATIF_REPLICATIONS} "
-            "seeds, paired. * marks an interval clear of 0. Replications needed: the smallest n whose 95% "
-            "t-interval half-width, t(n-1) x sd / sqrt(n), is below the measured difference. Scale needed: the "
-            "difference grows with the number of tutors and its sd with their square root, so at 4 replications "
-            "the platform must be (t(3) x sd / (difference x 2))^2 times x4.\n")
+            need_n = str(next(m for m in range(2, 100_000) if stats.t.ppf(0.975, m - 1) * sd / m ** 0.5 < effect))
+            k = (t3 * sd / (effect * WHATIF_REPLICATIONS ** 0.5)) ** 2
+            need_k = f"x{4 * k:.0f}" if k > 1 else "x4"
+        rows.append(f"| {cause} | `{key}`: {base} -> {raised} "
+                    f"| {effect:+.2f} [{float(hazard['ci_low']):+.2f}, {float(hazard['ci_high']):+.2f}]{' *' if clear(hazard) else ''} "
+                    f"| {float(churn['mean_baseline']):.1f}, {float(churn['diff']):+.1f} [{float(churn['ci_low']):+.1f}, "
+                    f"{float(churn['ci_high']):+.1f}]{' *' if clear(churn) else ''} | {sd:.1f} | {need_n} | {need_k} |")
+    note = ("Each row: production x4 (600 tutors, ~3,000 sessions a day), one cause strengthened (its gain x3; the "
+            f"suspension threshold halved) against production's value on the same {WHATIF_REPLICATIONS} seeds, "
+            "paired; * marks an interval clear of 0. The expected quits in the window (the sum of the tutors' daily "
+            "quit hazards) measure the cause's effect with little noise; the realised churn after the window is a "
+            "draw from such hazards. Replications needed: the smallest n whose 95% t-interval half-width, "
+            "t(n-1) x sd / sqrt(n), is below the effect, taking the effect from the expected quits (30 days of "
+            "hazard, as the look-ahead is 30 days) and the noise from churned_30d's paired sd. Scale needed at "
+            f"{WHATIF_REPLICATIONS} replications: the effect grows with the number of tutors and the sd with their "
+            "square root, so the platform must be (t(3) x sd / (effect x 2))^2 times x4.\n")
     return made_by(cmd, sha) + "\n" + "\n".join(rows) + "\n\n" + note
 
 
@@ -465,7 +476,7 @@ RENDER = {"compare-half-no-shows": block_half_no_shows, "run-summary": block_run
           "validate-seeds": block_validate_seeds, "validate-figures": block_validate_figures,
           "validate-full": block_validate_full, "trace-example": block_trace_example,
           "compare-no-show-wave": block_compare, "model-metrics": block_model_metrics,
-          "churn-causes-production": block_churn_production, "churn-causes-x10": block_churn_x10,
+          "churn-causes-production": block_churn_production, "churn-causes-platform": block_churn_platform,
           "cause-whatifs": block_cause_whatifs, "email-frequency": block_email("email-frequency"),
           "email-earlier": block_email("email-earlier")}
 
