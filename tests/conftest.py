@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 import json
 import os
+import signal
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,15 @@ def run_cli(*args, cwd: Path = ROOT, timeout: float = 300, env: dict | None = No
                           capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **env} if env else None)
     return proc.returncode, proc.stdout, proc.stderr
+
+
+def own_group_with_ctrl_c() -> None:
+    """Popen's preexec_fn for a Ctrl-C test: the child leads its own process group (a SIGINT to
+    the group reaches it and its children only) and takes SIGINT as a terminal's process does,
+    even when the tests run as a background job, which ignores it (and the child would inherit
+    that)."""
+    os.setsid()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def simulate(out: Path, *args) -> Path:

@@ -66,9 +66,7 @@ def test_ctrl_c_is_one_line_exit_130_and_leaves_everything_as_it_was(when, tmp_p
     out.mkdir()
     (out / "marker.txt").write_text("keep me\n")
 
-    def own_group_with_ctrl_c():
-        os.setsid()
-        signal.signal(signal.SIGINT, signal.SIG_DFL)   # as in a terminal (a background job ignores it)
+    from tests.conftest import own_group_with_ctrl_c
     proc = subprocess.Popen([sys.executable, "run.py", "--out", str(out), "--no-progress"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=own_group_with_ctrl_c)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, own_group_with_ctrl_c, run_cli
 
 DEV = "scenarios/dev.toml"
 SMALL = ("--set", "tutors.count=30", "--set", "demand.sessions_per_day=90")
@@ -131,7 +131,7 @@ def test_an_interrupted_compare_stops_and_leaves_the_old_folder_as_it_was(tmp_pa
     proc = subprocess.Popen([sys.executable, "run.py", "compare", "scenarios/production.toml",
                              "scenarios/no_show_wave.toml", "-n", "3", "--out", str(out), "--no-progress", *how],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            preexec_fn=own_group_with_ctrl_c)
     time.sleep(6)
     assert proc.poll() is None, "the compare ended before it could be interrupted"
     sent = time.monotonic()
