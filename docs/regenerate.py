@@ -64,14 +64,12 @@ PLATFORM = "scenarios/platform_1m.toml"        # churn by cause at platform scal
 X4 = ["--set", "tutors.count=600", "--set", "demand.sessions_per_day=3000"]
 WHATIF_REPLICATIONS = 4
 # one what-if per cause of churn: (cause, key, the factor that strengthens it), from production's value
-CAUSE_WHATIFS = [("burnout", "behaviour.quit_burnout_gain", 3), ("low rating", "behaviour.quit_low_rating_gain", 3),
-                 ("declining rating", "behaviour.quit_rating_decline_gain", 3),
-                 ("poor first sessions", "behaviour.quit_poor_first_gain", 3),
-                 ("no-shows", "behaviour.quit_no_show_gain", 3), ("rescheduling", "behaviour.quit_reschedule_gain", 3),
-                 ("low engagement", "behaviour.quit_low_engagement_gain", 3),
-                 ("declining activity", "behaviour.quit_activity_gain", 3), ("idleness", "behaviour.quit_idle_gain", 3),
-                 ("email annoyance", "behaviour.quit_email_gain", 3),
-                 ("suspension (policy)", "platform.no_show_suspension", 0.5)]
+SUSPENSION = "platform.no_show_suspension"
+CAUSE_WHATIFS = [(cause.replace("_", " "), f"behaviour.quit_{gain}_gain", 3) for cause, gain in (
+    ("burnout", "burnout"), ("low_rating", "low_rating"), ("declining_rating", "rating_decline"),
+    ("poor_first_sessions", "poor_first"), ("no-shows", "no_show"), ("rescheduling", "reschedule"),
+    ("low_engagement", "low_engagement"), ("declining_activity", "activity"), ("idleness", "idle"),
+    ("email_annoyance", "email"))] + [("suspension (policy)", SUSPENSION, 0.5)]
 # the email what-ifs: block -> (key, values, the baseline value)
 EMAIL_SWEEPS = {"email-frequency": ("platform.interventions.min_days_between", "28,14,7,3,1", "14"),
                 "email-earlier": ("platform.interventions.churn_probability", "0.5,0.4,0.3,0.2", "0.5")}
@@ -420,12 +418,15 @@ def block_cause_whatifs(r, sha):
     for cause, key, base, raised, churn, hazard in r["cause_whatifs"]:
         sd, effect = float(churn["sd_diff"]), float(hazard["diff"])
         clear = lambda x: float(x["ci_low"]) > 0 or float(x["ci_high"]) < 0
+        if key == SUSPENSION:          # the platform's rule, not the decision: its effect is the churn's own
+            effect = float(churn["diff"])
         if effect <= 0 or not sd > 0:
             need_n = need_k = "no effect to detect" if effect <= 0 else "n/a"
         else:
-            need_n = str(next(m for m in range(2, 100_000) if stats.t.ppf(0.975, m - 1) * sd / m ** 0.5 < effect))
-            k = (t3 * sd / (effect * WHATIF_REPLICATIONS ** 0.5)) ** 2
-            need_k = f"x{4 * k:.0f}" if k > 1 else "x4"
+            n = next((m for m in range(2, 1001) if stats.t.ppf(0.975, m - 1) * sd / m ** 0.5 < effect), None)
+            need_n = str(n) if n else "more than 1,000"
+            k = 4 * (t3 * sd / (effect * WHATIF_REPLICATIONS ** 0.5)) ** 2
+            need_k = "x4" if k <= 4 else f"x{k:,.0f}" if k <= 1000 else "more than x1,000"
         rows.append(f"| {cause} | `{key}`: {base} -> {raised} "
                     f"| {effect:+.2f} [{float(hazard['ci_low']):+.2f}, {float(hazard['ci_high']):+.2f}]{' *' if clear(hazard) else ''} "
                     f"| {float(churn['mean_baseline']):.1f}, {float(churn['diff']):+.1f} [{float(churn['ci_low']):+.1f}, "
@@ -434,7 +435,9 @@ def block_cause_whatifs(r, sha):
             f"suspension threshold halved) against production's value on the same {WHATIF_REPLICATIONS} seeds, "
             "paired; * marks an interval clear of 0. The expected quits in the window (the sum of the tutors' daily "
             "quit hazards) measure the cause's effect with little noise; the realised churn after the window is a "
-            "draw from such hazards. Replications needed: the smallest n whose 95% t-interval half-width, "
+            "draw from such hazards. (A suspension is the platform's rule, not the tutor's decision: a stricter "
+            "rule lowers the expected quits by decision, since it removes tutors first; its effect is read from "
+            "churned_30d itself.) Replications needed: the smallest n whose 95% t-interval half-width, "
             "t(n-1) x sd / sqrt(n), is below the effect, taking the effect from the expected quits (30 days of "
             "hazard, as the look-ahead is 30 days) and the noise from churned_30d's paired sd. Scale needed at "
             f"{WHATIF_REPLICATIONS} replications: the effect grows with the number of tutors and the sd with their "
