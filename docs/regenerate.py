@@ -416,10 +416,10 @@ def block_cause_whatifs(r, sha):
             "for an interval clear of 0 | scale at 4 replications |", "|---|---|---|---|---:|---:|---:|"]
     t3 = stats.t.ppf(0.975, WHATIF_REPLICATIONS - 1)
     for cause, key, base, raised, churn, hazard in r["cause_whatifs"]:
-        sd, effect = float(churn["sd_diff"]), float(hazard["diff"])
+        sd, shown = float(churn["sd_diff"]), float(hazard["diff"])
         clear = lambda x: float(x["ci_low"]) > 0 or float(x["ci_high"]) < 0
-        if key == SUSPENSION:          # the platform's rule, not the decision: its effect is the churn's own
-            effect = float(churn["diff"])
+        # the platform's rule, not the tutor's decision: its effect is the churn's own
+        effect = float(churn["diff"]) if key == SUSPENSION else shown
         if effect <= 0 or not sd > 0:
             need_n = need_k = "no effect to detect" if effect <= 0 else "n/a"
         else:
@@ -428,7 +428,7 @@ def block_cause_whatifs(r, sha):
             k = 4 * (t3 * sd / (effect * WHATIF_REPLICATIONS ** 0.5)) ** 2
             need_k = "x4" if k <= 4 else f"x{k:,.0f}" if k <= 1000 else "more than x1,000"
         rows.append(f"| {cause} | `{key}`: {base} -> {raised} "
-                    f"| {effect:+.2f} [{float(hazard['ci_low']):+.2f}, {float(hazard['ci_high']):+.2f}]{' *' if clear(hazard) else ''} "
+                    f"| {shown:+.2f} [{float(hazard['ci_low']):+.2f}, {float(hazard['ci_high']):+.2f}]{' *' if clear(hazard) else ''} "
                     f"| {float(churn['mean_baseline']):.1f}, {float(churn['diff']):+.1f} [{float(churn['ci_low']):+.1f}, "
                     f"{float(churn['ci_high']):+.1f}]{' *' if clear(churn) else ''} | {sd:.1f} | {need_n} | {need_k} |")
     note = ("Each row: production x4 (600 tutors, ~3,000 sessions a day), one cause strengthened (its gain x3; the "
