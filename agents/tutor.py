@@ -10,7 +10,6 @@ from collections import deque
 
 import mesa
 
-from agents.decisions import QUIT_CAUSES, RECENT_FIELDS  # noqa: F401  (their order is quit_factors')
 from agents.traits import correlated_uniforms, draw, pick, quantile
 
 MORNING_BLOCK = (8, 9, 10, 11)            # 8am-12pm
@@ -48,6 +47,9 @@ class Tutor(mesa.Agent):
         self.inbox: deque = deque()                  # times the platform's emails reached the tutor
         self.unsubscribed = False                    # the tutor asked for no more of them
         self.lessons = 0.0                           # coaching calls had (self-study: its share)
+        mail = model.settings.engagement.email
+        self.inbox_memory = mail.memory_days * self.day_minutes   # how long an email weighs ...
+        self.inbox_tolerance = mail.tolerance                      # ... and how many are taken calmly
         self.missed_sessions: deque = deque()        # times of the tutor's no-shows, last 30 days
         self.bookings = 0                            # sessions booked with the tutor
         self.intake: deque = deque()                 # times new students booked a first session
@@ -204,9 +206,9 @@ class Tutor(mesa.Agent):
         return self._no_show_chance[1]
 
     def quit_factors(self, t: float, recent) -> list[float]:
-        """Today's multipliers of the quit propensity, one per cause in QUIT_CAUSES order, each
+        """Today's multipliers of the quit propensity, one per cause in agents/decisions.py QUIT_CAUSES order, each
         (1 + the scenario's gain x how much of the cause the tutor lives with). `recent` is the
-        tutor's last 30 days as they lived them (RECENT_FIELDS: sessions held in 7 and 30 days,
+        tutor's last 30 days as they lived them (decisions.py RECENT_FIELDS: sessions held in 7 and 30 days,
         mean ratings, mean engagement, first sessions and how many went poorly, their own
         no-shows, sessions that reached their time, sessions they moved)."""
         b = self.model.behaviour
@@ -225,7 +227,7 @@ class Tutor(mesa.Agent):
             if span > 7.0:
                 slow = max(0.0, 1.0 - n7 * span / (7.0 * n30))
         moved = moves / (outcomes + moves) if moves else 0.0
-        annoyed = max(0, self.emails_recent(t) - self.model.settings.engagement.email.tolerance)
+        annoyed = max(0, self.emails_recent(t) - self.inbox_tolerance)
         idle = t - self.last_session_time > 7 * self.day_minutes
         return [b.quit_certification_factor[self.certification],
                 1.0 + b.quit_burnout_gain * self.burnout(t),
@@ -249,7 +251,7 @@ class Tutor(mesa.Agent):
     def emails_recent(self, t: float) -> int:
         """The platform's emails the tutor received in the last `engagement.email.memory_days`."""
         q = self.inbox
-        since = t - self.model.settings.engagement.email.memory_days * self.day_minutes
+        since = t - self.inbox_memory
         while q and q[0] < since:
             q.popleft()
         return len(q)
