@@ -101,13 +101,15 @@ class Student(mesa.Agent):
         b = self.model.behaviour
         raw = (b.rating_base + b.rating_slope * quality + self.rating_bias
                + ((b.first_session_penalty
-                   - b.first_session_unreliability_penalty * max(0.0, 0.8 - tutor_reliability) ** 2) if first else 0.0)
+                   - b.first_session_unreliability_penalty
+                   * max(0.0, b.first_session_reliability_floor - tutor_reliability) ** 2) if first else 0.0)
                + self.model.connection_penalty[connection]
                + (b.tech_issue_rating_penalty if tech_issue else 0.0)
                + b.rating_noise_sd * z_rating)
         rating = round_tenth(1.0 if raw < 1.0 else 5.0 if raw > 5.0 else raw)
         sat = (b.satisfaction_base + b.satisfaction_rating_weight * rating
-               + b.satisfaction_empathy_weight * (empathy - 6.5) + b.satisfaction_noise_sd * z_satisfaction)
+               + b.satisfaction_empathy_weight * (empathy - b.reference.empathy)
+               + b.satisfaction_noise_sd * z_satisfaction)
         satisfaction = round_tenth(1.0 if sat < 1.0 else 10.0 if sat > 10.0 else sat)
         return rating, satisfaction, satisfaction >= b.recommend_threshold
 

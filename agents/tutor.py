@@ -60,7 +60,9 @@ class Tutor(mesa.Agent):
         # what the platform shows new students (a prior until the tutor has ratings), and how much
         # it draws them (world/marketplace.py match): (shown / 5) ** students.rating_sensitivity
         self.rating_sensitivity = model.settings.students.rating_sensitivity
-        self._show(4.0)                              # sets shown_rating and appeal
+        platform = model.settings.platform
+        self.prior_rating, self.prior_weight = platform.listing_prior_rating, platform.listing_prior_sessions
+        self._show(self.prior_rating)                # sets shown_rating and appeal
         self.p_quit = float("nan")                   # today's quit hazard (decided at midnight)
         # (reliability, chance) last worked out by reschedule_ and no_show_probability_at
         self._move_chance = self._no_show_chance = (float("nan"), float("nan"))
@@ -94,7 +96,7 @@ class Tutor(mesa.Agent):
         self.weekend_only = rng.random() < t.weekend_only_share
         self.morning = rng.random() < t.morning_share
         self.odd_hours = rng.random() < t.odd_hours_share
-        self._build_timetable(rng, draw(t.working_days, rng))
+        self._build_timetable(rng, draw(t.working_days, rng), t.weekend_day_weight)
         self._build_offer()
 
     def commit_more_hours(self, flex_gain: float, capacity_gain: int) -> None:
@@ -118,7 +120,7 @@ class Tutor(mesa.Agent):
         self.roster_room = self.model.settings.platform.roster_fill * self.weekly_capacity
         self.model.tutor_changed(self)               # the room weighs the tutor in students' search
 
-    def _build_timetable(self, rng, working_days: float):
+    def _build_timetable(self, rng, working_days: float, weekend_day_weight: float):
         """Preferred hours per weekday (0 = Monday) and the hours accepted if asked."""
         block = MORNING_BLOCK if self.morning else EVENING_BLOCK
         # hours next to the preferred block are accepted if asked; the other block is not
@@ -132,7 +134,8 @@ class Tutor(mesa.Agent):
             return
         n = max(1, min(7, int(round(working_days))))
         # weekends are worked less often than weekdays
-        days = sorted(_weighted_sample(list(range(7)), [1, 1, 1, 1, 1, 0.15, 0.15], n, rng))
+        w = weekend_day_weight
+        days = sorted(_weighted_sample(list(range(7)), [1, 1, 1, 1, 1, w, w], n, rng))
         for wd in days:
             self.preferred[wd] = block
             self.flexible[wd] = near + (ODD_HOURS if self.odd_hours else ())
@@ -275,8 +278,9 @@ class Tutor(mesa.Agent):
         if rating is not None:
             self.completed += 1
             self.rating_sum += rating
-            # shrunk towards 4.0 until the tutor has a few ratings, as listings do
-            self._show((self.rating_sum + 4.0 * 5) / (self.completed + 5))
+            # shrunk towards the platform's prior until the tutor has a few ratings, as listings do
+            self._show((self.rating_sum + self.prior_rating * self.prior_weight)
+                       / (self.completed + self.prior_weight))
 
     def _show(self, rating: float) -> None:
         """The rating new students see, and the appeal it gives the tutor in their search."""

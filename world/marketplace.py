@@ -13,7 +13,6 @@ from agents.traits import choose
 from world.match_index import MatchIndex
 
 HOURS_PER_DAY = 24
-PRIMARY_SUBJECT_FACTOR = 3.0     # how much more likely a student finds a tutor in their primary subject
 MAX_REJECTIONS = 32              # draws from the index a pick may take before the scan picks instead
 
 
@@ -22,11 +21,14 @@ class Marketplace:
         self.model = model
         self.calendar = model.calendar
         self.tutors = tutors
+        platform = model.settings.platform
+        self.full_roster_weight = platform.full_roster_weight
         # subject -> (tutor, weight factor): students favour a tutor whose primary subject it is
         self.by_subject: dict[str, list] = {}
+        primary = platform.primary_subject_weight
         for t in tutors:
             for s in t.subjects:
-                self.by_subject.setdefault(s, []).append((t, PRIMARY_SUBJECT_FACTOR if s == t.primary_subject else 1.0))
+                self.by_subject.setdefault(s, []).append((t, primary if s == t.primary_subject else 1.0))
         # the same tutors' open weights, per subject, for drawing in O(log n) (world/match_index.py)
         self.index = MatchIndex(model, self.by_subject)
 
@@ -144,8 +146,8 @@ class Marketplace:
                 k, tutor = drawn
                 w = tree.weight(k)
                 free = 1.0 - tutor.roster_load / tutor.roster_room
-                if free < 0.02:
-                    free = 0.02
+                if free < self.full_roster_weight:
+                    free = self.full_roster_weight
                 choice = (w / tree.total, tree.count, free)
             else:
                 if scanned is None:
@@ -174,6 +176,7 @@ class Marketplace:
         intake = self.model.settings.platform.new_students_per_week
         week_ago = self.model.env.now - 7 * 1440
         cadence, seen = student.cadence, student.tutors_seen
+        floor = self.full_roster_weight
         # tutors the student has not had yet come first; failing them, those they have had
         fresh, fresh_weights, again, again_weights = [], [], [], []     # (tutor, room), weight
         for t, factor in self.by_subject.get(student.subject, ()):
@@ -187,8 +190,8 @@ class Marketplace:
             if len(t.intake) >= intake and t.intake_since(week_ago) >= intake:
                 continue
             free = 1.0 - load / week
-            if free < 0.02:
-                free = 0.02
+            if free < floor:
+                free = floor
             # the rating shown, weighed by students' rating_sensitivity; the primary subject
             w = free * t.appeal * factor
             if t.index in seen:

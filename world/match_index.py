@@ -3,7 +3,8 @@
 A tutor's open weight in a subject is what the marketplace's linear scan (world/marketplace.py
 `Marketplace.scan`) would weigh them with, before the student's own exclusions:
 
-    max(0.02, 1 - roster_load / roster_room) x appeal x (PRIMARY_SUBJECT_FACTOR in their primary subject)
+    max(full_roster_weight, 1 - roster_load / roster_room) x appeal x (primary_subject_weight in their
+    primary subject)
 
 when the tutor is active, has not taken the platform's weekly intake of new students, and has
 room for the smallest weekly cadence a student can have; 0 otherwise. The model tells the index
@@ -71,6 +72,7 @@ class MatchIndex:
     def __init__(self, model, by_subject: dict):
         self.model = model
         self.intake = model.settings.platform.new_students_per_week
+        self.floor = model.settings.platform.full_roster_weight
         # the smallest weekly cadence a student can have: a tutor without that much room is closed
         self.min_cadence = min(int(k) for k in model.settings.students.cadence_weights)
         self.trees = {s: SubjectTree(entries) for s, entries in by_subject.items()}
@@ -100,8 +102,8 @@ class MatchIndex:
             load = t.roster_load
             if load + self.min_cadence <= week and (len(t.intake) < self.intake or not self._is_capped(t)):
                 free = 1.0 - load / week
-                if free < 0.02:
-                    free = 0.02
+                if free < self.floor:
+                    free = self.floor
                 w = free * t.appeal
         for sub, pos, factor in self.places[t.index]:
             v = w * factor

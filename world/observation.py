@@ -15,6 +15,7 @@ class Observer:
     def __init__(self, model):
         sc = model.settings
         self.b = model.behaviour
+        self.ref = model.behaviour.reference
         self.width = sc.platform.speak_balance_width
         self.calendar = model.calendar
         self.network = model.network
@@ -27,7 +28,7 @@ class Observer:
     def observe(self, s, t: float, burnout: float, reliability: float) -> tuple:
         """The session_observed row for session `s` held at time `t`, by a tutor at this burnout
         and reliability today."""
-        b = self.b
+        b, ref = self.b, self.ref
         tutor, student = s.tutor, s.student
         rng = tutor.session_stream
         # the session's standard normal noise, in this order (the tutor's batched stream)
@@ -40,11 +41,11 @@ class Observer:
         tech = rng.random() < network.tech_issue_prob[conn]
 
         # what the camera and the microphone see (each clipped to the range the analysis reports)
-        x = (student.attention + b.attention_tutor_weight * (tutor.skill - 0.8)
+        x = (student.attention + b.attention_tutor_weight * (tutor.skill - ref.skill)
              + self.att_conn[conn] + b.attention_noise_sd * z_attention)
         attention = 10.0 if x < 10.0 else 100.0 if x > 100.0 else x
         x = (tutor.speak_style + b.speak_burnout_shift * burnout
-             + b.speak_attention_weight * (72.0 - attention) / 100.0 + b.speak_noise_sd * z_speak)
+             + b.speak_attention_weight * (ref.attention - attention) / 100.0 + b.speak_noise_sd * z_speak)
         speak = 0.20 if x < 0.20 else 0.80 if x > 0.80 else x
         x = (100.0 * tutor.camera_habit + b.camera_noise_sd * z_camera
              - (b.camera_tech_issue_penalty if tech else 0.0))
@@ -55,25 +56,25 @@ class Observer:
         duration = int(25 if x < 25 else 105 if x > 105 else x)
 
         # what the transcript analysis scores
-        x = tutor.empathy * (1.0 - 0.15 * burnout) + b.empathy_noise_sd * z_empathy
+        x = tutor.empathy * (1.0 - b.empathy_burnout_cut * burnout) + b.empathy_noise_sd * z_empathy
         empathy = 1.0 if x < 1.0 else 10.0 if x > 10.0 else x
         x = tutor.clarity + b.clarity_noise_sd * z_clarity
         clarity = 1.0 if x < 1.0 else 10.0 if x > 10.0 else x
 
         # how good the session was for this student, and how they judge it
         quality = (b.quality_skill_weight * tutor.skill * (1.0 - b.quality_burnout_penalty * burnout)
-                   + b.quality_empathy_weight * (empathy - 6.5)
-                   + b.quality_clarity_weight * (clarity - 6.8)
-                   + b.quality_attention_weight * (attention - 72.0) / 10.0
-                   + b.quality_camera_weight * (camera - 92.0) / 10.0
+                   + b.quality_empathy_weight * (empathy - ref.empathy)
+                   + b.quality_clarity_weight * (clarity - ref.clarity)
+                   + b.quality_attention_weight * (attention - ref.attention) / 10.0
+                   + b.quality_camera_weight * (camera - ref.camera) / 10.0
                    + b.quality_noise_sd * z_quality)
         rating, satisfaction, recommend = student.rate(quality, empathy, s.first, conn, tech, reliability,
                                                        z_rating, z_satisfaction)
 
-        x = (b.sentiment_tutor_base + b.sentiment_tutor_empathy_weight * (tutor.empathy - 6.5)
+        x = (b.sentiment_tutor_base + b.sentiment_tutor_empathy_weight * (tutor.empathy - ref.empathy)
              - b.sentiment_tutor_burnout_weight * burnout + b.sentiment_tutor_noise_sd * z_tutor_sent)
         tutor_sent = -0.2 if x < -0.2 else 0.95 if x > 0.95 else x
-        x = (b.sentiment_student_base + b.sentiment_student_rating_weight * (rating - 4.1)
+        x = (b.sentiment_student_base + b.sentiment_student_rating_weight * (rating - ref.rating)
              + b.sentiment_student_noise_sd * z_student_sent)
         student_sent = -0.5 if x < -0.5 else 0.95 if x > 0.95 else x
         mix = b.sentiment_overall_mix

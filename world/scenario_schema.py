@@ -114,6 +114,7 @@ class TutorTraits(WithRanges):
     morning_share: float | None = Field(None, ge=0, le=1)      # P(preferred block is morning)
     weekend_only_share: float | None = Field(None, ge=0, le=1)
     odd_hours_share: float | None = Field(None, ge=0, le=1)    # also takes 6-7am / 10-11pm slots
+    weekend_day_weight: float | None = Field(None, ge=0)       # a Sat/Sun against a weekday when choosing working days
     working_days: Dist | None = None       # weekdays worked per week (weekday tutors)
     certification: dict[Certification, float] | None = None
 
@@ -143,7 +144,7 @@ class Tutors(Strict):
             raise ValueError(f"persona shares must sum to 1, they sum to {total:.4f}")
         missing = [t for t in TUTOR_TRAITS if getattr(self.defaults, t) is None and t != "burnout_onset_day"]
         missing += [t for t in ("morning_share", "weekend_only_share", "odd_hours_share",
-                                "working_days", "certification") if getattr(self.defaults, t) is None]
+                                "weekend_day_weight", "working_days", "certification") if getattr(self.defaults, t) is None]
         if missing:
             raise ValueError(f"[tutors.defaults] must give every trait; missing: {', '.join(missing)}")
         _check_shares(dict(enumerate(self.subjects_count_weights)), "subjects_count_weights")
@@ -175,6 +176,7 @@ class Students(WithRanges):
     rating_bias: Dist                                    # personal rating leniency (stars)
     tech_setup: Dist                                     # the student's connection (z-score)
     days_flex: int = Field(ge=0)                         # days a booking may slip past the wish
+    rebook_jitter: float = Field(ge=0, lt=1)             # next session after cadence x (1 +/- jitter) days
     rating_sensitivity: float = Field(ge=0)
 
     @model_validator(mode="after")
@@ -191,6 +193,17 @@ class Students(WithRanges):
 
 
 # --- behaviour of sessions, network and platform ------------------------------------------------
+
+class ReferenceSession(Strict):
+    """The session the perception weights are centred on: a weight moves an outcome by the
+    observable's distance from here (a shift here is a shift of the outcome's base)."""
+    skill: float
+    empathy: float
+    clarity: float
+    attention: float
+    camera: float
+    rating: float
+
 
 class Behaviour(Strict):
     """How traits become events: every coefficient of the causal model."""
@@ -221,17 +234,19 @@ class Behaviour(Strict):
     quit_certification_factor: dict[Certification, float]
     # session perception
     quality_skill_weight: float
-    quality_empathy_weight: float                  # per point of empathy above 6.5
-    quality_clarity_weight: float                  # per point of clarity above 6.8
-    quality_attention_weight: float                # per 10 points of attention above 72
-    quality_camera_weight: float                   # per 10 points of camera-on time above 92
+    reference: ReferenceSession                    # what "above" means in the weights below
+    quality_empathy_weight: float                  # per point of empathy above the reference
+    quality_clarity_weight: float                  # per point of clarity above the reference
+    quality_attention_weight: float                # per 10 points of attention above the reference
+    quality_camera_weight: float                   # per 10 points of camera-on time above the reference
     quality_burnout_penalty: float                 # quality lost at burnout 1
     quality_noise_sd: float = Field(ge=0)
     rating_base: float
     rating_slope: float
     rating_noise_sd: float = Field(ge=0)
     first_session_penalty: float
-    first_session_unreliability_penalty: float     # stars lost: k * (0.8 - reliability now) ** 2
+    first_session_unreliability_penalty: float     # stars lost: k * (floor - reliability now) ** 2
+    first_session_reliability_floor: float = Field(ge=0, le=1)   # below it a first impression suffers
     connection_rating_penalty: dict[ConnectionLevel, float]
     tech_issue_rating_penalty: float
     satisfaction_base: float
@@ -240,7 +255,7 @@ class Behaviour(Strict):
     satisfaction_noise_sd: float = Field(ge=0)
     recommend_threshold: float
     # session observables
-    attention_tutor_weight: float                  # attention points per unit of quality above 0.75
+    attention_tutor_weight: float                  # attention points per unit of skill above the reference
     attention_noise_sd: float = Field(ge=0)
     attention_connection_penalty: dict[ConnectionLevel, float]
     speak_noise_sd: float = Field(ge=0)
@@ -257,12 +272,13 @@ class Behaviour(Strict):
     sentiment_tutor_burnout_weight: float
     sentiment_tutor_noise_sd: float = Field(ge=0)
     sentiment_student_base: float
-    sentiment_student_rating_weight: float         # per star above 4.1
+    sentiment_student_rating_weight: float         # per star above the reference rating
     sentiment_student_noise_sd: float = Field(ge=0)
     sentiment_overall_mix: float = Field(ge=0, le=1)   # weight of the student's speech
     sentiment_overall_base: float                      # the lesson's content is more neutral than either party
     sentiment_overall_noise_sd: float = Field(ge=0)
     empathy_noise_sd: float = Field(ge=0)
+    empathy_burnout_cut: float = Field(ge=0, le=1)     # share of empathy a fully burned-out tutor shows less
     clarity_noise_sd: float = Field(ge=0)
     # students' reactions
     leave_after_poor_first: float = Field(ge=0, le=1)      # poor = rating < poor_rating
@@ -427,6 +443,10 @@ class ExperimentPolicy(Strict):
 
 class Platform(Strict):
     speak_balance_width: float = Field(gt=0)          # |ratio - 0.5| at which balance reaches 0
+    primary_subject_weight: float = Field(gt=0)       # search weight of a tutor in their primary subject (others: 1)
+    full_roster_weight: float = Field(gt=0, le=1)     # search weight left to a tutor whose roster is full
+    listing_prior_rating: float = Field(ge=1, le=5)   # the rating shown before a tutor has ratings ...
+    listing_prior_sessions: float = Field(ge=0)       # ... and how many ratings it counts as
     churn: ChurnFormula = ChurnFormula()
     acquisition_gain: float = Field(ge=0, le=1)       # how fast marketing corrects to demand
     new_students_per_week: int = Field(gt=0)           # first sessions a tutor takes on in 7 days

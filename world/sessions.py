@@ -48,6 +48,7 @@ class SessionDesk:
         self.rec = model.recorder
         self.market = model.marketplace
         self.b = model.behaviour
+        self.rebook_jitter = model.settings.students.rebook_jitter
         self.days_flex = model.settings.students.days_flex
         self.observer = Observer(model)
         self.next_sid = 0
@@ -229,7 +230,7 @@ class SessionDesk:
         day = int(t // MINUTES_PER_DAY)
         why = SWITCHING
         if action == CONTINUE:
-            gap = max(1, round(student.days_between_sessions * student.stream.uniform(0.8, 1.2)))
+            gap = max(1, round(student.days_between_sessions * student.stream.uniform(1.0 - self.rebook_jitter, 1.0 + self.rebook_jitter)))
             if student.tutor.active and self.book_with(student, student.tutor, day + gap):
                 return
             action, why = SWITCH, UNAVAILABLE
