@@ -169,8 +169,8 @@ def _fig_categorical(results, path: Path) -> bool:
 
 
 def _fig_correlations(results, path: Path) -> bool:
-    corr = [r for r in results if r.check.kind == "corr" and r.check.section in (8, 9)
-            and r.status != "SKIP"]
+    corr = [r for r in results if (r.check.kind == "corr" or r.check.key == "corr_speak_eng")
+            and r.check.section in (8, 9) and r.status != "SKIP"]
     gaps = [r for r in results if r.check.key in ("gap_connection", "gap_first", "trend_churn")
             and r.status != "SKIP"]
     if not corr and not gaps:
@@ -182,7 +182,9 @@ def _fig_correlations(results, path: Path) -> bool:
             ax.axis("off")
             continue
         x = np.arange(len(rs))
-        tgt = [r.check.target if isinstance(r.check.target, (int, float)) else r.lo for r in rs]
+        tgt = [r.check.target if isinstance(r.check.target, (int, float))
+               else (r.lo + r.hi) / 2 if r.lo is not None and r.hi is not None else r.lo
+               for r in rs]
         lo = [t - (r.lo if r.lo is not None else t) for t, r in zip(tgt, rs)]
         hi = [(r.hi if r.hi is not None else t) - t for t, r in zip(tgt, rs)]
         ax.bar(x - 0.2, tgt, 0.4, yerr=[lo, hi], capsize=3, color=TARGET_COLOR, alpha=0.7,
@@ -363,15 +365,18 @@ def _check_tables(results) -> list[str]:
         by_section.setdefault(r.check.section, []).append(r)
     for sec in sorted(by_section):
         rs = by_section[sec]
-        counts = {s: sum(r.status == s for r in rs) for s in ("PASS", "FAIL", "SKIP")}
+        counts = {s: sum(r.status == s for r in rs) for s in ("PASS", "FAIL", "READING", "SKIP")}
         lines += [f"### §{sec} {T.SECTIONS.get(sec, '')}", "",
-                  f"{counts['PASS']} passed, {counts['FAIL']} failed, {counts['SKIP']} skipped",
+                  f"{counts['PASS']} passed, {counts['FAIL']} failed, {counts['SKIP']} skipped"
+                  + (f", {counts['READING']} off by a documented reading" if counts["READING"]
+                     else ""),
                   "", "| id | claim | level | target | measured | result |",
                   "|---|---|---|---|---|---|"]
         for r in rs:
             claim = _md(r.check.claim) + (f" <br><sub>{_md(r.check.note)}</sub>"
                                           if r.check.note else "")
-            result = {"PASS": "PASS", "FAIL": "**FAIL**", "SKIP": "SKIP"}[r.status]
+            result = {"PASS": "PASS", "FAIL": "**FAIL**", "SKIP": "SKIP",
+                      "READING": f"READING ({_md(r.check.reading)})"}[r.status]
             lines.append(f"| {r.check.id} | {claim} | {r.check.level} | {_md(r.target_text)} "
                          f"| {_md(r.text)} | {result} |")
         lines.append("")

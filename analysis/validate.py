@@ -19,10 +19,12 @@ import numpy as np
 import pandas as pd
 
 from analysis import targets as T
+from analysis.targets import tolerance
 from output.reading import has_table
 from output.reading import read_table as read_run_table
 
 EPS = 1e-9
+STATUSES = ("PASS", "FAIL", "READING", "SKIP")
 NA_VALUES = ["", "NA", "NaN", "nan", "null", "None"]
 TRUE_WORDS = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False}
 
@@ -131,14 +133,14 @@ def load(root: Path) -> Data:
 @dataclass
 class Result:
     check: T.Check
-    status: str                 # PASS / FAIL / SKIP
+    status: str                 # PASS / FAIL / SKIP / READING (fails by a documented reading)
     measured: Any = None        # number, or {category: share} for shares
     text: str = ""              # measured, as printed
     n: int | None = None
     target_text: str = ""
     lo: float | None = None
     hi: float | None = None
-    se: float | None = None     # standard error of a persona mean (few tutors)
+    se: float | None = None     # standard error of the measured statistic, where it has one
 
     def as_dict(self) -> dict:
         c = self.check
@@ -147,7 +149,8 @@ class Result:
                 "tolerance": _jsonable(c.tol), "lo": _jsonable(self.lo),
                 "hi": _jsonable(self.hi), "target_text": self.target_text,
                 "measured": _jsonable(self.measured), "measured_text": self.text,
-                "n": _jsonable(self.n), "status": self.status, "note": c.note or None}
+                "n": _jsonable(self.n), "standard_error": _jsonable(self.se),
+                "status": self.status, "note": c.note or None}
 
 
 def _jsonable(v):
@@ -230,7 +233,7 @@ def _measure_metric(c: T.Check, d: Data) -> Result:
     hi = m.hi if m.lo is not None or m.hi is not None else c.hi
     value = float(m.value)
     r = Result(c, "PASS" if _inside(value, lo, hi) else "FAIL", value,
-               m.text or _num(value), m.n, lo=lo, hi=hi)
+               m.text or _num(value), m.n, lo=lo, hi=hi, se=m.se)
     if m.target_text:
         r.target_text = m.target_text
     return r
@@ -262,7 +265,8 @@ def _measure_rule(c: T.Check, d: Data, df: pd.DataFrame) -> Result:
     """A row-wise rule that every row must keep."""
     if df.empty:
         raise T.Skip("no rows")
-    return _violations(c, df, ~_mask(c.params["ok"](df), df, True), len(df))
+    ok = c.params["ok"](df, d) if c.params.get("with_data") else c.params["ok"](df)
+    return _violations(c, df, ~_mask(ok, df, True), len(df))
 
 
 def _measure_fk(c: T.Check, d: Data, df: pd.DataFrame) -> Result:
@@ -317,8 +321,8 @@ def _measure_moment(c: T.Check, d: Data, df: pd.DataFrame) -> Result:
     x = float(v.mean() if kind == "mean" else v.std(ddof=1))
     r = Result(c, "PASS" if _inside(x, c.lo, c.hi) else "FAIL", x,
                f"{_num(x)} (n={len(v):,})", len(v), lo=c.lo, hi=c.hi)
-    if kind == "mean" and c.level == "persona" and len(v) > 1:
-        r.se = float(v.std(ddof=1)) / len(v) ** 0.5   # a persona is a small sample of tutors
+    if kind == "mean" and len(v) > 1:
+        r.se = tolerance.se_mean(float(v.std(ddof=1)), len(v))
     return r
 
 
@@ -366,35 +370,51 @@ def evaluate_one(c: T.Check, d: Data) -> Result:
                       target_text=c.target_text)
     if not r.target_text:
         r.target_text = c.target_text
-    if r.status == "FAIL" and r.n and (c.kind in ("share", "shares") or c.binomial):
+    if r.status == "FAIL" and r.n:
         _within_sampling_error(c, r)
-    if r.status == "FAIL" and r.se:
-        lo, hi = r.lo, r.hi
-        if _inside(float(r.measured), None if lo is None else lo - 2 * r.se,
-                   None if hi is None else hi + 2 * r.se):
-            r.status = "PASS"
-            r.text += f" (within 2 SE = {2 * r.se:.3f})"
+    if r.status == "FAIL" and c.reading:
+        r.status = "READING"
     return r
 
 
+def _standard_error(c: T.Check, r: Result) -> float | None:
+    """The standard error of the measured statistic at its n (analysis/targets/tolerance.py)."""
+    n, x = r.n, r.measured
+    if r.se is not None or not n or not isinstance(x, (int, float)):
+        return r.se
+    if c.kind in ("share",) or c.binomial:
+        lo, hi = r.lo, r.hi
+        p0 = c.target if isinstance(c.target, (int, float)) and c.kind == "share" else \
+            (lo + hi) / 2 if lo is not None and hi is not None else float(x)
+        return tolerance.se_share(p0, n)
+    if c.kind == "sd":
+        return tolerance.se_sd(float(x), n)
+    if c.kind == "corr":
+        return tolerance.se_corr(float(c.target if c.target is not None else x), n)
+    return None
+
+
 def _within_sampling_error(c: T.Check, r: Result) -> None:
-    """A proportion over r.n items passes if it lies in its band widened by 2 binomial SEs."""
-    n = r.n
+    """A failing measurement passes if it lies in its band widened by 2 standard errors."""
+    k = tolerance.STANDARD_ERRORS
     if c.kind == "shares":
-        ok = all(abs(r.measured[k] - t) <= c.tol + 2 * (t * (1 - t) / n) ** 0.5 + EPS
-                 for k, t in c.target.items())
+        n = r.n
+        ok = all(abs(r.measured[key] - t) <= c.tol + k * tolerance.se_share(t, n) + EPS
+                 for key, t in c.target.items())
+        width = None
     else:
-        lo, hi = (r.lo, r.hi) if (r.lo is not None or r.hi is not None) else (c.lo, c.hi)
-        if not isinstance(r.measured, (int, float)) or (lo is None and hi is None):
+        se = _standard_error(c, r)
+        if not se or not math.isfinite(se) or (r.lo is None and r.hi is None):
             return
-        p0 = (lo + hi) / 2 if lo is not None and hi is not None else float(r.measured)
-        p0 = min(max(p0, 0.0), 1.0)
-        se = (p0 * (1 - p0) / n) ** 0.5
-        ok = se > 0 and _inside(float(r.measured), None if lo is None else lo - 2 * se,
-                                None if hi is None else hi + 2 * se)
+        r.se = se
+        width = k * se
+        ok = _inside(float(r.measured), None if r.lo is None else r.lo - width,
+                     None if r.hi is None else r.hi + width)
+        if ok and c.kind == "corr" and c.target is not None:
+            ok = np.sign(r.measured) == np.sign(c.target)
     if ok:
         r.status = "PASS"
-        r.text += " (within 2 SE)"
+        r.text += " (within 2 SE)" if width is None else f" (within 2 SE = {width:.3g})"
 
 
 def evaluate(d: Data, checks: list[T.Check] | None = None) -> list[Result]:
@@ -402,8 +422,10 @@ def evaluate(d: Data, checks: list[T.Check] | None = None) -> list[Result]:
 
 
 def summary_line(results: list[Result]) -> str:
-    n = {s: sum(r.status == s for r in results) for s in ("PASS", "FAIL", "SKIP")}
+    n = {s: sum(r.status == s for r in results) for s in STATUSES}
     line = f"{n['PASS']} passed, {n['FAIL']} failed"
+    if n["READING"]:
+        line += f", {n['READING']} off the spec's number by a documented reading"
     return line + (f", {n['SKIP']} skipped" if n["SKIP"] else "")
 
 
@@ -421,9 +443,10 @@ def format_table(results: list[Result], width_claim: int = 70) -> str:
         by_section.setdefault(r.check.section, []).append(r)
     for sec in sorted(by_section):
         rs = by_section[sec]
-        counts = {s: sum(r.status == s for r in rs) for s in ("PASS", "FAIL", "SKIP")}
+        counts = {s: sum(r.status == s for r in rs) for s in STATUSES}
         lines.append(f"§{sec} {T.SECTIONS.get(sec, '')}  "
-                     f"[{counts['PASS']} pass, {counts['FAIL']} fail, {counts['SKIP']} skip]")
+                     f"[{counts['PASS']} pass, {counts['FAIL']} fail, {counts['SKIP']} skip"
+                     + (f", {counts['READING']} reading" if counts["READING"] else "") + "]")
         for r in rs:
             lines.append(f"  {r.check.id:<6}{_cut(r.check.claim, width_claim):<{width_claim}}  "
                          f"{_cut(r.target_text, 24):<24}  {_cut(r.text, 44):<44}  {r.status}")

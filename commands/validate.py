@@ -56,6 +56,7 @@ def main(argv: list[str]) -> int:
                "passed": sum(r.status == "PASS" for r in results),
                "failed": sum(r.status == "FAIL" for r in results),
                "skipped": sum(r.status == "SKIP" for r in results),
+               "readings": sum(r.status == "READING" for r in results),
                "summary": line}
         print(json.dumps(doc, indent=1, ensure_ascii=False))
         return 1 if failed else 0

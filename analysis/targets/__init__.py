@@ -7,12 +7,15 @@ each has a kind that a small evaluator (analysis/validate.py) knows how to measu
     range   every non-null value of a column lies in the spec range    (0 rows outside)
     enum    every non-null value is one of the spec's options          (0 rows outside)
     rule    a row-level predicate holds on 100% of rows               (0 rows violate)
-    share   share of rows where a predicate holds                     (target +/- 5 points)
-    shares  categorical distribution                                   (every category +/- 5 points)
-    mean    mean of a column                                           (target +/- half the spec SD)
-    sd      standard deviation of a column                             (target +/- 30%)
-    corr    Pearson r between two columns                              (target +/- 0.15, right sign)
+    share   share of rows where a predicate holds                     (target +/- 3 points)
+    shares  categorical distribution                                   (every category +/- 3 points)
+    mean    mean of a column                                           (target +/- 0.15 of the spec SD)
+    sd      standard deviation of a column                             (target +/- 15%)
+    corr    Pearson r between two columns                              (target +/- 0.10, right sign)
     metric  any other number computed by a function of the tables     (stated interval)
+
+Every band of a measured value is widened by two standard errors of the statistic at its n
+(tolerance.py states the rule once).
 
 A check runs on a *view*: a table or a frame derived from tables (completed sessions, tutors =
 profiles joined to aggregates, personas = ground-truth traits joined to tutors...). `needs` lists
@@ -22,7 +25,8 @@ Ids ("2.3") are assigned in list order within each section. `key` is a stable na
 checks that tests and the report look up.
 
 Where the specification contradicts itself we chose one reading; `CONTRADICTIONS` says which,
-and report.md prints it.
+and report.md prints it. A check that measures the spec's own number where a reading says it
+cannot be met is reported as READING when it misses (`READINGS`), never silently passed.
 
 The machinery: columns (tables, typed columns, sections, enums), checks (the records and their
 builders), predicates (named row predicates), views, measures (the run's size and the window
@@ -50,9 +54,9 @@ from analysis.targets import (profiles, sessions, session_metrics, aggregates, c
                               correlations, edge_cases, rules, personas, engagement,
                               interventions, experiments, volumes, session_patterns)
 from analysis.targets.churn import SIGNAL_WEIGHTS, churn_signals
-from analysis.targets.contradictions import CONTRADICTIONS
+from analysis.targets.contradictions import CONTRADICTIONS, READINGS
 from analysis.targets.personas import (AT_RISK, AT_RISK_CHURN_FLOOR, PERSONA_SHARES,
-                                       PERSONA_TOL, PERSONA_TOL_TEXT, PERSONAS, persona_bounds)
+                                       PERSONA_TOL_TEXT, PERSONAS, persona_bounds)
 from analysis.targets.session_patterns import CONNECTION_BY_PERIOD, period
 from analysis.targets.volumes import VOLUMES
 
@@ -64,12 +68,15 @@ CLAIM_MODULES = (profiles, sessions, session_metrics, aggregates, churn, correla
 _sections = [c.section for c in CHECKS]
 assert _sections == sorted(_sections), "CLAIM_MODULES must be read in section order"
 number()
+for _key, _title in READINGS.items():
+    assert _title in dict(CONTRADICTIONS), _title
+    by_key(_key).reading = _title
 
 __all__ = [
     "AT_RISK", "AT_RISK_CHURN_FLOOR", "BOOL", "CHECKS", "COLUMN_TYPES", "CONNECTIONS",
     "CONNECTION_BY_PERIOD", "CONTRADICTIONS", "Check", "DISTRIBUTIONS", "Dist", "EVENT_TYPES",
     "EXTRA_FILES", "GRADES", "INTERVENTION_STATUS", "INTERVENTION_STEPS", "INTERVENTION_TYPES",
-    "MANIFEST_FILE", "MODE_SIZE", "Measured", "NUM", "PERSONAS", "PERSONA_SHARES", "PERSONA_TOL",
+    "MANIFEST_FILE", "MODE_SIZE", "Measured", "NUM", "PERSONAS", "PERSONA_SHARES",
     "PERSONA_TOL_TEXT", "PROFILE_COLUMNS", "SECTIONS", "SIGNAL_WEIGHTS", "SUBJECTS", "Skip",
     "TABLE_FILES", "TIME", "VIEWS", "VOLUMES", "by_key", "churn_signals", "is_false", "is_true",
     "period", "persona_bounds", "run_info",

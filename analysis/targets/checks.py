@@ -11,6 +11,7 @@ from dataclasses import dataclass, field as _dc_field
 from typing import Any
 
 from analysis.targets.columns import TABLE_FILES
+from analysis.targets.tolerance import CORRELATION, SD_RELATIVE, SHARE_POINTS, mean_tol
 
 # --------------------------------------------------------------------------- check records
 
@@ -32,7 +33,8 @@ class Check:
     note: str = ""
     key: str = ""
     id: str = ""
-    binomial: bool = False          # a proportion: its band widens by 2 binomial SEs at its n
+    binomial: bool = False          # a proportion: its standard error is binomial at its n
+    reading: str = ""               # a documented spec reading it fails by (CONTRADICTIONS title)
 
 
 @dataclass
@@ -44,6 +46,7 @@ class Measured:
     lo: float | None = None         # bounds decided at run time (volumes scale with the run)
     hi: float | None = None
     target_text: str | None = None
+    se: float | None = None         # the value's standard error, when it has one
 
 
 class Skip(Exception):
@@ -117,13 +120,16 @@ def fk(section, table, col, ref, ref_col=None, *, level, ident=None, nullable=Fa
                        "ident": ident}, target_text="100% of rows", note=note))
 
 
-def rule(section, claim, *, level, needs, view, ok, key="", note="", ident=None):
-    """ok(frame) -> boolean Series, True where the row obeys the rule (NA counts as obeying)."""
-    return _add(Check(section, claim, level, "rule", needs, view, {"ok": ok, "ident": ident},
+def rule(section, claim, *, level, needs, view, ok, key="", note="", ident=None,
+         with_data=False):
+    """ok(frame) -> boolean Series, True where the row obeys the rule (NA counts as obeying);
+    ok(frame, data) with `with_data` (a rule that needs the run's settings)."""
+    return _add(Check(section, claim, level, "rule", needs, view,
+                      {"ok": ok, "ident": ident, "with_data": with_data},
                       target_text="100% of rows", key=key, note=note))
 
 
-def share(section, claim, *, level, needs, view, pred, target=None, tol=0.05, lo=None, hi=None,
+def share(section, claim, *, level, needs, view, pred, target=None, tol=SHARE_POINTS, lo=None, hi=None,
           where=None, key="", note=""):
     """The share of rows (of those `where` selects) on which `pred` holds."""
     if target is not None and lo is None and hi is None:
@@ -135,7 +141,7 @@ def share(section, claim, *, level, needs, view, pred, target=None, tol=0.05, lo
                       target=target, tol=tol, lo=lo, hi=hi, target_text=text, key=key, note=note))
 
 
-def shares(section, claim, *, level, needs, view, col, targets, tol=0.05, where=None, key="",
+def shares(section, claim, *, level, needs, view, col, targets, tol=SHARE_POINTS, where=None, key="",
            note="", label=None):
     """A categorical distribution: every category's share within `tol` of its target."""
     text = "/".join(f"{v * 100:.0f}" for v in targets.values()) + f"% ± {tol * 100:.0f} pts"
@@ -147,9 +153,10 @@ def shares(section, claim, *, level, needs, view, col, targets, tol=0.05, where=
 
 def mean(section, view, col, target, *, level, needs, sd=None, tol=None, lo=None, hi=None,
          where=None, claim=None, key="", note=""):
-    """The mean of `col`: target ± tol (by default half the spec's SD), or in [lo, hi]."""
+    """The mean of `col`: target ± tol (by default the rule's share of the spec's SD), or in
+    [lo, hi]."""
     if tol is None and sd is not None:
-        tol = sd / 2
+        tol = mean_tol(sd)
     if lo is None and hi is None:
         lo, hi = target - tol, target + tol
         text = f"{fmt(target)} ± {fmt(tol)}"
@@ -161,7 +168,7 @@ def mean(section, view, col, target, *, level, needs, sd=None, tol=None, lo=None
                       target_text=text, key=key, note=note))
 
 
-def sd(section, view, col, target, *, level, needs, rel=0.30, claim=None, note=""):
+def sd(section, view, col, target, *, level, needs, rel=SD_RELATIVE, claim=None, note=""):
     """The standard deviation of `col`: target ± rel (relative)."""
     lo, hi = target * (1 - rel), target * (1 + rel)
     return _add(Check(section, claim or f"SD {col} = {fmt(target)}", level, "sd", needs, view,
@@ -169,7 +176,7 @@ def sd(section, view, col, target, *, level, needs, rel=0.30, claim=None, note="
                       target_text=f"{fmt(target)} ± {rel:.0%}", note=note))
 
 
-def corr(section, claim, *, level, needs, view, x, y, target=None, tol=0.15, lo=None, hi=None,
+def corr(section, claim, *, level, needs, view, x, y, target=None, tol=CORRELATION, lo=None, hi=None,
          where=None, key="", note=""):
     """Pearson r of x and y: target ± tol with the target's sign, or in [lo, hi]."""
     if target is not None:
@@ -203,12 +210,14 @@ _mean, _sd = mean, sd     # `field` takes parameters of these names
 
 
 def field(section, view, col, *, level, needs, family, params, lo, hi, mean=None, sd=None,
-          mean_tol=None, integer=False, range_check=True, sd_check=True, label="", note=""):
+          mean_tol=None, integer=False, range_check=True, sd_check=True, label="", note="",
+          mean_key=""):
     """A numeric field with a target distribution: range + mean + SD checks and a figure."""
     if range_check:
         rng(section, view, col, lo, hi, level=level, needs=needs, integer=integer)
     if mean is not None:
-        _mean(section, view, col, mean, level=level, needs=needs, sd=sd, tol=mean_tol, note=note)
+        _mean(section, view, col, mean, level=level, needs=needs, sd=sd, tol=mean_tol, note=note,
+              key=mean_key)
     if sd is not None and sd_check:
         _sd(section, view, col, sd, level=level, needs=needs)
     DISTRIBUTIONS.append(Dist(view, col, needs, family, params, lo, hi, label or col))

@@ -6,6 +6,7 @@ from functools import partial
 
 import pandas as pd
 
+from analysis.targets.tolerance import SHARE_POINTS
 from analysis.targets.checks import Measured, Skip, enum, fk, metric, rule
 from analysis.targets.columns import E, EVENT_TYPES
 from analysis.targets.measures import run_info, span_days, weekend_ratio
@@ -121,10 +122,11 @@ metric(12, "timestamp spans at most the window ('last 30 days')", level="event",
 metric(12, "logins per tutor per week", level="tutor", needs=E, lo=2, hi=5,
        fn=partial(per_tutor_rate, event_type="login", period_days=7))
 metric(12, "'60% correlation': share of logins 1-4 h before one of the tutor's sessions",
-       level="event", needs=("events", "sessions"), target=0.60, tol=0.05,
-       fn=login_before_session, note="'60% correlation' read as a share")
+       level="event", needs=("events", "sessions"), target=0.60,
+       tol=SHARE_POINTS, binomial=True, fn=login_before_session,
+       note="'60% correlation' read as a share")
 metric(12, "login weekend/weekday volume per day ('~30% lower')", level="event", needs=E,
-       target=0.70, tol=0.10,
+       target=0.70, tol=SHARE_POINTS,
        fn=partial(weekend_ratio, table="events", col="timestamp", event_type="login"))
 
 # sessions
@@ -138,7 +140,7 @@ metric(12, "session_completed event right after the session ends (0-15 min, via 
 metric(12, "profile_updated per tutor per month", level="tutor", needs=E, lo=1, hi=2,
        fn=partial(per_tutor_rate, event_type="profile_updated", period_days=30))
 metric(12, "email_opened events per email sent (interventions with sent_at)", level="event",
-       needs=("events", "interventions"), target=0.70, tol=0.05,
+       needs=("events", "interventions"), target=0.70, tol=SHARE_POINTS,
        fn=partial(event_ratio, event_type="email_opened", per_event_type=None), binomial=True)
 metric(12, "email_clicked events per email_opened event", level="event", needs=E, lo=0.30,
        hi=0.40, fn=partial(event_ratio, event_type="email_clicked", per_event_type="email_opened"),

@@ -6,6 +6,7 @@ from functools import partial
 
 import pandas as pd
 
+from analysis.targets.tolerance import SHARE_POINTS, se_diff
 from analysis.targets.checks import Measured, Skip, enum, fk, metric, rng, rule, share, shares
 from analysis.targets.columns import I, INTERVENTION_STATUS, INTERVENTION_STEPS, INTERVENTION_TYPES
 from analysis.targets.predicates import (either, equals, id_pattern, missing, ordered, present,
@@ -72,8 +73,11 @@ def outcome_gap(d, after, before):
     delta = df[after] - df[before]
     if not (o == "success").any() or not (o == "ignored").any():
         raise Skip("no successful or no ignored interventions")
-    a, b = delta[o == "success"].mean(), delta[o == "ignored"].mean()
-    return Measured(a - b, n=len(df), text=f"{a - b:+.2f} ({a:+.2f} vs {b:+.2f})")
+    da, db = delta[o == "success"].dropna(), delta[o == "ignored"].dropna()
+    a, b = da.mean(), db.mean()
+    se = se_diff(da.std(), len(da), db.std(), len(db)) if min(len(da), len(db)) > 1 else None
+    return Measured(a - b, n=len(da) + len(db), se=se,
+                    text=f"{a - b:+.2f} ({a:+.2f} vs {b:+.2f}, n={len(da)} and {len(db)})")
 
 
 def intervened_churn(d):
@@ -82,8 +86,10 @@ def intervened_churn(d):
     hit = a["tutor_id"].isin(d.table("interventions")["tutor_id"])
     if not hit.any() or hit.all():
         raise Skip("every tutor or no tutor has an intervention")
-    x, y = a.loc[hit, "churn_probability"].mean(), a.loc[~hit, "churn_probability"].mean()
-    return Measured(x - y, n=len(a), text=f"{x - y:+.3f} ({x:.2f} vs {y:.2f})")
+    px, py = a.loc[hit, "churn_probability"].dropna(), a.loc[~hit, "churn_probability"].dropna()
+    x, y = px.mean(), py.mean()
+    se = se_diff(px.std(), len(px), py.std(), len(py)) if min(len(px), len(py)) > 1 else None
+    return Measured(x - y, n=len(a), se=se, text=f"{x - y:+.3f} ({x:.2f} vs {y:.2f})")
 
 
 # ----------------------------------------------------------------------------- the claims
@@ -122,7 +128,7 @@ rule(13, "status is the furthest step reached (failed: not delivered; pending: n
      level="intervention", needs=I, view="interventions", ident="intervention_id",
      ok=status_ok)
 metric(13, "open rate: opened_at set among emails sent", level="intervention", needs=I,
-       target=0.70, tol=0.05, fn=partial(step_rate, step="opened_at", base="sent_at"),
+       target=0.70, tol=SHARE_POINTS, fn=partial(step_rate, step="opened_at", base="sent_at"),
        binomial=True)
 metric(13, "click rate: clicked_at set among emails opened", level="intervention", needs=I,
        lo=0.30, hi=0.40, fn=partial(step_rate, step="clicked_at", base="opened_at"),

@@ -49,15 +49,43 @@ def span_days(d, table, col):
                     target_text=f"<= {days} days")
 
 
-def day_counts(times: pd.Series, start: pd.Timestamp, end: pd.Timestamp):
-    """(per weekend day, per weekday) averages of counts of `times` over [start, end)."""
+def day_counts(times: pd.Series, start: pd.Timestamp, end: pd.Timestamp,
+               who: pd.Series | None = None):
+    """(per weekend day, per weekday) averages of counts of `times` over [start, end), and the
+    standard error of their ratio. The ratio's sampling error has two sources: the days (the
+    delta method over the days' counts) and, when `who` names each row's tutor, the tutors whose
+    timetables make the weekend (a jackknife leaving out one tutor at a time); the two
+    variances add."""
     days = pd.date_range(start.normalize(), end - pd.Timedelta(days=1), freq="D")
-    n_we = int((days.day_of_week >= 5).sum())
+    weekend = days.day_of_week >= 5
+    n_we = int(weekend.sum())
     n_wd = len(days) - n_we
     if n_we == 0 or n_wd == 0:
         raise Skip("the window holds no weekend day or no weekday")
-    we = int((times.dt.day_of_week >= 5).sum())
-    return we / n_we, (len(times) - we) / n_wd
+    per_day = times.dt.normalize().value_counts().reindex(days, fill_value=0).to_numpy(float)
+    we, wd = per_day[weekend].mean(), per_day[~weekend].mean()
+    se = None
+    if n_we > 1 and n_wd > 1 and we > 0 and wd > 0:
+        var = (we / wd) ** 2 * (per_day[weekend].var(ddof=1) / (n_we * we * we)
+                                + per_day[~weekend].var(ddof=1) / (n_wd * wd * wd))
+        if who is not None:
+            var += _tutor_jackknife_var(times, who, n_we, n_wd)
+        se = var ** 0.5
+    return we, wd, se
+
+
+def _tutor_jackknife_var(times: pd.Series, who: pd.Series, n_we: int, n_wd: int) -> float:
+    """The jackknife variance of the weekend/weekday ratio over tutors."""
+    on_weekend = (times.dt.day_of_week >= 5).to_numpy()
+    per = pd.DataFrame({"who": who.to_numpy(), "we": on_weekend, "wd": ~on_weekend})
+    per = per.groupby("who")[["we", "wd"]].sum()
+    k = len(per)
+    total_we, total_wd = per["we"].sum(), per["wd"].sum()
+    left_wd = total_wd - per["wd"].to_numpy(float)
+    if k < 2 or (left_wd <= 0).any():
+        return 0.0
+    ratios = ((total_we - per["we"].to_numpy(float)) / n_we) / (left_wd / n_wd)
+    return float((k - 1) / k * ((ratios - ratios.mean()) ** 2).sum())
 
 
 def weekend_ratio(d, table, col, event_type=None):
@@ -66,12 +94,16 @@ def weekend_ratio(d, table, col, event_type=None):
     df = d.table(table)
     if event_type is not None:
         df = df[df["event_type"] == event_type]
-    t = df[col].dropna()
-    if t.empty:
+    df = df[df[col].notna()]
+    if df.empty:
         raise Skip("nothing to count")
+    t = df[col]
     end = window_end(d) if table == "sessions" else t.max().normalize() + pd.Timedelta(days=1)
     start = t.min().normalize()
-    we, wd = day_counts(t, start, end)
+    keep = (t >= start) & (t < end)
+    t = t[keep]
+    who = df.loc[keep, "tutor_id"] if "tutor_id" in df else None
+    we, wd, se = day_counts(t, start, end, who)
     if wd == 0:
         raise Skip("no weekday volume")
-    return Measured(we / wd, n=len(t), text=f"{we / wd:.2f} ({we:.0f} vs {wd:.0f} per day)")
+    return Measured(we / wd, n=len(t), se=se, text=f"{we / wd:.2f} ({we:.0f} vs {wd:.0f} per day)")

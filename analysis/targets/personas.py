@@ -1,16 +1,15 @@
 """Section 10: tutor personas (ground_truth/tutor_traits.csv joined to the spec tables).
 
 Each persona's metric ranges are data (PERSONAS); a persona's mean of a metric must lie in the
-spec's range widened by PERSONA_TOL.
+spec's range widened by two standard errors of that mean.
 """
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
-
 from analysis.targets.checks import Measured, Skip, mean, metric, shares
 from analysis.targets.columns import PROFILE_COLUMNS
 from analysis.targets.predicates import equals
+from analysis.targets.tolerance import mean_tol, se_mean
 
 PERSONAS: dict[str, dict[str, tuple[float, float]]] = {
     # persona -> metric column -> spec range (section 10)
@@ -33,15 +32,13 @@ PERSONAS: dict[str, dict[str, tuple[float, float]]] = {
 }
 PERSONA_SHARES = {"rock_star": 0.10, "solid_performer": 0.50, "struggling_newbie": 0.15,
                   "burned_out_veteran": 0.05, "no_show_problem": 0.08}
-# tolerance added on both sides of a persona range (a callable gets the range)
-PERSONA_TOL: dict[str, Any] = {
-    "months_experience": lambda lo, hi: 0.10 * (hi - lo),
-    "reliability_score": 0.05, "reschedule_rate": 0.05, "churn_probability": 0.05,
-    "avg_historical_rating": 0.15, "avg_rating_7d": 0.15, "first_session_avg_rating": 0.15,
-    "avg_empathy_score": 0.5, "no_show_count": 0.5,
-}
-PERSONA_TOL_TEXT = ("months ±10% of the range width; reliability, reschedule rate, churn "
-                    "probability ±0.05; ratings ±0.15; empathy ±0.5; no-show count ±0.5")
+# A persona's mean must lie in the spec's range, widened only by two standard errors of the mean
+# over the persona's tutors (analysis/targets/tolerance.py). Where the spec gives one number
+# instead of a range, the number is a mean target: its band is the rule's share of the column's
+# SD (avg_historical_rating: 0.36, the scaled Beta(8, 2)'s; a rating: 0.6, section 5's).
+POINT_TARGET_SD = {"avg_historical_rating": 0.36, "avg_rating_7d": 0.6}
+PERSONA_TOL_TEXT = ("the spec's range, widened by two standard errors of the persona's mean; a "
+                    "single number as a mean target (± 0.15 of the column's SD)")
 # The at-risk personas' churn ranges need 4-6 of the formula's signals; see CONTRADICTIONS
 # ("persona churn"): we require the Medium band or above (3+ signals) and twice the solid
 # performers' risk.
@@ -50,9 +47,12 @@ AT_RISK = ("struggling_newbie", "burned_out_veteran", "no_show_problem")
 
 
 def persona_bounds(metric: str, lo: float, hi: float) -> tuple[float, float]:
-    tol = PERSONA_TOL[metric]
-    tol = tol(lo, hi) if callable(tol) else tol
-    return lo - tol, hi + tol
+    """The band of a persona's mean before its standard errors: the spec's range, or a single
+    number's mean band."""
+    if lo == hi:
+        tol = mean_tol(POINT_TARGET_SD[metric])
+        return lo - tol, hi + tol
+    return lo, hi
 
 
 def _persona_needs(metric: str) -> tuple[str, ...]:
@@ -79,8 +79,10 @@ def persona_gap(d, persona, a, b):
     p = p[(p["persona"] == persona)].dropna(subset=[a, b])
     if p.empty:
         raise Skip(f"no {persona} tutors with {a} and {b}")
-    gap = float((p[a] - p[b]).mean())
-    return Measured(gap, n=len(p), text=f"{gap:+.3f} (n={len(p)})")
+    gaps = p[a] - p[b]
+    gap = float(gaps.mean())
+    se = se_mean(float(gaps.std()), len(gaps)) if len(gaps) > 1 else None
+    return Measured(gap, n=len(p), se=se, text=f"{gap:+.3f} (n={len(p)})")
 
 
 # ----------------------------------------------------------------------------- the claims

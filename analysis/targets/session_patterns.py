@@ -6,6 +6,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from analysis.targets.tolerance import SHARE_POINTS
 from analysis.targets.checks import Measured, Skip, metric, shares
 from analysis.targets.columns import C, S
 from analysis.targets.measures import weekend_ratio
@@ -68,11 +69,11 @@ for _p, _t in CONNECTION_BY_PERIOD.items():
            level="session", needs=S, view=C, col="connection_quality", targets=_t,
            label=f"connection ({_p})", where=in_period(_p))
 metric(18, "weekend/weekday sessions per day ('~30% lower on weekends')", level="session",
-       needs=S, target=0.70, tol=0.10, key="weekend_ratio",
+       needs=S, target=0.70, tol=SHARE_POINTS, key="weekend_ratio",
        fn=partial(weekend_ratio, table="sessions", col="session_datetime"))
 metric(18, "'35% morning (8-12), 65% evening (3-9pm)' tutors: share of tutors whose sessions "
            "in 8:00-11:59 outnumber those in 15:00-20:59", level="tutor", needs=S,
-       target=0.35, tol=0.05, fn=morning_tutors, binomial=True,
+       target=0.35, tol=SHARE_POINTS, fn=morning_tutors, binomial=True,
        note="read at tutor level ('tutor-specific patterns')")
 metric(18, "struggling tutors take more odd hours (6-7am, 10-11pm): share of their sessions "
            "minus other tutors'", level="persona", needs=("sessions", "traits"), lo=0.0,
