@@ -342,7 +342,9 @@ def experiment_tables(log, ctx, scenario) -> tuple[pd.DataFrame, pd.DataFrame]:
         "assigned_at": datetime_texts(cal, o["assigned"]),
         "exposed_at": datetime_texts(cal, o["exposed"]),
         "converted_at": datetime_texts(cal, o["acted_at"]),
-        "conversion_value": np.round(o["lift"].to_numpy("float64"), 3),
+        # the improvement as the platform reports it (its event, experiment_evaluated, keeps the lift)
+        "conversion_value": np.round(np.minimum(o["lift"].to_numpy("float64"),
+                                                scenario.platform.experiments.conversion_value_cap), 3),
     })[ASSIGNMENT_COLUMNS]
     return experiments, assignments
 

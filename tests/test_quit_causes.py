@@ -22,14 +22,14 @@ WORLD = ("--mode", "dev", "--tutors", 40, "--sessions-per-day", 200, "--seed", 5
 
 # cause -> the --set values that raise it (a gain, and where the cause has a floor, the floor too)
 RAISED = {
-    "burnout": ["behaviour.quit_burnout_gain=5"],
+    "burnout": ["behaviour.quit_burnout_gain=12"],
     "low_rating": ["behaviour.quit_low_rating_gain=4", "behaviour.quit_rating_floor=4.6"],
     "declining_rating": ["behaviour.quit_rating_decline_gain=8"],
     "poor_first_sessions": ["behaviour.quit_poor_first_gain=8"],
     "no_shows": ["behaviour.quit_no_show_gain=2"],
     "rescheduling": ["behaviour.quit_reschedule_gain=12"],
     "low_engagement": ["behaviour.quit_low_engagement_gain=2", "behaviour.quit_engagement_floor=7"],
-    "declining_activity": ["behaviour.quit_activity_gain=4"],
+    "declining_activity": ["behaviour.quit_activity_gain=10"],
     "email_annoyance": ["behaviour.quit_email_gain=1", "engagement.email.tolerance=0",
                         "platform.interventions.min_days_between=1"],
 }
@@ -126,6 +126,7 @@ def test_each_coaching_call_teaches_less_than_the_one_before(tmp_path):
     from world.events import CAUSES
     decay = 0.7
     out = simulate(tmp_path / "out", *WORLD, "--set", "platform.interventions.min_days_between=2",
+                   "--set", "platform.interventions.first_session_rating=3.5",
                    "--set", "engagement.email.click_scale=2", "--set", f"platform.coaching.repeat_decay={decay}")
     tc = _log(out)["trait_change"]
     coached = (tc["cause"] == CAUSES.index("coaching")) & (tc["experiment"] == -1)

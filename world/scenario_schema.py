@@ -436,6 +436,7 @@ class ExperimentPolicy(Strict):
     exposure_hours: float = Field(gt=0)          # a variant not seen within this is never seen
     min_exposure_hours: float = Field(ge=0)      # no exposure before this (assignment is at midnight)
     conversion_threshold: float = Field(ge=0)    # relative improvement that counts as a conversion
+    conversion_value_cap: float = Field(gt=0)    # the largest improvement the platform reports (a larger one at the cap)
     min_sessions: int = Field(ge=1)              # sessions needed on each side of the comparison
     alpha: float = Field(gt=0, lt=1)             # significance level for a winner
     in_app_delay_minutes: Hours                  # an in-app click after the card is seen
