@@ -60,6 +60,14 @@ def dev_run(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def calibration_run(tmp_path_factory) -> Path:
+    """ONE production run on seed 1, a seed production was calibrated on (docs/calibration.md),
+    without the churn model (~6 s): for the tests of the spec's statistical claims."""
+    out = tmp_path_factory.mktemp("calibration") / "out"
+    return simulate(out, "--seed", 1, "--no-model")
+
+
+@pytest.fixture(scope="session")
 def production_run(tmp_path_factory) -> Path:
     """The output folder of ONE production run (the default scenario, ~8 s)."""
     out = tmp_path_factory.mktemp("production") / "out"

@@ -69,6 +69,9 @@ def tables() -> dict[str, pd.DataFrame]:
     sessions.loc[3, ["session_completed", "student_showed"]] = False
     sessions.loc[7, ["session_completed", "tutor_showed"]] = False
     sessions.loc[[3, 7], HELD] = None
+    # the profile's count is the tutor's no-shows in the sessions
+    missed = (sessions["tutor_showed"] == False).groupby(sessions["tutor_id"]).sum()  # noqa: E712
+    profiles["no_show_count"] = profiles["tutor_id"].map(missed).fillna(0).astype(int)
     aggregates = pd.DataFrame({
         "tutor_id": tutors, "total_sessions_30d": [5, 5, 6, 6], "total_sessions_7d": [2, 3, 3, 0],
         "avg_rating_30d": [4.2, 4.3, 4.2, 4.3], "avg_rating_7d": [None, 4.2, 4.1, None],

@@ -74,6 +74,9 @@ corr(6, "total_sessions_7d agrees with completed sessions in sessions.csv (last 
 corr(6, "avg_rating_30d agrees with mean student_rating in sessions.csv", level="tutor",
      needs=("aggregates", "sessions"), view="tutor_activity", x="mean_rating",
      y="avg_rating_30d", lo=0.90, hi=1.0)
+corr(6, "technical_issue_rate agrees with had_technical_issues in sessions.csv (last 30 days)",
+     level="tutor", needs=("aggregates", "sessions"), view="tutor_activity",
+     x="mean_tech_30d", y="technical_issue_rate", lo=0.90, hi=1.0)
 
 mean(6, "aggregates", "recommendation_rate", 0.78, lo=0.75, hi=None, level="tutor", needs=A,
      claim="mean recommendation_rate above the 0.75 target",

@@ -19,6 +19,7 @@ TABLE_FILES: dict[str, str] = {
 EXTRA_FILES: dict[str, str] = {
     "traits": "ground_truth/tutor_traits.csv",
     "reschedules": "ground_truth/reschedules.csv",
+    "labels": "ground_truth/churn_labels.csv",
 }
 MANIFEST_FILE = "run.json"
 
@@ -71,7 +72,8 @@ COLUMN_TYPES: dict[str, dict[str, str]] = {
     "assignments": {"assigned_at": TIME, "exposed_at": TIME, "converted_at": TIME,
                     "conversion_value": NUM},
     "traits": {},
-    "reschedules": {},
+    "reschedules": {"probability": NUM},
+    "labels": {"churned": BOOL, "churned_at": TIME, "horizon_days": NUM},
 }
 PROFILE_COLUMNS = ("tutor_id", "months_experience", "total_sessions_completed",
                    "certification_level", "avg_historical_rating", "reliability_score",

@@ -1,14 +1,16 @@
 """Section 1: tutor profiles (tutor_profiles.csv)."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from analysis.targets.tolerance import SHARE_POINTS
 from analysis.targets.checks import (Measured, Skip, corr, enum, field, figure, metric, rng,
                                      rule, share, shares)
 from analysis.targets.columns import P, SUBJECTS
-from analysis.targets.predicates import (above, at_least, between, equals, id_pattern, is_true,
-                                         same, true)
+from analysis.targets.predicates import (above, at_least, between, equals, id_pattern, is_false,
+                                         is_true, same, true)
+from analysis.targets.views import window_end
 
 # ------------------------------------------------------------------ custom measurements
 
@@ -53,6 +55,36 @@ def rating_skewness(d):
     """Sample skewness of avg_historical_rating."""
     r = d.table("profiles")["avg_historical_rating"]
     return Measured(float(r.skew()), n=int(r.notna().sum()))
+
+
+def no_shows_as_in_sessions(df: pd.DataFrame, d) -> pd.Series:
+    """no_show_count is the number of the tutor's sessions in sessions.csv with tutor_showed
+    False (the window's no-shows)."""
+    s = d.table("sessions")
+    missed = is_false(s["tutor_showed"]).groupby(s["tutor_id"]).sum()
+    return df["no_show_count"] == df["tutor_id"].map(missed).fillna(0)
+
+
+def reschedules_as_recorded(d):
+    """r(reschedule_rate, the tutor's tutor-initiated reschedules in ground_truth/reschedules.csv
+    over their sessions in sessions.csv): the rate also counts the warm-up's sessions and moves,
+    so the two agree closely, not exactly."""
+    p, s, r = d.table("profiles"), d.table("sessions"), d.table("reschedules")
+    r = r[r["initiated_by"] == "tutor"].merge(s[["session_id", "tutor_id"]], on="session_id")
+    rate = (r.groupby("tutor_id").size() / s.groupby("tutor_id").size()).fillna(0)
+    x = p["tutor_id"].map(rate).fillna(0)
+    if len(p) < 4 or x.std() == 0 or p["reschedule_rate"].std() == 0:
+        raise Skip("too few tutors or no reschedules")
+    value = float(np.corrcoef(x, p["reschedule_rate"])[0, 1])
+    return Measured(value, n=len(p), text=f"r {value:+.3f} (n={len(p)})")
+
+
+def active_iff_not_stopped(df: pd.DataFrame, d) -> pd.Series:
+    """active_status is False exactly for the tutors who stopped (quit or were suspended) before
+    the window's end, as ground_truth/churn_labels.csv records."""
+    labels = d.table("labels").set_index("tutor_id")["churned_at"]
+    stopped = df["tutor_id"].map(labels) < window_end(d)
+    return is_false(df["active_status"]) == stopped.fillna(False)
 
 
 def inactive_sessions(d):
@@ -154,9 +186,20 @@ share(1, "'most sessions in this subject': sessions held in the tutor's primary_
       key="primary_subject_sessions",
       note="measured over sessions joined to profiles; 'most' read as > 50%")
 
+rule(1, "no_show_count is the tutor's sessions in sessions.csv with tutor_showed False",
+     level="tutor", needs=("profiles", "sessions"), view="profiles", ident="tutor_id",
+     ok=no_shows_as_in_sessions, with_data=True)
+metric(1, "reschedule_rate agrees with the tutor's own moves in ground_truth/reschedules.csv "
+          "over their sessions", level="tutor", needs=("profiles", "sessions", "reschedules"),
+       fn=reschedules_as_recorded, lo=0.80, hi=1.0, target_text="r >= 0.80",
+       note="the rate also counts the warm-up's sessions and moves")
+
 # active_status
 share(1, "active_status True", level="tutor", needs=P, view="profiles",
       pred=true("active_status"), target=0.92)
+rule(1, "active_status is False iff the tutor stopped before the window's end "
+        "(ground_truth/churn_labels.csv)", level="tutor", needs=("profiles", "labels"),
+     view="profiles", ident="tutor_id", ok=active_iff_not_stopped, with_data=True)
 metric(1, "'inactive tutors don't get scheduled': mean sessions in the window of inactive "
           "tutors minus active tutors", level="tutor", needs=("profiles", "sessions"),
        fn=inactive_sessions, lo=None, hi=0.0,

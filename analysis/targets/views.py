@@ -98,11 +98,13 @@ def _v_activity(d):
                       ("overall_sentiment", "sentiment")):
         if src in s:
             g[name] = s[src].where(done)
+    if "had_technical_issues" in s:
+        g["tech_30d"] = is_true(s["had_technical_issues"]).astype(float).where(g["done_30d"])
     aggs = {"sessions": ("done", "size"), "completed": ("done", "sum"),
             "completed_7d": ("done_7d", "sum"), "completed_30d": ("done_30d", "sum"),
             "weekend_share": ("weekend", "mean"), "tutor_no_show_rate": ("tutor_no_show", "mean"),
             "odd_hour_share": ("odd_hour", "mean")}
-    for name in ("rating", "attention", "sentiment"):
+    for name in ("rating", "attention", "sentiment", "tech_30d"):
         if name in g:
             aggs[f"mean_{name}"] = (name, "mean")
     return g.groupby("tutor_id", sort=True).agg(**aggs).reset_index()
