@@ -5,6 +5,8 @@ A bad argument is one line on stderr and exit code 2, as everywhere in tutorsim.
 from __future__ import annotations
 
 import argparse
+import os
+import stat
 import sys
 from pathlib import Path
 
@@ -39,9 +41,31 @@ def positive_float(text: str) -> float:
     return _number(text, float, lambda v: v > 0, "a positive number")
 
 
-def out_is_not_a_folder(prog: str, out: Path) -> bool:
-    """An --out that exists and is not a folder: its one-line error written, True."""
+def out_cannot_be_written(prog: str, out: Path) -> bool:
+    """An --out the run could not put its folder at, found before anything is simulated: its
+    one-line error written, True. The run writes a temporary folder beside `out` and renames it
+    into place, so `out`'s nearest existing parent must be a writable folder; an `out` that exists
+    must be a folder whose owner may write to it (a read-only one is left as it is, not replaced,
+    whoever runs the command). The nearest existing parent is tried by making and removing an
+    empty folder in it."""
+    import tempfile
+    problem = None
     if out.exists() and not out.is_dir():
-        sys.stderr.write(f"{prog}: error: --out {out}: exists and is not a folder\n")
+        problem = "exists and is not a folder"
+    elif out.exists() and not out.stat().st_mode & stat.S_IWUSR:
+        problem = "exists and is read-only: not replaced"
+    else:
+        parent = out.absolute().parent
+        while not parent.exists():
+            parent = parent.parent
+        if not parent.is_dir():
+            problem = f"cannot be created: {parent} is not a folder"
+        else:
+            try:
+                os.rmdir(tempfile.mkdtemp(prefix=f".{out.name}.probe-", dir=parent))
+            except OSError as e:
+                problem = f"cannot be created in {parent}: {e.strerror}"
+    if problem:
+        sys.stderr.write(f"{prog}: error: --out {out}: {problem}\n")
         return True
     return False

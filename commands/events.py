@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from commands.cli import OneLineParser, out_is_not_a_folder
+from commands.cli import OneLineParser, out_cannot_be_written
 from output.reading import BadInput
 
 
@@ -35,7 +35,7 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(f"run.py events: error: {e}\n")
         return 2
     out = Path(args.out)
-    if out_is_not_a_folder("run.py events", out):
+    if out_cannot_be_written("run.py events", out):
         return 2
     with atomic_directory(out) as tmp:
         for name, df in tables.items():

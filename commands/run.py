@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from analysis.cpus import default_jobs
-from commands.cli import OneLineParser, non_negative_int, out_is_not_a_folder, positive_float, positive_int
+from commands.cli import OneLineParser, non_negative_int, out_cannot_be_written, positive_float, positive_int
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
@@ -80,13 +80,14 @@ def main(argv: list[str]) -> int:
             pass
     from world.scenario import ScenarioError, apply_overrides, read_document, validate_document
     try:
-        document = apply_overrides(read_document(path), scenario_overrides(args))
-        scenario = validate_document(document, str(path))
+        overrides = scenario_overrides(args)
+        document = apply_overrides(read_document(path), overrides)
+        scenario = validate_document(document, str(path), overrides)
     except ScenarioError as e:
         sys.stderr.write(f"{e}\n")
         return 2
     out = Path(args.out)
-    if out_is_not_a_folder("run.py", out):
+    if out_cannot_be_written("run.py", out):
         return 2
 
     from pipeline.one_run import run

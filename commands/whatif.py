@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from commands.cli import out_is_not_a_folder
+from commands.cli import out_cannot_be_written
 
 
 class Failed(Exception):
@@ -117,11 +117,11 @@ def load(path: str, sets: list[str]):
     from world.scenario import apply_overrides, read_document, validate_document
 
     document = apply_overrides(read_document(Path(path)), sets)
-    return document, validate_document(document, path)
+    return document, validate_document(document, path, sets)
 
 
 def check_out(prog: str, out: Path) -> int | None:
-    return 2 if out_is_not_a_folder(prog, out) else None
+    return 2 if out_cannot_be_written(prog, out) else None
 
 
 def progress(enabled: bool, what: str):

@@ -20,9 +20,16 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_SEED = 11
+
+# hypothesis profiles of the property tests (tests/test_properties.py): `ci` by default (the same
+# examples on every run), `long` for a local soak (TUTORSIM_PROPERTIES=long: new examples each time)
+settings.register_profile("ci", max_examples=10, database=None, derandomize=True)
+settings.register_profile("long", max_examples=200, database=None)
+settings.load_profile(os.environ.get("TUTORSIM_PROPERTIES", "ci"))
 
 
 def run_cli(*args, cwd: Path = ROOT, timeout: float = 300, env: dict | None = None,

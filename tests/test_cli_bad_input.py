@@ -5,6 +5,7 @@ traceback.
 from __future__ import annotations
 
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,39 @@ def test_bad_input_is_one_line_exit_2_and_no_output_folder(case, tmp_path):
     assert "Traceback" not in stderr and stdout == ""
     assert not out.exists(), "--out folder created by a failed run"
     assert sorted(p.name for p in tmp_path.iterdir()) == before, "a failed run left files beside --out"
+
+
+CORPUS = tomllib.loads((ROOT / "tests" / "data" / "bad_inputs.toml").read_text())["case"]
+
+
+def _prepare(case: dict, tmp: Path) -> Path:
+    """The case's --out, with {tmp} prepared as its `setup` says."""
+    out = Path(case.get("out", "{tmp}/out").format(tmp=tmp))
+    setup = case.get("setup")
+    if setup == "file":
+        (tmp / "afile").write_text("a file\n")
+    elif setup == "out-file":
+        out.write_text("a file\n")
+    elif setup == "read-only":
+        out.mkdir()
+        (out / "mine.txt").write_text("keep\n")
+        out.chmod(0o555)
+    return out
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=[c["name"] for c in CORPUS])
+def test_each_bad_input_of_the_corpus_gives_its_message_exit_2_and_writes_nothing(case, tmp_path):
+    out = _prepare(case, tmp_path)
+    before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
+    try:
+        code, stdout, stderr = run_cli(*case["args"], "--no-progress", "--out", out, timeout=60)
+    finally:
+        if case.get("setup") == "read-only":
+            out.chmod(0o755)
+    expected = [m.format(tmp=tmp_path, out=out) for m in case["message"]]
+    assert (code, stderr.splitlines()) == (2, expected), stderr
+    assert stdout == "" and "Traceback" not in stderr
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")} == before, "something was written"
 
 
 @pytest.mark.parametrize("when", ["simulating", "writing"])

@@ -99,7 +99,25 @@ def _suggest(loc: tuple, doc: dict) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def validate_document(doc: dict, source: str) -> Scenario:
+def _problem(where: str, msg: str, source: str, overrides: list[str], flag: str) -> str:
+    """One problem's line, naming where it comes from: the override that set the key
+    (`--set key=value: key: message`), the file with the override that set a key inside a table
+    whose rule failed (`file (with --set ...):table: message`), else the file."""
+    inside = None
+    for item in reversed(overrides):
+        key = item.split("=", 1)[0].strip()
+        leaf = key[len(where) + 1:] if key.startswith(where + ".") else None
+        if key == where or where.startswith(key + ".") or (leaf and msg.startswith(leaf + ":")):
+            return f"{flag} {item}: {where}: {msg}"
+        if leaf and inside is None:
+            inside = item
+    return f"{source}{f' (with {flag} {inside})' if inside else ''}:{where}: {msg}"
+
+
+def validate_document(doc: dict, source: str, overrides: list[str] = (), flag: str = "--set") -> Scenario:
+    """The scenario of a merged document; ScenarioError with one line per problem, each naming
+    where it comes from: `source` (the file), or the `flag` override of `overrides` that set the
+    key."""
     try:
         return Scenario.model_validate(doc)
     except ValidationError as e:
@@ -115,10 +133,11 @@ def validate_document(doc: dict, source: str) -> Scenario:
                 msg = err["msg"].removeprefix("Value error, ")
                 found = err.get("input")
                 if not isinstance(found, (dict, list)):
-                    text = repr(found)
+                    text = found.isoformat() if hasattr(found, "isoformat") else repr(found)
                     msg += f", found {text if len(text) <= 60 else text[:57] + '...'}"
-            problems.append(f"{source}:{where}: {msg}")
-        problems += [f"{source}:{where}: {msg}" for where, msg in _unreached_checks(doc, e.errors())]
+            problems.append(_problem(where, msg, source, list(overrides), flag))
+        problems += [_problem(where, msg, source, list(overrides), flag)
+                     for where, msg in _unreached_checks(doc, e.errors())]
         raise ScenarioError("\n".join(problems)) from None
 
 
@@ -143,7 +162,7 @@ def _unreached_checks(doc: dict, errors: list) -> list[tuple[str, str]]:
 def load(path: str | Path, overrides: list[str] = ()) -> Scenario:
     doc = read_document(Path(path))
     doc = apply_overrides(doc, list(overrides))
-    return validate_document(doc, str(path))
+    return validate_document(doc, str(path), list(overrides))
 
 
 def json_schema() -> dict:

@@ -4,7 +4,7 @@ pydantic's errors into one line each.
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -19,6 +19,20 @@ class Strict(BaseModel):
     # A run validates one Scenario, which builds the nested models' schemas once inside its own:
     # ~30 ms less than building every class's validator at import
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_boolean_numbers(cls, data):
+        """pydantic would read `true` as 1 for a number: a scenario's number is never a
+        true/false."""
+        if isinstance(data, dict):
+            for key, value in data.items():
+                field = cls.model_fields.get(key) if isinstance(value, bool) else None
+                if field is not None:
+                    kinds = set(get_args(field.annotation)) or {field.annotation}
+                    if bool not in kinds and kinds & {int, float}:
+                        raise ValueError(f"{key}: expected a number, found {str(value).lower()}")
+        return data
 
 
 # --- distributions of traits -------------------------------------------------------------------
