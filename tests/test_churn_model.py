@@ -4,8 +4,9 @@
   tables show: a run with lookahead 0 and one with lookahead 30 write byte-identical tables, on
   the dev scenario and on production.
 - ground_truth/churn_labels.csv agrees with tutor_profiles.csv.
-- On the churn study scenario (300 tutors, 60 days of look-ahead, ~40 s) the learned model beats
-  chance out of fold, and the spec's formula and the learned models are scored on the same folds.
+- On the churn study scenario at twice its size (600 tutors, 60 days of look-ahead, ~60
+  positives, ~30 s) the learned model beats chance out of fold, and the spec's formula and the
+  learned models are scored on the same folds.
 - Too few positives, or one class: metrics.json says so and the run goes on.
 - Training in several processes (forked) writes the same bytes as in one.
 """
@@ -166,9 +167,11 @@ def test_churn_labels_agree_with_the_profiles(production_run):
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory) -> Path:
-    """scenarios/churn_study.toml (300 tutors, 60 days after the window), seed 1, with its model."""
+    """scenarios/churn_study.toml at twice its size (600 tutors, 60 days after the window, ~60
+    tutors churning), seed 1, with its model: at 300 tutors the out-of-fold AUC of one seed rests
+    on 25-35 positives and moves by 0.15 from seed to seed."""
     return simulate(tmp_path_factory.mktemp("study") / "out", "scenarios/churn_study.toml",
-                    "--seed", STUDY_SEED)
+                    "--seed", STUDY_SEED, "--tutors", 600, "--sessions-per-day", 3000)
 
 
 def metrics_of(folder: Path) -> dict:
@@ -178,7 +181,7 @@ def metrics_of(folder: Path) -> dict:
 def test_learned_model_beats_chance_out_of_fold(study):
     m = metrics_of(study)
     assert m["status"] == "trained", m
-    assert m["positives"] >= 10, f"only {m['positives']} positives in the churn study"
+    assert m["positives"] >= 40, f"only {m['positives']} positives in the churn study"
     auc = m["models"]["logistic"]["roc_auc"]["mean"]
     assert auc > 0.6, f"logistic regression ROC AUC out of fold {auc:.3f} <= 0.6"
     for name in ("spec_formula", "logistic", "gradient_boosting"):
