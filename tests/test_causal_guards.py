@@ -3,9 +3,9 @@
 For each key column, the link to its causes is broken in a real calibrated production run (seed
 1) and validate's statistical claims are measured again: session-level columns are permuted
 within tutors or drawn from their own marginal (a shuffle across sessions), tutor-level columns
-are permuted across tutors of the same persona. Each break must turn at least one named claim
-from PASS to FAIL: a column whose value were a draw from its target distribution, ignoring what
-happened, would be caught. docs/realism.md keeps the table (GUARDS below is its source).
+are permuted across tutors of the same persona (the churn labels with their dates and reasons).
+Each break must turn at least one named claim from PASS to FAIL: a column whose value were a
+draw from its target distribution, ignoring what happened, would be caught. docs/realism.md keeps the table (GUARDS below is its source).
 """
 from __future__ import annotations
 
@@ -50,6 +50,15 @@ def _across_persona(table, col):
     return mutate
 
 
+def _labels_across_persona(tables, rng):
+    """Each tutor's churn label (churned, when, why) moved to another tutor of the same persona."""
+    df = tables["labels"]
+    persona = df["tutor_id"].map(tables["traits"].set_index("tutor_id")["persona"])
+    cols = ["churned", "churned_at", "reason"]
+    for _, idx in df.groupby(persona, sort=False).groups.items():
+        df.loc[idx, cols] = df.loc[rng.permutation(idx), cols].to_numpy()
+
+
 def _completed(df):
     return T.is_true(df["session_completed"]).to_numpy()
 
@@ -81,6 +90,7 @@ GUARDS = {
         "active_status is False iff", "'inactive tutors don't get scheduled'"]),
     "churn_probability": (_across_persona("aggregates", "churn_probability"), [
         "churn_probability follows"]),
+    "churn labels": (_labels_across_persona, ["active_status is False iff"]),
 }
 
 
