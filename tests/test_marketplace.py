@@ -146,7 +146,8 @@ def test_the_index_chooses_as_the_scan_would(model):
         for tutor, _, _, (p, n, room) in found[:200]:
             k = tree.position[tutor.index]
             assert p == tree.weight(k) / tree.total and n == tree.count
-            assert room == max(0.02, 1.0 - tutor.roster_load / tutor.roster_room)
+            floor = model.settings.platform.full_roster_weight
+            assert room == max(floor, 1.0 - tutor.roster_load / tutor.roster_room)
 
 
 def test_a_match_with_its_tries_finds_tutors_as_the_scan_would(model):
