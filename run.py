@@ -45,6 +45,15 @@ def main(argv: list[str]) -> int:
     return importlib.import_module(f"commands.{COMMANDS[command]}").main(rest)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a `kill`, a service manager, a CI timeout): stopped like Ctrl-C, so that the
+    temporary folder goes and the processes the command started are stopped on the way out."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
 def exit_now(code: int) -> None:
     """Leave at once. After a simulation millions of small objects are still alive; freeing them
     one by one as the interpreter shuts down takes most of a second, for nothing: every file is
@@ -55,13 +64,16 @@ def exit_now(code: int) -> None:
 
 
 if __name__ == "__main__":
+    import signal
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         code = main(sys.argv[1:])
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         # one line, not a traceback: a run writes into a temporary folder that is moved into
         # place only when complete, and the processes it started are stopped on the way out
-        sys.stderr.write("run.py: interrupted\n")
-        sys.exit(130)
+        terminated = isinstance(stop, Terminated)
+        sys.stderr.write("run.py: terminated\n" if terminated else "run.py: interrupted\n")
+        sys.exit(143 if terminated else 130)
     except BrokenPipeError:
         # whoever read the output stopped reading (`run.py schema | head`): nothing to report;
         # the rest of the output goes nowhere, as Python's documentation advises

@@ -164,6 +164,7 @@ def execute(tasks: list[dict], workers: int = 1, scheduler: str | None = None,
 
 def _ignore_ctrl_c() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)   # the pool's terminate() ends a worker at once
 
 
 def _indexed(job: tuple[int, dict]) -> tuple[int, dict]:

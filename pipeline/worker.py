@@ -105,6 +105,7 @@ def _serve(inbox, replies, run_end, train_model: bool) -> None:
     # it alone holds it
     run_end.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the run's to handle: it stops us
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)    # and its terminate() ends us at once
     from output import run_folder
     run_folder.preload()
     try:

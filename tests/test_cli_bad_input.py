@@ -86,12 +86,13 @@ def test_each_bad_input_of_the_corpus_gives_its_message_exit_2_and_writes_nothin
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")} == before, "something was written"
 
 
-@pytest.mark.parametrize("when", ["simulating", "writing"])
-def test_ctrl_c_is_one_line_exit_130_and_leaves_everything_as_it_was(when, tmp_path):
+@pytest.mark.parametrize("when, how", [("simulating", "ctrl-c"), ("writing", "ctrl-c"), ("writing", "kill")])
+def test_ctrl_c_is_one_line_exit_130_and_leaves_everything_as_it_was(when, how, tmp_path):
     """Ctrl-C (SIGINT to the process group, as a terminal sends it) while the production run
     simulates the window (its second process started), or once its first file is in the temporary folder (the tables
     being written beside the look-ahead): one line on stderr, exit 130, the existing --out folder
-    untouched, nothing beside it, no process left behind."""
+    untouched, nothing beside it, no process left behind. A `kill` (SIGTERM to the run's own
+    process only, as a service manager or a CI timeout sends it) likewise: exit 143."""
     import os
     import signal
     import subprocess
@@ -124,10 +125,14 @@ def test_ctrl_c_is_one_line_exit_130_and_leaves_everything_as_it_was(when, tmp_p
         pytest.skip(f"the run ended before it was {when}: nothing to interrupt")
     if default_jobs() >= 2:
         assert len(group()) >= 2, "the run has not started its model process: nothing to check below"
-    os.killpg(proc.pid, signal.SIGINT)
+    if how == "kill":
+        os.kill(proc.pid, signal.SIGTERM)
+    else:
+        os.killpg(proc.pid, signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, f"exit {proc.returncode}:\n{stderr[-2000:]}"
-    assert stderr.strip().splitlines() == ["run.py: interrupted"], stderr[-2000:]
+    code, line = (143, "run.py: terminated") if how == "kill" else (130, "run.py: interrupted")
+    assert proc.returncode == code, f"exit {proc.returncode}:\n{stderr[-2000:]}"
+    assert stderr.strip().splitlines() == [line], stderr[-2000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"], "an interrupted run left files beside --out"
     assert sorted(p.name for p in out.iterdir()) == ["marker.txt"]
     deadline = time.time() + 10
