@@ -9,6 +9,10 @@ needs a balance that reaches 0 at |ratio - 0.5| = 0.14, where balance -> engagem
 0.77 (the plain balance 1 - |ratio - 0.5| / 0.5 gives r 0.54 but a mean of 7.5). The reading
 (analysis/targets/contradictions.py): the formula and the mean hold; the SD and the correlation
 are checked against what the formula gives on the spec's inputs at the run's width.
+
+The formula is written here again, from the spec, rather than imported from world/formulas.py:
+validate checks the tables against the spec, so a slip in the generator's formula must not be
+repeated by the check that is to catch it.
 """
 from __future__ import annotations
 
