@@ -86,3 +86,17 @@ def test_a_parameter_no_agent_reads_changes_nothing(dev_run, tmp_path):
     assert json.loads((out / "run.json").read_text())["scenario_document"]["description"] == "a what-if that changes nothing"
     for name in ("sessions.csv", "tutor_profiles.csv", "tutor_aggregates.csv"):
         assert (out / name).read_bytes() == (dev_run / name).read_bytes(), f"{name} changed with the description"
+
+
+def test_a_toml_date_and_its_text_end_the_window_alike(tmp_path):
+    """`--set calendar.window_end=2026-12-04` (a TOML date) is the quoted "2026-12-04": the same
+    window, the same files, and run.json records it as the text."""
+    small = ("--mode", "dev", "--tutors", 6, "--days", 3, "--no-model", "--seed", DEV_SEED)
+    as_date, as_text = simulate_all([
+        (tmp_path / "date", small + ("--set", "calendar.window_end=2026-12-04")),
+        (tmp_path / "text", small + ("--set", 'calendar.window_end="2026-12-04"'))])
+    assert json.loads((as_date / "run.json").read_text())["window_end"] == "2026-12-04"
+    files = sorted(p.relative_to(as_text) for p in as_text.rglob("*") if p.is_file())
+    assert files and all((as_date / f).read_bytes() == (as_text / f).read_bytes() for f in files)
+    starts = [line.split(",")[3] for line in (as_date / "sessions.csv").read_text().splitlines()[1:]]
+    assert starts and all("2026-12-01" <= t < "2026-12-04" for t in starts)     # the 3 days before it

@@ -529,10 +529,25 @@ class Experiment(Strict):
 class Calendar(Strict):
     window_days: int = Field(gt=0)
     warmup_days: int = Field(ge=0)
-    window_end: str                                   # ISO date; the window ends at its midnight
+    window_end: str                                   # ISO date (TOML date or text); the window ends at its midnight
     # days simulated AFTER the window, only to see which tutors stop then (ground_truth/
     # churn_labels.csv, the churn model's label); nothing of them reaches the spec's tables
     lookahead_days: int = Field(0, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _toml_date(cls, data):
+        """A TOML date (`window_end = 2026-12-04`, `--set calendar.window_end=2026-12-04`) is the
+        same as its text; a date-time is not a day's midnight, so it is refused by name."""
+        import datetime as dt
+        if isinstance(data, dict):
+            end = data.get("window_end")
+            if isinstance(end, dt.datetime):
+                raise ValueError(f"window_end: expected a date (the window ends at its midnight), "
+                                 f"found the date-time {end.isoformat()}")
+            if isinstance(end, dt.date):
+                data = {**data, "window_end": end.isoformat()}
+        return data
 
     @model_validator(mode="after")
     def _date(self):
