@@ -28,6 +28,11 @@ def run_parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=positive_int, help="days in the observed window (overrides the scenario)")
     p.add_argument("--sessions-per-day", type=positive_float, help="demand: sessions per day on average (overrides the scenario)")
     p.add_argument("--seed", type=non_negative_int, help="root random seed (overrides the scenario)")
+    p.add_argument("--window-end", metavar="WHEN", type=window_end_value,
+                   help="when the observed window ends: a date (2026-12-04: at its midnight), a local "
+                        "date-time to the minute (2026-12-04T15:00), or now (this hour, rounded down: "
+                        "a dashboard's 'last 30 days' then hold the window); default: the scenario's "
+                        "calendar.window_end")
     p.add_argument("--out", default="data", help="output folder (default: data); replaced only when the run completes")
     p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
                    help="override any scenario value, e.g. --set behaviour.no_show_scale=0.5 (repeatable)")
@@ -48,6 +53,19 @@ def run_parser() -> argparse.ArgumentParser:
 
 
 
+def window_end_value(text: str) -> str:
+    """--window-end's value, checked as the scenario's calendar.window_end is ('now' is resolved
+    when the scenario is read)."""
+
+    from world.scenario_schema import window_end_text
+    if text.strip().lower() == "now":
+        return "now"
+    try:
+        return window_end_text(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{e}, found {text!r}") from None
+
+
 def scenario_overrides(args) -> list[str]:
     sets = list(args.set)
     if args.tutors is not None:
@@ -58,6 +76,8 @@ def scenario_overrides(args) -> list[str]:
         sets.append(f"demand.sessions_per_day={args.sessions_per_day}")
     if args.seed is not None:
         sets.append(f"seed={args.seed}")
+    if args.window_end is not None:
+        sets.append(f"calendar.window_end={args.window_end}")
     if args.format is not None:
         sets.append(f"outputs.format={args.format}")
     for flag, key in (("no_engagement_events", "engagement_events"), ("no_interventions", "interventions"),
@@ -104,8 +124,10 @@ def main(argv: list[str]) -> int:
         return 1
     rows = summary["rows"]
     sessions = rows["sessions"]
+    start, end = summary["window"]
     print(f"tutorsim: scenario {scenario.name!r}, seed {scenario.seed}, "
-          f"{scenario.tutors.count} tutors, {summary['window_days']}-day window")
+          f"{scenario.tutors.count} tutors, {summary['window_days']}-day window "
+          f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}")
     for name, n in rows.items():
         print(f"  {name + '.csv':32s} {n:>8,d} rows")
     print(f"  sessions per day: {sessions / summary['window_days']:,.1f} "

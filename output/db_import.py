@@ -82,16 +82,20 @@ def _cols(spec: str) -> tuple[Column, ...]:
 
 TUTOR_FK = ForeignKey(("tutor_id",), "tutor_profiles", ("tutor_id",))
 
+# columns the run writes beyond the spec (for the dashboard, docs/columns.md): a run of an older
+# tutorsim without them is loaded with them empty
+BEYOND_SPEC = {"last_login", "notes", "response_type", "response_notes", "error_message"}
+
 # in loading order: every table after the tables it refers to
 TABLES: tuple[Table, ...] = (
     Table("tutor_profiles", _cols(
         "tutor_id:text! months_experience:int total_sessions_completed:int certification_level:text "
         "avg_historical_rating:real reliability_score:real reschedule_rate:real no_show_count:int "
-        "subjects_taught:text primary_subject:text active_status:bool"), ("tutor_id",)),
+        "subjects_taught:text primary_subject:text active_status:bool last_login:timestamp"), ("tutor_id",)),
     Table("experiments", _cols(
         "experiment_id:text! name:text hypothesis:text description:text variants:json "
         "target_segment:json primary_metric:text secondary_metrics:json start_date:timestamp "
-        "end_date:timestamp status:text sample_size:int significance:real winner:text"), ("experiment_id",)),
+        "end_date:timestamp status:text sample_size:int significance:real winner:text notes:text"), ("experiment_id",)),
     Table("tutor_aggregates", _cols(
         "tutor_id:text! total_sessions_30d:int total_sessions_7d:int avg_rating_30d:real avg_rating_7d:real "
         "avg_engagement_score:real avg_empathy_score:real avg_clarity_score:real avg_student_satisfaction:real "
@@ -115,7 +119,8 @@ TABLES: tuple[Table, ...] = (
         "intervention_id:text! tutor_id:text! intervention_type:text channel:text subject:text content:text "
         "template_id:text experiment_id:text experiment_variant:text sent_at:timestamp delivered_at:timestamp "
         "opened_at:timestamp clicked_at:timestamp responded_at:timestamp status:text engagement_before:real "
-        "engagement_after:real sessions_before_count:int sessions_after_count:int"), ("intervention_id",),
+        "engagement_after:real sessions_before_count:int sessions_after_count:int response_type:text "
+        "response_notes:text error_message:text"), ("intervention_id",),
         (TUTOR_FK, ForeignKey(("experiment_id",), "experiments", ("experiment_id",))),
         (("tutor_id",), ("experiment_id",))),
     Table("experiment_assignments", _cols(
@@ -222,7 +227,7 @@ def read_table(path: Path, table: Table, dialect: str) -> list[tuple]:
             header = next(reader, None)
             if header is None:
                 raise BadInput(f"{path}: empty file (expected a header: {','.join(table.names)})")
-            missing = [c for c in table.names if c not in header]
+            missing = [c for c in table.names if c not in header and c not in BEYOND_SPEC]
             if missing:
                 raise BadInput(f"{path}: header has no column {missing[0]!r}")
             extra = [c for c in header if c not in table.names]
@@ -231,14 +236,18 @@ def read_table(path: Path, table: Table, dialect: str) -> list[tuple]:
             repeated = [c for i, c in enumerate(header) if c in header[:i]]
             if repeated:
                 raise BadInput(f"{path}: header has the column {repeated[0]!r} twice")
+            width = len(header)
+            absent = [c for c in table.names if c not in header]        # an older run's: empty
+            header += absent
             order = [header.index(c) for c in table.names]
             kinds = [c.kind for c in table.columns]
             required = [not c.nullable for c in table.columns]
             key_at = [table.names.index(c) for c in table.primary_key]
-            width = len(header)
             for n, fields in enumerate(reader, start=1):
                 if len(fields) != width:
                     raise BadInput(f"{path}: row {n} (line {reader.line_num}): expected {width} fields, found {len(fields)}")
+                if absent:
+                    fields += [""] * len(absent)
                 values = []
                 for i, kind, req, name in zip(order, kinds, required, table.names):
                     try:

@@ -21,6 +21,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from output.responses import email_responses, experiment_notes
 from output.tables import datetime_texts, numbered
 from world.clock import MINUTES_PER_DAY
 from world.engagement import ip_text
@@ -36,11 +37,13 @@ INTERVENTION_COLUMNS = [
     "template_id", "experiment_id", "experiment_variant", "sent_at", "delivered_at", "opened_at",
     "clicked_at", "responded_at", "status", "engagement_before", "engagement_after",
     "sessions_before_count", "sessions_after_count",
+    "response_type", "response_notes", "error_message",        # beyond the spec: the dashboard's
 ]
 EXPERIMENT_COLUMNS = [
     "experiment_id", "name", "hypothesis", "description", "variants", "target_segment",
     "primary_metric", "secondary_metrics", "start_date", "end_date", "status", "sample_size",
     "significance", "winner",
+    "notes",                                                    # beyond the spec: the dashboard's
 ]
 ASSIGNMENT_COLUMNS = ["experiment_id", "tutor_id", "variant", "assigned_at", "exposed_at",
                       "converted_at", "conversion_value"]
@@ -241,6 +244,7 @@ def interventions_table(log, ctx, scenario, fr: _Frame) -> pd.DataFrame:
         contents.append(body)
         templates.append(_template_id(row.itype, row.variant))
     exps = [scenario.experiments[k] if k >= 0 else None for k in iv["experiment"].tolist()]
+    response_type, response_notes, error_message = email_responses(log, cal, iv["intervention"].to_numpy())
     return pd.DataFrame({
         "intervention_id": numbered("INT", n, 4),
         "tutor_id": fr.tutor_ids[tutors] if n else np.array([], dtype=object),
@@ -257,6 +261,9 @@ def interventions_table(log, ctx, scenario, fr: _Frame) -> pd.DataFrame:
         "engagement_after": np.round(eng_a, 2),
         "sessions_before_count": pd.array(np.where(np.isnan(n_b), None, n_b), dtype="Int64"),
         "sessions_after_count": pd.array(np.where(np.isnan(n_a), None, n_a), dtype="Int64"),
+        "response_type": response_type,
+        "response_notes": response_notes,
+        "error_message": error_message,
     })[INTERVENTION_COLUMNS]
 
 
@@ -315,6 +322,7 @@ def experiment_tables(log, ctx, scenario) -> tuple[pd.DataFrame, pd.DataFrame]:
         completed = end is not None and end <= cal.window_end
         group = outcomes[outcomes["experiment"] == k]
         p, winner = _analysis(group, e.variants, scenario.platform.experiments.alpha) if completed else (None, None)
+        exposed = int((group["exposed"] < cal.window_end).sum())
         rows.append({
             "experiment_id": e.id, "name": e.name, "hypothesis": e.hypothesis,
             "description": e.description or None, "variants": _json(e.variants),
@@ -328,6 +336,7 @@ def experiment_tables(log, ctx, scenario) -> tuple[pd.DataFrame, pd.DataFrame]:
             "sample_size": len(group) if completed else int(started.loc[k, "eligible"]),
             "significance": round(p, 4) if p is not None else None,
             "winner": winner,
+            "notes": experiment_notes(scenario, cal, k, group, completed, p, winner, exposed, end),
         })
     experiments = pd.DataFrame(rows, columns=EXPERIMENT_COLUMNS)
     experiments["sample_size"] = experiments["sample_size"].astype("Int64")

@@ -16,15 +16,17 @@ from pathlib import Path
 
 from output.reading import BadInput, read_event_log
 
-CORE = ("tutor_profiles", "sessions", "tutor_aggregates", "ground_truth/reschedules")
+CORE = ("tutor_profiles", "sessions", "tutor_aggregates", "ground_truth/reschedules", "not_held_sessions",
+        "upcoming_sessions")
 PLATFORM = ("engagement_events", "interventions", "experiments", "experiment_assignments")
 NAMES = CORE + PLATFORM
 ALIASES = {"reschedules": "ground_truth/reschedules"}
 # the event types each group of tables reads
-CORE_EVENTS = ("session_booked", "session_rescheduled", "session_outcome", "session_observed", "tutor_quit")
+CORE_EVENTS = ("session_booked", "session_rescheduled", "session_outcome", "session_observed", "tutor_quit",
+               "session_not_held", "session_cancelled", "tutor_login")
 PLATFORM_EVENTS = ("session_booked", "session_outcome", "session_observed", "tutor_login", "tutor_action",
-                   "intervention", "intervention_step", "coaching", "experiment_started",
-                   "experiment_assigned", "experiment_exposed", "experiment_evaluated")
+                   "intervention", "intervention_step", "coaching", "trait_change", "email_unsubscribed",
+                   "experiment_started", "experiment_assigned", "experiment_exposed", "experiment_evaluated")
 TRAIT_COLUMNS = ("tutor_id", "months_experience", "historical_sessions_per_month", "certification",
                  "reliability", "subjects", "primary_subject")
 STUDENT_COLUMNS = ("student_id", "grade")
@@ -88,7 +90,8 @@ def _names(only, scenario) -> list[str]:
         out = scenario.outputs
         wanted = {"engagement_events": out.engagement_events, "interventions": out.interventions,
                   "experiments": out.experiments, "experiment_assignments": out.experiments}
-        return list(CORE) + [n for n in PLATFORM if wanted[n]]
+        return ([n for n in CORE if n != "upcoming_sessions" or out.upcoming_days]
+                + [n for n in PLATFORM if wanted[n]])
     names = []
     for name in only:
         name = ALIASES.get(name.removesuffix(".csv"), name.removesuffix(".csv"))
@@ -96,6 +99,8 @@ def _names(only, scenario) -> list[str]:
             raise BadInput(f"--only {name}: unknown table; expected one of {', '.join(NAMES)}")
         if name not in names:
             names.append(name)
+    if "upcoming_sessions" in names and not scenario.outputs.upcoming_days:
+        raise BadInput("upcoming_sessions: the run wrote no upcoming sessions (outputs.upcoming_days = 0)")
     if "engagement_events" in names and not scenario.outputs.engagement_events:
         raise BadInput("engagement_events: the run did not simulate tutors' platform actions "
                        "(outputs.engagement_events = false); run it again with them")
@@ -121,6 +126,10 @@ def rebuild(folder: Path, only=None) -> dict[str, int]:
     if core:
         from output.tables import build_core_tables
         built.update(build_core_tables(log, ctx))
+        if "upcoming_sessions" in core:
+            from output.upcoming import upcoming_frame, upcoming_table
+            frame = upcoming_frame(log, ctx, scenario.outputs.upcoming_days)
+            built["upcoming_sessions"] = upcoming_table(frame, ctx, len(built["sessions"]) + 1)
     if platform:
         from output.platform_tables import build_platform_tables
         from world.scenario_schema import Outputs

@@ -94,6 +94,15 @@ class EventTable:
                 arr.tofile(f)
         self.spooled += len(arr)
 
+    def arrays_from(self, start: int) -> dict[str, np.ndarray]:
+        """The rows from row `start` on (a spooled table reads only those from its files)."""
+        if self.spool is None:
+            return {name: arr[start:] for name, arr in self.arrays().items()}
+        self.pack()
+        return {name: np.fromfile(spool_path(self.spool, self.name, name), dtype=dtype,
+                                  count=max(0, self.spooled - start), offset=start * np.dtype(dtype).itemsize)
+                for name, dtype in self.columns}
+
     def arrays(self) -> dict[str, np.ndarray]:
         self.pack()
         if self.spool is not None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from output import dictionary, tables
+from output import dictionary, tables, upcoming
 from output.labels import churn_labels
 from output.platform_tables import build_platform_tables
 from output.recorder import AFTER_WINDOW, save_log
@@ -28,7 +28,8 @@ def preload() -> None:
     import scipy.special  # noqa: F401
 
 
-def manifest(scenario, document: dict, counts: dict) -> dict:
+def manifest(scenario, document: dict, counts: dict, calendar) -> dict:
+    """run.json; `calendar`: the run's world/clock.Calendar."""
     cal = scenario.calendar
     return {
         "scenario": scenario.name,
@@ -38,6 +39,9 @@ def manifest(scenario, document: dict, counts: dict) -> dict:
         "warmup_days": cal.warmup_days,
         "lookahead_days": cal.lookahead_days,
         "window_end": cal.window_end,
+        # the window as the tables' timestamps count it: [start, end)
+        "window": {"start": f"{calendar.window_start_dt:%Y-%m-%d %H:%M:%S}",
+                   "end": f"{calendar.window_end_dt:%Y-%m-%d %H:%M:%S}"},
         "sessions_per_day": scenario.demand.sessions_per_day,
         "rows": counts,
         "scenario_document": document,
@@ -46,7 +50,7 @@ def manifest(scenario, document: dict, counts: dict) -> dict:
 
 class RunFolder:
     """Writes a window's files into `folder` (the run's temporary folder): `write_tables()`, then
-    `write_labels(quits)`. `rows` counts the rows of the tables the summary reports, `files`
+    `write_labels(after)`. `rows` counts the rows of the tables the summary reports, `files`
     those of every table file written (the data dictionary lists them)."""
 
     def __init__(self, window, folder: Path):
@@ -56,6 +60,8 @@ class RunFolder:
         self.files: dict[str, int] = {}
         self.formats = formats(window.scenario.outputs)
         self.seconds = 0.0                  # spent writing the tables (write_tables)
+        self.upcoming = None                # the upcoming sessions (output/upcoming.py), once written
+        self.built_upcoming_ids = None
         started = time.perf_counter()
         tutors = pd.DataFrame(window.tutor_traits)
         # the platform habit drawn for each tutor by world/engagement.py (the device they log in from)
@@ -71,6 +77,11 @@ class RunFolder:
         window, ctx, folder = self.window, self.ctx, self.folder
         built = tables.build_core_tables(window.log, ctx)
         built.update(build_platform_tables(window.log, ctx, window.scenario))
+        days = window.scenario.outputs.upcoming_days
+        if days:
+            self.upcoming = upcoming.upcoming_frame(window.log, ctx, days)
+            built["upcoming_sessions"] = upcoming.upcoming_table(self.upcoming, ctx, len(built["sessions"]) + 1)
+            self.built_upcoming_ids = built["upcoming_sessions"]["session_id"].to_numpy()
         for name, df in built.items():
             self._write(df, name)
             self.rows[name] = len(df)
@@ -83,10 +94,12 @@ class RunFolder:
         self.seconds += time.perf_counter() - started
         return dict(self.rows)
 
-    def write_labels(self, quits: dict) -> dict[str, int]:
-        """The churn labels from the tutor quits of the whole run (`tutor_quit` columns, window and
-        look-ahead), and run.json."""
+    def write_labels(self, after: dict) -> dict[str, int]:
+        """After the look-ahead (`after`: pipeline/one_run.py `lookahead_events`): the churn labels
+        from the tutor quits of the whole run (`tutor_quit` columns, window and look-ahead), what
+        became of the upcoming sessions, and run.json."""
         scenario = self.window.scenario
+        quits = after["tutor_quit"]
         labels = churn_labels({"tutor_quit": quits}, self.ctx, scenario.calendar.lookahead_days)
         if scenario.outputs.event_log:
             # the quits of the look-ahead, so that `trace` can show why a tutor stopped after the window
@@ -94,7 +107,13 @@ class RunFolder:
             save_log({AFTER_WINDOW: {col: arr[n:] for col, arr in quits.items()}}, self.folder / "events.npz", mode="a")
         self._write(labels, "ground_truth/churn_labels")
         self.rows["ground_truth/churn_labels"] = len(labels)
-        write_json(manifest(scenario, self.window.document, self.rows), self.folder / "run.json")
+        if self.upcoming is not None:
+            ids = self.built_upcoming_ids
+            truth = upcoming.outcomes_table(self.upcoming, ids, self.ctx, self.window.log, after)
+            self._write(truth, "ground_truth/upcoming_outcomes")
+            self.rows["ground_truth/upcoming_outcomes"] = len(truth)
+        write_json(manifest(scenario, self.window.document, self.rows, self.window.calendar),
+                   self.folder / "run.json")
         dictionary.write(self.folder, self.files, self.formats, scenario.name, scenario.seed)
         return dict(self.rows)
 

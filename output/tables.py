@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from world.clock import MINUTES_PER_DAY
-from world.events import CONNECTION, GRADES, INITIATOR, SUBJECTS
+from world.events import CONNECTED, CONNECTION, GRADES, INITIATOR, SUBJECTS
 from world.formulas import churn_score, churn_signals
 from world.streams import Streams
 
@@ -26,7 +26,9 @@ PROFILE_COLUMNS = [
     "tutor_id", "months_experience", "total_sessions_completed", "certification_level",
     "avg_historical_rating", "reliability_score", "reschedule_rate", "no_show_count",
     "subjects_taught", "primary_subject", "active_status",
+    "last_login",                       # beyond the spec: the dashboard's (docs/columns.md)
 ]
+NOT_HELD_COLUMNS = ["session_id", "connected", "connection_quality"]
 AGGREGATE_COLUMNS = [
     "tutor_id", "total_sessions_30d", "total_sessions_7d", "avg_rating_30d", "avg_rating_7d",
     "avg_engagement_score", "avg_empathy_score", "avg_clarity_score", "avg_student_satisfaction",
@@ -172,6 +174,9 @@ def profiles_table(sf: pd.DataFrame, log, ctx: Context) -> pd.DataFrame:
     rating_n = np.bincount(obs["tutor"], minlength=n)
     quit_t = pd.DataFrame(log["tutor_quit"])
     quit_before_end = set(quit_t.loc[quit_t["t"] < cal.window_end, "tutor"].tolist())
+    logins = pd.DataFrame(log["tutor_login"])
+    logins = logins[logins["t"] < cal.window_end]
+    last_login = logins.groupby("tutor")["t"].max().reindex(idx).to_numpy("float64")
     with np.errstate(invalid="ignore", divide="ignore"):
         hist_rating = np.where(rating_n > 0, rating_sum / np.maximum(rating_n, 1), np.nan)
         resched_rate = np.where(sessions > 0, reschedules / np.maximum(sessions, 1), 0.0)
@@ -188,6 +193,7 @@ def profiles_table(sf: pd.DataFrame, log, ctx: Context) -> pd.DataFrame:
         "subjects_taught": tutors["subjects"],
         "primary_subject": tutors["primary_subject"],
         "active_status": [i not in quit_before_end for i in idx],
+        "last_login": datetime_texts(cal, last_login),
     })[PROFILE_COLUMNS]
 
 
@@ -267,6 +273,20 @@ def reschedules_table(log, sf: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataF
     })
 
 
+def not_held_table(log, sf: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
+    """Beyond the spec, for a dashboard whose session columns may not be empty: every window
+    session that was not held, who came into the room and the connection measured for them
+    (world/sessions.py `_not_held`), in sessions.csv's order."""
+    nh = pd.DataFrame(log["session_not_held"]).drop_duplicates("session").set_index("session")
+    missed = ~sf["completed"].to_numpy(bool)
+    rows = nh.reindex(sf.loc[missed, "session"].to_numpy())
+    return pd.DataFrame({
+        "session_id": sessions["session_id"].to_numpy()[missed],
+        "connected": np.asarray(CONNECTED + (None,), dtype=object)[rows["connected"].fillna(len(CONNECTED)).astype(int)],
+        "connection_quality": np.asarray(CONNECTION + (None,), dtype=object)[rows["connection"].fillna(len(CONNECTION)).astype(int)],
+    })[NOT_HELD_COLUMNS]
+
+
 def build_core_tables(log, ctx: Context) -> dict[str, pd.DataFrame]:
     sf = session_frame(log, ctx)
     sessions = sessions_table(sf, ctx)
@@ -277,4 +297,5 @@ def build_core_tables(log, ctx: Context) -> dict[str, pd.DataFrame]:
         "sessions": sessions,
         "tutor_aggregates": aggregates,
         "ground_truth/reschedules": reschedules_table(log, sf, sessions),
+        "not_held_sessions": not_held_table(log, sf, sessions),
     }

@@ -4,10 +4,11 @@ the churn model. Called by the worker (pipeline/worker.py) or, with one job, by 
 from __future__ import annotations
 
 
-def finish(files, quits: dict, jobs: int) -> tuple:
-    """`files`: the run's output.run_folder.RunFolder, its tables written. Returns (rows written,
-    the model's metrics, one line on it); the metrics and the line are None without a model."""
-    rows = files.write_labels(quits)
+def finish(files, after: dict, jobs: int) -> tuple:
+    """`files`: the run's output.run_folder.RunFolder, its tables written; `after`: the
+    look-ahead's events (pipeline/one_run.py `lookahead_events`). Returns (rows written, the
+    model's metrics, one line on it); the metrics and the line are None without a model."""
+    rows = files.write_labels(after)
     scenario = files.window.scenario
     if not scenario.outputs.model:
         return rows, None, None

@@ -5,7 +5,8 @@
     -> `Window`: the log's row counts at the window's end, the agents' traits, the daily series
     -> the tables, written from the spooled log cut at   | the look-ahead, simulated on from
        those counts (output/run_folder.py)                |   the window's end (here)
-    -> the churn labels (from the look-ahead's tutor quits), run.json, the churn model
+    -> the churn labels (from the look-ahead's tutor quits), the upcoming sessions' outcomes,
+       run.json, the churn model
     -> the spool goes, the temporary folder moves into place.
 
 With jobs >= 2 the left column runs in the run's second process (pipeline/worker.py), forked before
@@ -67,6 +68,7 @@ class Window:
         self.calendar = model.calendar
         self.counts = counts                # events of each type in the log at the window's end
         self.spool = model.recorder.spool
+        self.booked_before_end = model.desk.next_sid      # sessions booked by now have lower numbers
         self.tutor_traits = [t.traits() for t in model.tutors]    # coaching moves them later
         self.usual_devices = [DEVICES[h.device] for h in model.engagement.habits]
         # Mesa's DataCollector: one list per daily model-level series
@@ -99,20 +101,16 @@ def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int =
                 handed = worker is not None and worker.write_tables(window, tmp)
                 if not handed:
                     files = _write_tables_here(window, tmp)
-                # from here on the log keeps only what the labels read: the look-ahead's sessions,
-                # emails and logins are never written
-                model.recorder.record_only(LOOKAHEAD_KEEPS)
                 ahead_started = time.perf_counter()
-                model.run_lookahead((lambda day: bar.update(1)) if bar else None)
+                after = lookahead_events(model, window, bar)
                 lookahead_s = time.perf_counter() - ahead_started
-                quits = model.recorder.tutor_quit.arrays()
                 if bar is not None:
                     bar.close()
-                done = worker.finish(quits, jobs) if handed else None
+                done = worker.finish(after, jobs) if handed else None
                 if done is None:            # one job, or the worker failed: the rest is written here
                     if files is None:
                         files = _write_tables_here(window, tmp)
-                    rows, trained, text = finish(files, quits, jobs)
+                    rows, trained, text = finish(files, after, jobs)
                     tables_s = files.seconds
                 else:
                     rows, trained, text, tables_s = done
@@ -130,6 +128,7 @@ def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int =
         "rows": rows,
         "events": dict(window.counts),
         "window_days": scenario.calendar.window_days,
+        "window": (model.calendar.window_start_dt, model.calendar.window_end_dt),
         "simulate_s": simulated - started,          # warm-up and window
         "lookahead_s": lookahead_s,
         "tables_s": tables_s,                       # writing the tables (beside the look-ahead, or before it)
@@ -139,6 +138,33 @@ def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int =
         "total_s": time.perf_counter() - started,
         "out": str(out),
     }
+
+
+def lookahead_events(model, window, bar=None) -> dict:
+    """Simulate the look-ahead, recording only what is read of it: the tutors' quits (the churn
+    labels) and, for `outputs.upcoming_days` plus output/upcoming.py's margin, the outcomes, moves
+    and cancellations of the sessions booked before the window's end (their ground truth). Returns
+    {"tutor_quit": the quits of the whole run, event type: the look-ahead's rows of those sessions}."""
+    from output.upcoming import MARGIN_DAYS, SESSION_EVENTS
+    rec, cal = model.recorder, model.calendar
+    days = window.scenario.outputs.upcoming_days
+    sessions = SESSION_EVENTS if days else ()
+    rec.record_only(LOOKAHEAD_KEEPS + sessions)
+    stop_after = cal.total_days + days + MARGIN_DAYS          # the day whose end stops the sessions'
+
+    def on_day(day: int) -> None:
+        if bar is not None:
+            bar.update(1)
+        if day == stop_after and sessions:
+            rec.record_only(LOOKAHEAD_KEEPS)
+
+    model.run_lookahead(on_day)
+    after = {"tutor_quit": rec.tutor_quit.arrays()}
+    for etype in sessions:
+        rows = getattr(rec, etype).arrays_from(window.counts[etype])
+        keep = rows["session"] < window.booked_before_end
+        after[etype] = {col: arr[keep] for col, arr in rows.items()}
+    return after
 
 
 def _write_tables_here(window, folder: Path):

@@ -13,7 +13,8 @@ imports them all, on the second core:
         look-ahead, then, if
         the model's libraries are loaded and the look-ahead is not done, warm them up
         (analysis/churn `warm_up`);
-    when the look-ahead's tutor quits arrive: write the churn labels and run.json, train the
+    when the look-ahead's events arrive (its tutor quits, the upcoming sessions' outcomes): write
+        the churn labels, the upcoming outcomes and run.json, train the
         model (analysis/churn, which forks again for its cross-validation and figures),
         and reply with the rows written and the model's metrics.
 
@@ -71,12 +72,12 @@ class Worker:
         self._inbox.put((window, str(folder)))
         return True
 
-    def finish(self, quits: dict, jobs: int):
+    def finish(self, after: dict, jobs: int):
         """The labels, run.json and the model, after the tables (pipeline/finish.py):
         (rows, metrics, one line on the model, seconds spent writing the tables) or None if the
         worker failed or died: the caller then writes everything itself."""
         try:
-            self._inbox.put((quits, int(jobs)))
+            self._inbox.put((after, int(jobs)))
             reply = self._replies.recv()
         except (EOFError, OSError):
             return None
@@ -128,8 +129,8 @@ def _serve(inbox, replies, run_end, train_model: bool) -> None:
         job = inbox.get()
         if job is None:
             return
-        quits, jobs = job
-        done = finish(files, quits, jobs)
+        after, jobs = job
+        done = finish(files, after, jobs)
     except Exception as e:  # noqa: BLE001 - the run writes everything itself, and raises there
         replies.send(("error", f"{type(e).__name__}: {e}"))
         return

@@ -72,8 +72,9 @@ def data(events: pd.DataFrame) -> pd.Series:
 
 def test_columns_and_volumes(t):
     assert list(t["engagement_events"].columns) == EVENT_COLUMNS
-    assert list(t["interventions"].columns) == INTERVENTION_COLUMNS
-    assert list(t["experiments"].columns) == EXPERIMENT_COLUMNS
+    # the spec's columns, then the dashboard's (docs/columns.md)
+    assert list(t["interventions"].columns) == INTERVENTION_COLUMNS + ["response_type", "response_notes", "error_message"]
+    assert list(t["experiments"].columns) == EXPERIMENT_COLUMNS + ["notes"]
     assert list(t["experiment_assignments"].columns) == ASSIGNMENT_COLUMNS
     # the dev scenario aims at the spec's dev volumes (section 17)
     assert 700 <= len(t["engagement_events"]) <= 1400

@@ -35,7 +35,8 @@ def _tables(folder):
 def test_every_table_is_written_in_both_formats_and_the_dictionary_lists_exactly_them(both):
     schema = json.loads((both / "schema.json").read_text())["tables"]
     written = _tables(both)
-    assert len(written) == 13 and "sessions" in written and "ground_truth/unsubscribes" in written
+    assert len(written) == 16 and "sessions" in written and "ground_truth/unsubscribes" in written
+    assert {"upcoming_sessions", "not_held_sessions", "ground_truth/upcoming_outcomes"} <= set(written)
     assert sorted(schema) == written, "schema.json lists other files than the run wrote"
     for name in written:
         header = list(pd.read_csv(both / f"{name}.csv", nrows=0).columns)

@@ -35,22 +35,29 @@ class Clock(simpy.Environment):
 
 
 class Calendar:
-    """The warm-up runs first; the window (what the tables show) ends at `window_end` midnight."""
+    """The warm-up runs first, from a midnight; the window (what the tables show) is the
+    `window_days` days before `window_end`: a date (the window ends at its midnight) or a
+    date-time to the minute (it ends then: the clock still starts at a midnight, so the warm-up
+    begins that many minutes earlier in the day and the window's last day is cut at that time)."""
 
     def __init__(self, window_end: str, window_days: int, warmup_days: int, lookahead_days: int = 0):
         self.minutes_per_day = MINUTES_PER_DAY
         self.window_days = window_days
         self.warmup_days = warmup_days
-        self.total_days = window_days + warmup_days                  # warm-up + window
-        # the look-ahead is simulated after the window (churn labels only): sim_days in all
+        self.total_days = window_days + warmup_days                  # whole days of warm-up + window
+        # the look-ahead is simulated after the window (churn labels only)
         self.lookahead_days = lookahead_days
-        self.sim_days = self.total_days + lookahead_days
         end = dt.datetime.fromisoformat(window_end)
+        midnight = end.replace(hour=0, minute=0, second=0, microsecond=0)
+        self.end_offset = (end - midnight).total_seconds() / 60.0    # minutes after the last midnight
         self.window_end_dt = end
-        self.start_dt = end - dt.timedelta(days=self.total_days)
-        self.window_start = warmup_days * MINUTES_PER_DAY          # in minutes
-        self.window_end = self.total_days * MINUTES_PER_DAY
-        self.lookahead_end = self.sim_days * MINUTES_PER_DAY
+        self.window_start_dt = end - dt.timedelta(days=window_days)
+        self.start_dt = midnight - dt.timedelta(days=self.total_days)
+        self.window_start = warmup_days * MINUTES_PER_DAY + self.end_offset          # in minutes
+        self.window_end = self.total_days * MINUTES_PER_DAY + self.end_offset
+        self.lookahead_end = self.window_end + lookahead_days * MINUTES_PER_DAY
+        # days the clock enters: a window ending in the day's course starts one more
+        self.sim_days = self.total_days + lookahead_days + (1 if self.end_offset else 0)
         self.first_weekday = self.start_dt.weekday()                 # of day 0; Monday = 0
 
     def weekday(self, day: int) -> int:

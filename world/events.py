@@ -20,6 +20,8 @@ CERTIFICATIONS = ("Basic", "Advanced", "Expert")
 CONNECTION = ("Excellent", "Good", "Fair", "Poor")
 INITIATOR = ("tutor", "student")
 CANCEL_REASON = ("tutor_quit", "student_left")
+# who was in the room of a session that was not held (world/sessions.py `_not_held`)
+CONNECTED = ("tutor", "student", "nobody")
 # why a move decided at booking did not happen: the platform refuses a tutor's moves beyond
 # platform.max_reschedule_share of their bookings, or no free hour was found
 MOVE_REFUSED = ("platform_cap", "no_free_hour")
@@ -95,6 +97,9 @@ SCHEMA: dict[str, list[tuple[str, str]]] = {
                         ("student_showed", "?"), ("p_tutor_no_show", "f4"),
                         ("p_student_no_show", "f4"), ("burnout", "f4"), ("reliability", "f4"),
                         ("p_reschedule", "f4")],
+    # a session not held: who came into the room (CONNECTED) and the connection the platform
+    # measured for them (CONNECTION; nobody came: the tutor's usual connection at that hour)
+    "session_not_held": [("t", "f8"), ("session", "i4"), ("connected", "i1"), ("connection", "i1")],
     "session_observed": [("t", "f8"), ("session", "i4"), ("actual_duration", "i2"),
                          ("connection", "i1"), ("network_load", "f4"), ("tech_issue", "?"),
                          ("attention", "f4"), ("camera", "f4"), ("speak", "f4"), ("screen", "f4"),

@@ -6,6 +6,7 @@ process advances Mesa's step counter and collects the daily model-level series.
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 
 import mesa
@@ -246,22 +247,36 @@ class Platform(mesa.Model):
         """Warm-up and window: the days the tables describe (`on_day(day)` after each, for
         progress). The look-ahead, `run_lookahead`, continues from where this stops: the clock
         only moves forward, so nothing after the window changes what happened in it."""
-        self._run_days(0, self.calendar.total_days, on_day)
+        cal = self.calendar
+        self._run_days(0, cal.total_days, on_day)
+        if cal.end_offset:          # a window that ends in the day's course: up to that minute
+            self._run_until(cal.window_end)
 
     def run_lookahead(self, on_day=None) -> None:
         """The days after the window, simulated only to learn who stops soon after it."""
         self._run_days(self.calendar.total_days, self.calendar.sim_days, on_day)
 
     def _run_days(self, first: int, stop: int, on_day) -> None:
-        # the simulation makes millions of small acyclic objects: the cyclic garbage collector
-        # would walk them again and again for nothing, so it pauses while the clock runs
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with _collector_paused():
             for day in range(first, stop):
                 self.env.run(until=(day + 1) * MINUTES_PER_DAY + 1e-6)
                 if on_day is not None:
                     on_day(day)
-        finally:
-            if gc_was_enabled:
-                enable_gc_without_a_walk()
+
+    def _run_until(self, t: float) -> None:
+        """On to minute `t`, the events due then included (as at a day's end)."""
+        with _collector_paused():
+            self.env.run(until=t + 1e-6)
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """The simulation makes millions of small acyclic objects: the cyclic garbage collector would
+    walk them again and again for nothing, so it pauses while the clock runs."""
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if gc_was_enabled:
+            enable_gc_without_a_walk()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from world.scenario_schema import Persona, Scenario
+from world.scenario_schema import Persona, Scenario, window_end_text
 
 
 class ScenarioError(Exception):
@@ -30,8 +30,28 @@ def _merge(base: dict, over: dict) -> dict:
     return out
 
 
+def resolve_now(doc: dict, now=None) -> dict:
+    """`calendar.window_end = "now"` becomes the time the scenario is read (local time, rounded
+    down to the hour), in place: the document a run records (run.json) holds the time itself, so
+    that its tables can be rebuilt and its scenario run again. A TOML date or date-time becomes
+    its text."""
+    import datetime as dt
+    cal = doc.get("calendar")
+    if not isinstance(cal, dict):
+        return doc
+    end = cal.get("window_end")
+    if isinstance(end, str) and end.strip().lower() == "now":
+        end = (now or dt.datetime.now()).replace(minute=0, second=0, microsecond=0)
+    if isinstance(end, (dt.date, str)):     # a TOML date or date-time, or text: kept as its ISO text
+        try:
+            cal["window_end"] = window_end_text(end)
+        except ValueError:
+            pass                        # validation says what is wrong with it
+    return doc
+
+
 def read_document(path: Path, _seen: tuple = ()) -> dict:
-    """The TOML document at `path` with its `extends` chain merged in."""
+    """The TOML document at `path` with its `extends` chain merged in ("now" resolved)."""
     path = Path(path)
     if not path.exists():
         raise ScenarioError(f"{path}: scenario file not found")
@@ -43,7 +63,7 @@ def read_document(path: Path, _seen: tuple = ()) -> dict:
         raise ScenarioError(f"{path}: cannot read: {e}") from None
     parent = doc.pop("extends", None)
     if parent is None:
-        return doc
+        return resolve_now(doc)
     if not isinstance(parent, str):
         raise ScenarioError(f"{path}:extends: expected a file name, found {parent!r}")
     parent_path = path.parent / parent
@@ -53,7 +73,7 @@ def read_document(path: Path, _seen: tuple = ()) -> dict:
     if parent_path.resolve() in chain:
         loop = " -> ".join(p.name for p in chain[chain.index(parent_path.resolve()):] + (parent_path.resolve(),))
         raise ScenarioError(f"{path}:extends: circular chain of scenario files ({loop})")
-    return _merge(read_document(parent_path, chain), doc)
+    return resolve_now(_merge(read_document(parent_path, chain), doc))
 
 
 def apply_overrides(doc: dict, overrides: list[str], source: str = "--set") -> dict:
@@ -77,7 +97,7 @@ def apply_overrides(doc: dict, overrides: list[str], source: str = "--set") -> d
             if not isinstance(node, dict):
                 raise ScenarioError(f"{source} {item}: {p} is not a table")
         node[parts[-1]] = value
-    return doc
+    return resolve_now(doc)
 
 
 def _suggest(loc: tuple, doc: dict) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal, Union
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from world.scenario_distributions import Dist, Strict, WithRanges
 
@@ -450,34 +450,47 @@ class Experiment(Strict):
 class Calendar(Strict):
     window_days: int = Field(gt=0)
     warmup_days: int = Field(ge=0)
-    window_end: str                                   # ISO date (TOML date or text); the window ends at its midnight
+    # the window's end: an ISO date (the window ends at its midnight) or a local date-time to the
+    # minute, as TOML or as text; "now" is resolved when the scenario is read (world/scenario.py)
+    window_end: str
     # days simulated AFTER the window, only to see which tutors stop then (ground_truth/
     # churn_labels.csv, the churn model's label); nothing of them reaches the spec's tables
     lookahead_days: int = Field(0, ge=0)
 
-    @model_validator(mode="before")
+    @field_validator("window_end", mode="before")
     @classmethod
-    def _toml_date(cls, data):
-        """A TOML date (`window_end = 2026-12-04`, `--set calendar.window_end=2026-12-04`) is the
-        same as its text; a date-time is not a day's midnight, so it is refused by name."""
-        import datetime as dt
-        if isinstance(data, dict):
-            end = data.get("window_end")
-            if isinstance(end, dt.datetime):
-                raise ValueError(f"window_end: expected a date (the window ends at its midnight), "
-                                 f"found the date-time {end.isoformat()}")
-            if isinstance(end, dt.date):
-                data = {**data, "window_end": end.isoformat()}
-        return data
+    def _window_end(cls, value):
+        """A TOML date (`window_end = 2026-12-04`) or local date-time (`2026-12-04T15:00:00`), as
+        given or through `--set`, is the same as its text."""
+        return window_end_text(value)
 
-    @model_validator(mode="after")
-    def _date(self):
-        import datetime as dt
+
+WINDOW_END_EXPECTED = ("expected a date like 2026-11-01, a local date-time to the minute like "
+                       "2026-12-04T15:00, or now")
+
+
+def window_end_text(value) -> str:
+    """The window's end as text: 'YYYY-MM-DD' for a date, 'YYYY-MM-DDTHH:MM:SS' for a date-time
+    (one that falls on a midnight is its date). ValueError names what was expected."""
+    import datetime as dt
+    if isinstance(value, dt.datetime):
+        when = value
+    elif isinstance(value, dt.date):
+        return value.isoformat()
+    elif isinstance(value, str):
         try:
-            dt.date.fromisoformat(self.window_end)
+            when = dt.datetime.fromisoformat(value.strip())
         except ValueError:
-            raise ValueError(f"window_end must be an ISO date like 2026-11-01, got {self.window_end!r}")
-        return self
+            raise ValueError(WINDOW_END_EXPECTED) from None
+    else:
+        raise ValueError(WINDOW_END_EXPECTED)
+    if when.tzinfo is not None:
+        raise ValueError("expected a local date-time without an offset (the tables' timestamps have none)")
+    if when.second or when.microsecond:
+        raise ValueError("expected a time to the minute (no seconds)")
+    if when.time() == dt.time(0, 0):
+        return when.date().isoformat()
+    return when.isoformat(timespec="seconds")
 
 
 class Demand(Strict):
@@ -492,6 +505,9 @@ class Outputs(Strict):
     event_log: bool = True
     # the tables' file format: CSV (the spec's), Parquet with real types (output/parquet.py), or both
     format: Literal["csv", "parquet", "both"] = "csv"
+    # the sessions booked at the window's end for this many days after it: upcoming_sessions.csv,
+    # and what then became of them (ground_truth/upcoming_outcomes.csv); 0: neither is written
+    upcoming_days: int = Field(7, ge=0)
 
 
 class Scenario(Strict):

@@ -12,6 +12,8 @@ tutor.
 """
 from __future__ import annotations
 
+from statistics import NormalDist
+
 import simpy
 
 from agents.decisions import CONTINUE, SWITCH
@@ -22,6 +24,7 @@ from world.observation import Observer
 
 SUBJECT_CODE = {s: i for i, s in enumerate(SUBJECTS)}
 RATING = position("session_observed", "rating")
+NORMAL = NormalDist()
 OWN_TUTOR = (1.0, 1, float("nan"))   # a booking with the student's own tutor: (p, candidates, room)
 
 
@@ -51,6 +54,7 @@ class SessionDesk:
         self.rebook_jitter = model.settings.students.rebook_jitter
         self.days_flex = model.settings.students.days_flex
         self.observer = Observer(model)
+        self.streams = model.streams
         self.next_sid = 0
         self.bells: dict[int, Bell] = {}     # hour -> the event that strikes it (`_bell`)
         # the platform's services that watch sessions (world/signals.py, world/engagement.py):
@@ -215,6 +219,8 @@ class SessionDesk:
             end = row[0]
             student.sessions_done += 1
             self.model.ratings_today.append(rating)
+        else:
+            self._not_held(s, t, tutor_showed, student_showed)
         tutor.note_session(t, rating)
         action, p, p_leave, p_switch = student.react(held, tutor_showed, rating, s.first)
         self.rec.student_decision.append((end, student.index, s.sid, action, p, p_leave, p_switch,
@@ -223,6 +229,18 @@ class SessionDesk:
         for listener in self.listeners:
             listener.session_happened(s, t, held, tutor_showed, row if held else None)
         self._book_next(student, action, t)
+
+    def _not_held(self, s: Session, t: float, tutor_showed: bool, student_showed: bool) -> None:
+        """Only one came into the room (or nobody): the platform measured the connection of the
+        one who came, on a session's scale, as if the other end had the same setup (the noise: a
+        draw keyed by the session, so no other draw moves). Nobody came: the tutor's usual
+        connection at that hour, without noise (what a dashboard that needs a value is given)."""
+        who = 0 if tutor_showed else 1 if student_showed else 2
+        setup = s.student.tech_setup if who == 1 else s.tutor.tech_setup
+        z = 0.0 if who == 2 else NORMAL.inv_cdf(min(max(self.streams.unit("session", s.sid, "lone_connection"), 1e-12),
+                                                    1.0 - 1e-12))
+        load = self.observer.week_load[int(t // 60) % (7 * 24)]
+        self.rec.session_not_held.append((t, s.sid, who, self.model.network.connection(setup, setup, load, z)))
 
     def _book_next(self, student, action: int, t: float) -> None:
         """What the student decided after the session: the next session with the same tutor, a

@@ -25,7 +25,14 @@ def _view(name):
 
 
 def window_end(d) -> pd.Timestamp:
-    """End of the observed window: midnight after the last session (or event) start."""
+    """End of the observed window: as run.json says, else the midnight after the last session
+    (or event) start."""
+    manifest = getattr(d, "manifest", None)
+    if isinstance(manifest, dict) and manifest.get("window_end"):
+        try:
+            return pd.Timestamp(str(manifest["window_end"]))
+        except ValueError:
+            pass
     for name, col in (("sessions", "session_datetime"), ("events", "timestamp")):
         if d.has(name) and col in d.table(name) and d.table(name)[col].notna().any():
             return d.table(name)[col].max().normalize() + pd.Timedelta(days=1)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from output.reading import BadInput, read_csv, read_event_log
-from world.clock import MINUTES_PER_DAY
+from world.clock import Calendar
 
 
 class _Doc:
@@ -43,7 +43,7 @@ class Run:
         try:
             manifest = json.loads(path.read_text(encoding="utf-8"))
             self.window_days, self.warmup_days = int(manifest["window_days"]), int(manifest["warmup_days"])
-            window_end = dt.datetime.fromisoformat(str(manifest["window_end"]))
+            calendar = Calendar(str(manifest["window_end"]), self.window_days, self.warmup_days)
             doc = manifest["scenario_document"]
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
             raise BadInput(f"{path}: not a run manifest ({type(e).__name__}: {e})") from None
@@ -66,9 +66,9 @@ class Run:
                     table[col] = np.full(n, np.nan if kind == "f" else (-1 if kind in "iu" else False),
                                          dtype="f8" if kind == "f" else dtype)
         self.log = log
-        self.start_dt = window_end - dt.timedelta(days=self.window_days + self.warmup_days)
-        self.window_start = self.warmup_days * MINUTES_PER_DAY
-        self.window_end = (self.warmup_days + self.window_days) * MINUTES_PER_DAY
+        self.start_dt = calendar.start_dt
+        self.window_start = calendar.window_start
+        self.window_end = calendar.window_end
         self.tutors = read_csv(folder / "ground_truth" / "tutor_traits.csv")
         self.students = read_csv(folder / "ground_truth" / "students.csv") if need_students else None
         self._labels()
