@@ -129,7 +129,7 @@ def rebuild(folder: Path, only=None) -> dict[str, int]:
         if "upcoming_sessions" in core:
             from output.upcoming import upcoming_frame, upcoming_table
             frame = upcoming_frame(log, ctx, scenario.outputs.upcoming_days)
-            built["upcoming_sessions"] = upcoming_table(frame, ctx, len(built["sessions"]) + 1)
+            built["upcoming_sessions"] = upcoming_table(frame, ctx)
     if platform:
         from output.platform_tables import build_platform_tables
         from world.scenario_schema import Outputs

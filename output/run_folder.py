@@ -80,7 +80,7 @@ class RunFolder:
         days = window.scenario.outputs.upcoming_days
         if days:
             self.upcoming = upcoming.upcoming_frame(window.log, ctx, days)
-            built["upcoming_sessions"] = upcoming.upcoming_table(self.upcoming, ctx, len(built["sessions"]) + 1)
+            built["upcoming_sessions"] = upcoming.upcoming_table(self.upcoming, ctx)
             self.built_upcoming_ids = built["upcoming_sessions"]["session_id"].to_numpy()
         for name, df in built.items():
             self._write(df, name)

@@ -2,8 +2,10 @@
 
 `upcoming_sessions.csv` holds what the platform knows of them at the window's end: the spec's
 session columns that exist before a session happens (ids, tutor, student, time as it then stood,
-scheduled length, subject, grade, first session). Their ids continue sessions.csv's, in the same
-order (time, then booking). `ground_truth/upcoming_outcomes.csv` says what the look-ahead then
+scheduled length, subject, grade, first session). Their ids are the bookings' own
+(`B` + the simulation's booking number), in order of time, then booking: a booking keeps its id
+while it lies ahead (a live database replaces it by its sessions.csv row once it happens,
+pipeline/live.py), and never collides with a later window's `S` numbers. `ground_truth/upcoming_outcomes.csv` says what the look-ahead then
 made of each: held, a no-show (whose), cancelled (the tutor quit), or unresolved (not reached
 before the look-ahead stopped recording sessions), with its final time and who moved it.
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from output.tables import datetime_texts, numbered
+from output.tables import datetime_texts
 from world.clock import MINUTES_PER_DAY
 from world.events import INITIATOR, SUBJECTS
 
@@ -50,12 +52,17 @@ def upcoming_frame(log, ctx, days: int) -> pd.DataFrame:
     return df
 
 
-def upcoming_table(frame: pd.DataFrame, ctx, first_number: int) -> pd.DataFrame:
-    """upcoming_sessions.csv; ids S<first_number>... in the frame's order."""
+def booking_ids(sessions) -> list[str]:
+    """The id of a booking not yet held: B + its booking number (from 1), 7 digits."""
+    return list(map("B%07d".__mod__, (np.asarray(sessions, dtype=np.int64) + 1).tolist()))
+
+
+def upcoming_table(frame: pd.DataFrame, ctx) -> pd.DataFrame:
+    """upcoming_sessions.csv, in the frame's order."""
     n = len(frame)
     students = frame["student"].to_numpy(int)
     return pd.DataFrame({
-        "session_id": numbered("S", first_number - 1 + n, 6)[first_number - 1:],
+        "session_id": booking_ids(frame["session"]),
         "tutor_id": ctx.tutors["tutor_id"].to_numpy()[frame["tutor"].to_numpy(int)],
         "student_id": ctx.students["student_id"].to_numpy()[students] if n else np.array([], dtype=object),
         "session_datetime": datetime_texts(ctx.calendar, frame["start"].to_numpy("float64")),

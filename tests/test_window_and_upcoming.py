@@ -76,8 +76,9 @@ def test_upcoming_sessions_are_the_bookings_after_the_window(dev_run):
     students = _csv(dev_run / "ground_truth", "students")
     end = pd.Timestamp(json.loads((dev_run / "run.json").read_text())["window"]["end"])
     assert len(up) > 0
-    numbers = up["session_id"].str[1:].astype(int)
-    assert numbers.tolist() == list(range(len(sessions) + 1, len(sessions) + len(up) + 1))
+    # a booking's own id: B + its booking number, unique, never an S number of sessions.csv
+    assert up["session_id"].str.fullmatch(r"B\d{7}").all() and up["session_id"].is_unique
+    assert not set(up["session_id"]) & set(sessions["session_id"])
     assert up["session_datetime"].is_monotonic_increasing
     assert up["session_datetime"].min() >= end and up["session_datetime"].max() < end + pd.Timedelta(days=7)
     assert set(up["student_id"]) <= set(students["student_id"])
