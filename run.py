@@ -13,6 +13,7 @@
     python run.py model DATA_DIR              retrain the churn model on a run's saved tables
     python run.py churn DATA [DATA...]        realised churn by signal and persona, and the formula's AUC
     python run.py import DATA_DIR [--db URL]  load the tables into SQLite (default) or PostgreSQL
+    python run.py live --db postgresql://...  the platform running on in real time into PostgreSQL
 
 Each command imports its heavy libraries (mesa, pandas) only once it really starts, so `--help`
 and argument errors answer at once.
@@ -32,7 +33,7 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 COMMANDS = {"run": "run", "validate": "validate", "calibrate": "calibrate", "schema": "schema",
             "compare": "compare", "sweep": "sweep", "tables": "tables", "trace": "trace",
             "model": "model", "import": "db_import", "events": "events",
-            "churn": "churn"}
+            "churn": "churn", "live": "live"}
 
 
 def argv_command(argv: list[str]) -> str:

@@ -201,7 +201,7 @@ def _sessions(out: Folder, d: Path) -> dict[str, Counter]:
     return usual
 
 
-def _upcoming(out: Folder, d: Path, usual: dict[str, Counter], load: bool) -> None:
+def upcoming_rows(out: Folder, d: Path, usual: dict[str, Counter], load: bool) -> None:
     """upcoming_sessions.csv: counted always, loaded with --upcoming (docs/dashboard.md)."""
     path = d / "upcoming_sessions.csv"
     if not has_table(path):
@@ -335,24 +335,27 @@ def _assignments(out: Folder, d: Path) -> None:
     out.in_file["experiment_assignments"] = len(rows)
 
 
-def read_folder(data_dir: Path, upcoming: bool = False) -> Folder:
-    """Every table of the run folder as dashboard rows (BadInput on anything wrong)."""
+def read_folder(data_dir: Path, upcoming: bool = False, partial: bool = False) -> Folder:
+    """Every table of the run folder as dashboard rows (BadInput on anything wrong). `partial`:
+    a folder with only some of the tables (the live mode's batches, pipeline/live.py)."""
     d = Path(data_dir)
     if not d.is_dir():
         raise BadInput(f"{d}: no such folder")
     for name in ("tutor_profiles", "sessions"):
-        if not has_table(d / f"{name}.csv"):
+        if not partial and not has_table(d / f"{name}.csv"):
             raise BadInput(f"{d / f'{name}.csv'}: not found (a folder written by `run.py`?)")
     end, run = window_end(d)
     out = Folder(window_end=end)
-    _tutors(out, d, end, run)
+    if has_table(d / "tutor_profiles.csv"):
+        _tutors(out, d, end, run)
     experiments = []
     if has_table(d / "experiments.csv"):
         experiments = _experiments(out, d, end)
     else:
         out.skipped.append("experiments")
-    usual = _sessions(out, d)
-    _upcoming(out, d, usual, upcoming)
+    usual = _sessions(out, d) if has_table(d / "sessions.csv") else {}
+    if has_table(d / "upcoming_sessions.csv") or not partial:
+        upcoming_rows(out, d, usual, upcoming)
     optional = (("tutor_aggregates", lambda: _aggregates(out, d, end)),
                 ("interventions", lambda: _interventions(out, d, end, campaigns(run, experiments))),
                 ("engagement_events", lambda: _events(out, d)),

@@ -2,8 +2,7 @@
 (docs/dashboard.md), checked with SQL in the spirit of the dashboard's panels against the
 database's clock.
 
-One dev run per module whose window ends now (`--window-end now`, or where the flag is missing
-`--set calendar.window_end=<today>`), 60 days long so that "the last 30 days against the previous
+One dev run per module whose window ends now (`--window-end now`), 60 days long so that "the last 30 days against the previous
 30" has both halves. The PostgreSQL tests find the server as tests/test_db_import.py does
 (TUTORSIM_PG_URL; each test in a fresh schema, dropped afterwards; they skip without a server,
 or fail under CI=true).
@@ -41,11 +40,8 @@ def pg_required():
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     """A dev run (60 days) whose window ends now."""
-    code, out, _ = run_cli("--help")
-    window = (["--window-end", "now"] if code == 0 and "--window-end" in out
-              else ["--set", f"calendar.window_end={dt.date.today().isoformat()}"])
-    return simulate(tmp_path_factory.mktemp("dashboard") / "out", "--mode", "dev", "--no-model", *window,
-                    "--set", "calendar.window_days=60")
+    return simulate(tmp_path_factory.mktemp("dashboard") / "out", "--mode", "dev", "--no-model",
+                    "--window-end", "now", "--set", "calendar.window_days=60")
 
 
 def new_schema():

@@ -250,7 +250,7 @@ class Platform(mesa.Model):
         cal = self.calendar
         self._run_days(0, cal.total_days, on_day)
         if cal.end_offset:          # a window that ends in the day's course: up to that minute
-            self._run_until(cal.window_end)
+            self.run_until(cal.window_end)
 
     def run_lookahead(self, on_day=None) -> None:
         """The days after the window, simulated only to learn who stops soon after it."""
@@ -263,7 +263,7 @@ class Platform(mesa.Model):
                 if on_day is not None:
                     on_day(day)
 
-    def _run_until(self, t: float) -> None:
+    def run_until(self, t: float) -> None:
         """On to minute `t`, the events due then included (as at a day's end)."""
         with _collector_paused():
             self.env.run(until=t + 1e-6)
