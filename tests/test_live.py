@@ -3,7 +3,8 @@
 On the real PostgreSQL (TUTORSIM_PG_URL, as tests/test_db_import.py finds it; each test in a
 schema of its own; skipped without a server, failed under CI=true). The dev scenario with a
 history pinned to a fixed hour, at high speed, so that two live runs can be compared: stopped
-and started again, a live run ends with the same tables as one that ran through; batches come in
+and started again, a live run of a simulated day ends with the same tables as one that ran
+through; batches come in
 time order; the hourly job's tables stand at an hour; a real Ctrl-C leaves a consistent database
 (the bound here is generous: the stop time is a bench figure, bench/live_bench.py).
 """
@@ -79,12 +80,12 @@ def test_stopped_and_started_again_it_ends_as_one_that_ran_through(schema):
     url_b = url_a.rsplit("%3D", 1)[0] + f"%3D{other}"
     conn_b = psycopg.connect(url_b, autocommit=True)
     try:
-        live(url_a, "--speed", "43200", "--for", "14h")
-        live(url_b, "--speed", "43200", "--for", "5h")
-        out, err = live(url_b, "--speed", "43200", "--for", "9h")
+        live(url_a, "--speed", "86400", "--for", "1d")
+        live(url_b, "--speed", "86400", "--for", "9h")
+        out, err = live(url_b, "--speed", "86400", "--for", "15h")
         assert "continuing from where the database ends" in err
         state = conn_b.execute("SELECT window_end, simulated_until FROM tutorsim_live").fetchall()
-        assert [(str(a), str(b)) for a, b in state] == [("2026-12-01 06:00:00", "2026-12-01 20:00:00")]
+        assert [(str(a), str(b)) for a, b in state] == [("2026-12-01 06:00:00", "2026-12-02 06:00:00")]
         a, b = checksums(conn_a), checksums(conn_b)
         assert a == b, [t for t in a if a[t] != b[t]]
         # the hours after the history hold sessions and events, each written once (keys are unique)
