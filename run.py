@@ -13,6 +13,7 @@
     python run.py model DATA_DIR              retrain the churn model on a run's saved tables
     python run.py churn DATA [DATA...]        realised churn by signal and persona, and the formula's AUC
     python run.py import DATA_DIR [--db URL]  load the tables into SQLite (default) or PostgreSQL
+    python run.py report [DATA_DIR]           the run as one self-contained HTML page, DATA_DIR/report.html
     python run.py live --db postgresql://...  the platform running on in real time into PostgreSQL
 
 Each command imports its heavy libraries (mesa, pandas) only once it really starts, so `--help`
@@ -33,7 +34,7 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 COMMANDS = {"run": "run", "validate": "validate", "calibrate": "calibrate", "schema": "schema",
             "compare": "compare", "sweep": "sweep", "tables": "tables", "trace": "trace",
             "model": "model", "import": "db_import", "events": "events",
-            "churn": "churn", "live": "live"}
+            "churn": "churn", "report": "report", "live": "live"}
 
 
 def argv_command(argv: list[str]) -> str:

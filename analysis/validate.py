@@ -127,6 +127,45 @@ def load(root: Path) -> Data:
     return Data(root, tables, manifest)
 
 
+def _as_read(df: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
+    """A table a run holds in memory, as `read_table` reads its CSV: numbers and booleans of typed
+    columns as `_convert` makes them, text as the CSV holds it (missing values NaN), typed text
+    (date-times) converted from it; anything else through the CSV text itself."""
+    out, later, text = {}, {}, []
+    for col in df.columns:
+        v, kind = df[col].reset_index(drop=True), types.get(col)
+        if kind == T.NUM and pd.api.types.is_numeric_dtype(v) and not pd.api.types.is_bool_dtype(v):
+            out[col] = v.astype("float64") if v.isna().any() or pd.api.types.is_float_dtype(v) else v.astype("int64")
+        elif kind == T.BOOL and pd.api.types.is_bool_dtype(v) and not v.isna().any():
+            out[col] = v.astype("boolean")
+        elif pd.api.types.is_string_dtype(v):
+            out[col] = v.where(v.notna() & ~v.isin(NA_VALUES)).astype("str")
+            if kind:
+                later[col] = kind
+        else:
+            text.append(col)
+            if kind:
+                later[col] = kind
+    if text:
+        import io
+        back = pd.read_csv(io.StringIO(df[text].to_csv(index=False, lineterminator="\n")), dtype=str,
+                           keep_default_na=False, na_values=NA_VALUES)
+        out.update({col: back[col] for col in text})
+    return _convert(pd.DataFrame({col: out[col] for col in df.columns}), later, Path("<memory>"))
+
+
+def from_frames(root: Path, frames: dict[str, pd.DataFrame], manifest: dict | None, consume: bool = False) -> Data:
+    """The `Data` of a run's tables held in memory (`frames`: file name without .csv -> frame, as
+    output/run_folder.py writes them): the same values `load` reads back from the files. With
+    `consume`, each frame read is taken out of `frames` (its memory goes once it is read)."""
+    tables = {}
+    for name, fname in {**T.TABLE_FILES, **T.EXTRA_FILES}.items():
+        df = (frames.pop if consume else frames.get)(fname[:-len(".csv")], None)
+        if df is not None:
+            tables[name] = _as_read(df, T.COLUMN_TYPES.get(name, {}))
+    return Data(Path(root), tables, manifest)
+
+
 # ------------------------------------------------------------------------------- evaluation
 
 

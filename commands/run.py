@@ -41,6 +41,8 @@ def run_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-experiments", action="store_true", help="do not write experiments.csv and experiment_assignments.csv")
     p.add_argument("--no-model", action="store_true", help="skip training the churn model")
     p.add_argument("--no-event-log", action="store_true", help="do not save the event log (events.npz)")
+    p.add_argument("--no-report", action="store_true",
+                   help="do not write report.html (the run as one HTML page; `run.py report DATA` writes it later)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--format", choices=("csv", "parquet", "both"),
                    help="the tables' file format: csv (the default), parquet (typed columns) or both")
@@ -112,7 +114,8 @@ def main(argv: list[str]) -> int:
 
     from pipeline.one_run import run
     try:
-        summary = run(scenario, document, out, progress=not args.no_progress, jobs=args.jobs)
+        summary = run(scenario, document, out, progress=not args.no_progress, jobs=args.jobs,
+                      report=not args.no_report)
     except OSError as e:
         if e.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
@@ -141,5 +144,10 @@ def main(argv: list[str]) -> int:
                   + (f", while a second process wrote the tables in {summary['tables_s']:.2f} s" if beside
                      else f"; {tables}"))
     print(f"  wall time: {summary['total_s']:.2f} s (warm-up and window {summary['simulate_s']:.2f} s; {tables})")
+    made = summary.get("report")
+    if made and "error" in made:
+        print(f"  report.html not written: {made['error']} (try `run.py report {summary['out']}`)")
+    elif made:
+        print(f"  report: {summary['out']}/report.html ({made['bytes'] / 1e6:.2f} MB, {made['seconds']:.2f} s)")
     print(f"  files in: {summary['out']}/")
     return 0

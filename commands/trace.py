@@ -4,6 +4,7 @@
     python run.py trace ST000123 data --since 2026-10-15 --until 2026-10-20 --type session,no_show
     python run.py trace T0042 --json                one JSON object per event (stable keys)
     python run.py trace T0042 --plot --out t.png    a PNG timeline
+    python run.py trace T0042 DATA --html           a page: the timeline and every event (trace_T0042.html)
 
 Bad input (no folder, no events.npz, an unknown id, a bad date or type) is one line on stderr,
 exit code 2.
@@ -42,7 +43,11 @@ def parser() -> argparse.ArgumentParser:
                    help=f"only these event types: {', '.join(TYPES)} (default: all but daily)")
     p.add_argument("--json", action="store_true", help="one JSON object per event (stable keys)")
     p.add_argument("--plot", action="store_true", help="write a PNG timeline instead of listing")
-    p.add_argument("--out", metavar="FILE.png", help="where the plot goes (implies --plot; default: trace_ID.png)")
+    p.add_argument("--html", action="store_true",
+                   help="write a page (the report's style: analysis/report_html/) with the timeline and every event")
+    p.add_argument("--out", metavar="FILE",
+                   help="where the plot (FILE.png; implies --plot) or the page (FILE.html, with --html) goes "
+                        "(default: trace_ID.png or trace_ID.html)")
     return p
 
 
@@ -97,6 +102,8 @@ def trace(argv: list[str], out=sys.stdout) -> int:
              and (hi is None or e["t"] <= hi)]
     traits = row if kind == "tutor" else {}
 
+    if args.html:
+        return _page(run, kind, agent, args, everything, shown, lo, hi, out)
     if args.plot or args.out:
         path = Path(args.out) if args.out else Path(f"trace_{agent}.png")
         if path.suffix.lower() != ".png":
@@ -125,6 +132,23 @@ def trace(argv: list[str], out=sys.stdout) -> int:
     for ev in shown:
         what, why = render(ev, run, kind, traits)
         out.write(text_line(ev, run, what, why) + "\n")
+    return 0
+
+
+def _page(run: Run, kind: str, agent: str, args, everything: list, shown: list, lo, hi, out) -> int:
+    """--html: the agent's trace as a page (analysis/report_html/traces.py)."""
+    path = Path(args.out) if args.out else Path(f"trace_{agent}.html")
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise BadInput(f"--out {path}: the page is HTML; give a file name ending in .html")
+    from analysis.report_html.jobs import run_jobs
+    from analysis.report_html.traces import story, timeline_svg, trace_page
+    s = story(run, "traced", agent, kind)
+    s.events = [e for e in everything if (lo is None or e["t"] >= lo) and (hi is None or e["t"] <= hi)]
+    drawn = run_jobs({"timeline": lambda: timeline_svg(run, s, lo, hi)}, 1)["timeline"]
+    hidden = "" if "daily" in _types(args.type) else " (daily platform rows: --type daily)"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(trace_page(run, s, shown, drawn, hidden), encoding="utf-8")
+    print(f"trace: {agent}: {len(shown)} events -> {path}", file=out)
     return 0
 
 

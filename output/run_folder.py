@@ -58,6 +58,8 @@ class RunFolder:
         self.folder = Path(folder)
         self.rows: dict[str, int] = {}
         self.files: dict[str, int] = {}
+        self.keep_frames = False            # keep every table written in `frames` (for the HTML report)
+        self.frames: dict = {}
         self.formats = formats(window.scenario.outputs)
         self.seconds = 0.0                  # spent writing the tables (write_tables)
         self.upcoming = None                # the upcoming sessions (output/upcoming.py), once written
@@ -122,3 +124,5 @@ class RunFolder:
         for fmt in self.formats:
             write_table(df, self.folder / f"{name}.{fmt}", fmt, name)
         self.files[name] = len(df)
+        if self.keep_frames:
+            self.frames[name] = df

@@ -81,10 +81,11 @@ class Window:
         return self
 
 
-def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int = 1) -> dict:
-    """Simulate and write `out` atomically. Returns a summary for the command line."""
+def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int = 1, report: bool = False) -> dict:
+    """Simulate and write `out` atomically (with report.html if `report`: pipeline/run_report.py).
+    Returns a summary for the command line."""
     started = time.perf_counter()
-    worker = Worker.start(scenario.outputs.model) if jobs >= 2 else None
+    worker = Worker.start(scenario.outputs.model, report) if jobs >= 2 else None
     files = None
     # the millions of objects the simulation makes stay alive until the run ends: the cyclic
     # garbage collector stays off meanwhile. (Turned on again between the window and the
@@ -100,7 +101,7 @@ def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int =
                 window = Window(model, counts, scenario, document)
                 handed = worker is not None and worker.write_tables(window, tmp)
                 if not handed:
-                    files = _write_tables_here(window, tmp)
+                    files = _write_tables_here(window, tmp, report)
                 ahead_started = time.perf_counter()
                 after = lookahead_events(model, window, bar)
                 lookahead_s = time.perf_counter() - ahead_started
@@ -109,11 +110,12 @@ def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int =
                 done = worker.finish(after, jobs) if handed else None
                 if done is None:            # one job, or the worker failed: the rest is written here
                     if files is None:
-                        files = _write_tables_here(window, tmp)
+                        files = _write_tables_here(window, tmp, report)
                     rows, trained, text = finish(files, after, jobs)
+                    made = _report_here(files, jobs) if report else None
                     tables_s = files.seconds
                 else:
-                    rows, trained, text, tables_s = done
+                    rows, trained, text, tables_s, made = done
             except BaseException:
                 if worker is not None:      # it may be writing into tmp: stopped before tmp goes
                     worker.close()
@@ -135,6 +137,7 @@ def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int =
         "tables_beside_lookahead": done is not None,
         "model": trained,
         "model_text": text,
+        "report": made,                             # report.html: its bytes and seconds, or the error
         "total_s": time.perf_counter() - started,
         "out": str(out),
     }
@@ -167,8 +170,16 @@ def lookahead_events(model, window, bar=None) -> dict:
     return after
 
 
-def _write_tables_here(window, folder: Path):
+def _report_here(files, jobs: int) -> dict:
+    from pipeline.run_report import RunReport
+    builder = RunReport(files)
+    builder.early(stop=lambda: False)
+    return builder.finish(jobs)
+
+
+def _write_tables_here(window, folder: Path, keep_frames: bool = False):
     from output.run_folder import RunFolder
     files = RunFolder(window.read_log(), folder)
+    files.keep_frames = keep_frames     # the report reads the tables from memory
     files.write_tables()
     return files

@@ -10,13 +10,13 @@ imports them all, on the second core:
     when the window is handed over (pipeline/one_run.py `Window`: the event log's row counts at
         the window's end, the traits, the daily series): read the log from the run's spool and
         write the tables (output/run_folder.py), while the simulating process runs the
-        look-ahead, then, if
-        the model's libraries are loaded and the look-ahead is not done, warm them up
-        (analysis/churn `warm_up`);
+        look-ahead, then, while the look-ahead is not done, start the HTML report
+        (pipeline/run_report.py: validate's checks and figures) and, if the model's libraries
+        are loaded, warm them up (analysis/churn `warm_up`);
     when the look-ahead's events arrive (its tutor quits, the upcoming sessions' outcomes): write
         the churn labels, the upcoming outcomes and run.json, train the
-        model (analysis/churn, which forks again for its cross-validation and figures),
-        and reply with the rows written and the model's metrics.
+        model (analysis/churn, which forks again for its cross-validation and figures), finish
+        the report (report.html), and reply with the rows written and the model's metrics.
 
 If this process cannot be started, fails or dies, the simulating process does the same work
 itself from the window it still holds: the files are the same either way (tests compare them).
@@ -45,14 +45,14 @@ class Worker:
         self._replied = False           # the worker has answered: it ends by itself
 
     @classmethod
-    def start(cls, train_model: bool) -> Worker | None:
+    def start(cls, train_model: bool, report: bool = False) -> Worker | None:
         if not can_fork():
             return None
         ctx = mp.get_context("fork")
         inbox = ctx.Queue()
         replies, theirs = ctx.Pipe(duplex=False)
         # not a daemon: the model's training forks its own helpers (cross-validation, figures)
-        process = ctx.Process(target=_serve, args=(inbox, theirs, replies, train_model),
+        process = ctx.Process(target=_serve, args=(inbox, theirs, replies, train_model, report),
                               name="tutorsim-worker", daemon=False)
         try:
             process.start()
@@ -73,9 +73,10 @@ class Worker:
         return True
 
     def finish(self, after: dict, jobs: int):
-        """The labels, run.json and the model, after the tables (pipeline/finish.py):
-        (rows, metrics, one line on the model, seconds spent writing the tables) or None if the
-        worker failed or died: the caller then writes everything itself."""
+        """The labels, run.json and the model, after the tables (pipeline/finish.py), and the report:
+        (rows, metrics, one line on the model, seconds spent writing the tables, the report's
+        outcome or None) or None if the worker failed or died: the caller then writes everything
+        itself."""
         try:
             self._inbox.put((after, int(jobs)))
             reply = self._replies.recv()
@@ -101,7 +102,7 @@ class Worker:
         self._process = None
 
 
-def _serve(inbox, replies, run_end, train_model: bool) -> None:
+def _serve(inbox, replies, run_end, train_model: bool, report: bool = False) -> None:
     # the simulating process's end of the pipe is inherited by the fork: closed here, so that
     # it alone holds it
     run_end.close()
@@ -115,13 +116,22 @@ def _serve(inbox, replies, run_end, train_model: bool) -> None:
         if train_model:
             from analysis.churn import preload
             preload()
+        if report:
+            from pipeline.run_report import preload as preload_report
+            preload_report()
         job = inbox.get()
     if job is None:
         return                                       # the run ended without handing anything over
     window, folder = job
     try:
         files = run_folder.RunFolder(window.read_log(), Path(folder))
+        files.keep_frames = report      # the report reads the tables from memory
         files.write_tables()
+        builder = None
+        if report:                      # while the look-ahead runs: what needs only the tables
+            from pipeline.run_report import RunReport
+            builder = RunReport(files)
+            builder.early(stop=lambda: not inbox.empty())
         if train_model and inbox.empty():
             from analysis import churn as churn_model
             if churn_model.sklearn_loaded():    # time to spare: the first training starts warm
@@ -131,8 +141,9 @@ def _serve(inbox, replies, run_end, train_model: bool) -> None:
             return
         after, jobs = job
         done = finish(files, after, jobs)
+        made = builder.finish(jobs) if builder is not None else None
     except Exception as e:  # noqa: BLE001 - the run writes everything itself, and raises there
         replies.send(("error", f"{type(e).__name__}: {e}"))
         return
-    replies.send(("ok", *done, files.seconds))
+    replies.send(("ok", *done, files.seconds, made))
     replies.close()

@@ -51,9 +51,10 @@ def own_group_with_ctrl_c() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def simulate(out: Path, *args) -> Path:
-    """Run a simulation into `out` (no progress bar) and fail the test if it does not succeed."""
-    code, stdout, stderr = run_cli(*args, "--out", out, "--no-progress")
+def simulate(out: Path, *args, report: bool = False) -> Path:
+    """Run a simulation into `out` (no progress bar; no report.html unless `report`: the tests of
+    the report read the shared dev and production runs') and fail the test if it does not succeed."""
+    code, stdout, stderr = run_cli(*args, "--out", out, "--no-progress", *(() if report else ("--no-report",)))
     assert code == 0, f"run.py {' '.join(map(str, args))} failed ({code}):\n{stderr[-3000:]}"
     assert (Path(out) / "sessions.csv").is_file(), f"no sessions.csv in {out}:\n{stdout}"
     return Path(out)
@@ -63,7 +64,7 @@ def simulate(out: Path, *args) -> Path:
 def dev_run(tmp_path_factory) -> Path:
     """The output folder of ONE dev run (seed 11), shared by every test that only reads it."""
     out = tmp_path_factory.mktemp("dev") / "out"
-    return simulate(out, "--mode", "dev", "--seed", DEV_SEED)
+    return simulate(out, "--mode", "dev", "--seed", DEV_SEED, report=True)
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +79,7 @@ def calibration_run(tmp_path_factory) -> Path:
 def production_run(tmp_path_factory) -> Path:
     """The output folder of ONE production run (the default scenario, ~8 s)."""
     out = tmp_path_factory.mktemp("production") / "out"
-    return simulate(out)
+    return simulate(out, report=True)
 
 
 def simulate_all(jobs: list[tuple[Path, tuple]]) -> list[Path]:

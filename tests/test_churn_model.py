@@ -85,7 +85,7 @@ def test_second_process_writes_the_same_bytes_as_one_process(dev_run, tmp_path):
                                    "--out", tmp_path / "forked")
     assert code == 0, stderr
     assert "while a second process wrote the tables" in stdout, "the tables were not written by a second process"
-    serial = simulate(tmp_path / "serial", "--mode", "dev", "--seed", DEV_SEED, "--jobs", "1")
+    serial = simulate(tmp_path / "serial", "--mode", "dev", "--seed", DEV_SEED, "--jobs", "1", report=True)
     files = sorted(str(f.relative_to(serial)) for f in serial.rglob("*") if f.is_file())
     assert "ground_truth/churn_labels.csv" in files and "model/metrics.json" in files
     assert files == sorted(str(f.relative_to(dev_run)) for f in dev_run.rglob("*") if f.is_file())

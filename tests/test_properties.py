@@ -73,7 +73,7 @@ def _flatten(sets) -> list[str]:
 
 
 def _run(out: Path, sets: list[str]):
-    return run_cli("--mode", "dev", "--no-progress", "--no-model", "--out", out, *sets)
+    return run_cli("--mode", "dev", "--no-progress", "--no-model", "--no-report", "--out", out, *sets)
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
@@ -137,7 +137,7 @@ def test_any_invalid_scenario_document_gives_one_line_exit_2_and_nothing_written
         doc.write_text(f'extends = "{ROOT / "scenarios" / "dev.toml"}"\n'
                        + (f"[{'.'.join(tables)}]\n" if tables else "") + f"{leaf} = {value}\n")
         out = Path(tmp) / "out"
-        code, stdout, stderr = run_cli(doc, "--no-progress", "--out", out)
+        code, stdout, stderr = run_cli(doc, "--no-progress", "--no-report", "--out", out)
         lines = stderr.strip().splitlines()
         assert code == 2, (key, value, code, stderr[-1500:])
         assert len(lines) == 1 and str(doc) in lines[0], (key, value, stderr)

@@ -25,7 +25,7 @@ def mid_day(tmp_path_factory):
     """A short dev run whose window ends at 15:00."""
     out = tmp_path_factory.mktemp("midday") / "out"
     code, stdout, stderr = run_cli("--mode", "dev", "--days", 4, "--window-end", END, "--no-model",
-                                   "--no-progress", "--out", out)
+                                   "--no-progress", "--no-report", "--out", out)
     assert code == 0, stderr[-2000:]
     return out, stdout
 

@@ -1,4 +1,5 @@
-"""`run.py trace --plot`: one agent's timeline as a PNG."""
+"""One agent's timeline as a figure: `run.py trace --plot` (PNG), `trace --html` and the HTML
+report's traces (SVG)."""
 from __future__ import annotations
 
 import math
@@ -6,23 +7,32 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis.figure_bytes import pyplot, save
 from analysis.trace.run_folder import Run
 from world.clock import MINUTES_PER_DAY
+
+DPI = 110
 
 
 def plot(run: Run, kind: str, agent: str, title: str, events: list[dict], out: Path,
          lo: float | None, hi: float | None) -> None:
-    """A PNG timeline: ratings of held sessions (coloured by rating) with their rolling 7-day
-    mean, no-shows and reschedules; for a tutor also emails, coaching and the platform's daily
-    churn probability with burnout and reliability now."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """`timeline_figure` into `out` (PNG; SVG if it ends in .svg)."""
+    save(timeline_figure(run, kind, title, events, lo, hi), out, DPI)
 
+
+def timeline_figure(run: Run, kind: str, title: str, events: list[dict], lo: float | None, hi: float | None):
+    """A timeline: ratings of held sessions (coloured by rating) with their rolling 7-day mean,
+    no-shows and reschedules; for a tutor also emails, coaching and the platform's daily churn
+    probability with burnout and reliability now. Margins are fixed (inches), not found by a
+    layout engine: a constrained layout measured every artist first, a third of the time."""
+    plt = pyplot()
     tutor = kind == "tutor"
     heights = (3.2, 1.3, 2.0) if tutor else (3.2,)
-    fig, axes = plt.subplots(len(heights), 1, figsize=(12, 2.0 + sum(heights)), sharex=True,
-                             gridspec_kw={"height_ratios": heights}, squeeze=False, layout="constrained")
+    width, height = 12.0, 2.0 + sum(heights)
+    fig, axes = plt.subplots(len(heights), 1, figsize=(width, height), sharex=True,
+                             gridspec_kw={"height_ratios": heights}, squeeze=False)
+    fig.subplots_adjust(left=1.2 / width, right=1 - 1.55 / width, top=1 - 1.0 / height, bottom=0.45 / height,
+                        hspace=0.12)
     axes = axes[:, 0]
     _ratings_panel(fig, axes, run, events)
     if tutor:
@@ -30,10 +40,8 @@ def plot(run: Run, kind: str, agent: str, title: str, events: list[dict], out: P
         _daily_panel(axes[2], run, events)
     for a in axes:
         _window_and_quits(a, run, events, lo, hi)
-    fig.suptitle(title, fontsize=10)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    fig.suptitle(title, fontsize=10, y=1 - 0.1 / height)
+    return fig
 
 
 def _of(events: list[dict], *types: str) -> list[dict]:
@@ -52,7 +60,9 @@ def _ratings_panel(fig, axes, run: Run, events: list[dict]) -> None:
     ratings = np.array([ev["data"]["rating"] for ev in held], dtype=float)
     sc = ax.scatter(_when(run, held), ratings, c=ratings, cmap="RdYlGn", vmin=1, vmax=5, s=16, edgecolors="none",
                     zorder=3)
-    fig.colorbar(sc, ax=list(axes), pad=0.01, fraction=0.025, aspect=40).set_label("session rating")
+    top, bottom = axes[0].get_position(), axes[-1].get_position()     # the colour bar spans every panel
+    cax = fig.add_axes((1 - 0.75 / fig.get_figwidth(), bottom.y0, 0.12 / fig.get_figwidth(), top.y1 - bottom.y0))
+    fig.colorbar(sc, cax=cax).set_label("session rating")
     first = [ev for ev in held if ev["data"]["first"]]
     ax.scatter(_when(run, first), [ev["data"]["rating"] for ev in first], s=40, facecolors="none",
                edgecolors="black", linewidths=0.6, zorder=4)

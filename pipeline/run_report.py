@@ -1,0 +1,123 @@
+"""A run's report.html, built in the process that wrote the tables, from the tables it holds in
+memory (output/run_folder.py keeps them; analysis/validate.py `from_frames` reads them as the
+files would be read): the page `run.py report DATA` makes again from the folder, the same bytes.
+
+    early(stop)    while the look-ahead is simulated (the second process has written the tables
+                   and waits): validate's checks that need no churn labels, then validate's figures,
+                   one at a time, until `stop()` says the look-ahead's events have come;
+    finish(jobs)   after the churn labels and the model: the checks left, realised churn by cause,
+                   the traced tutors, the figures left (drawn by `jobs` processes) and the page.
+
+The report never costs the run its tables: a failure is reported (`finish` returns it), not raised.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+
+def preload() -> None:
+    """What building the report imports, and matplotlib's first figure (its font), loaded ahead by
+    the run's second process while it waits for the window (pipeline/worker.py)."""
+    import analysis.report_html  # noqa: F401
+    import analysis.report_html.traces  # noqa: F401
+    import analysis.trace.plot  # noqa: F401
+    import analysis.validation_figures  # noqa: F401 - preloaded
+    from analysis.figure_bytes import pyplot, svg
+    fig, ax = pyplot().subplots(figsize=(2, 1))
+    ax.set_title("warm-up")
+    svg(fig)
+
+
+class RunReport:
+    def __init__(self, files):
+        self.files = files                  # the run's output.run_folder.RunFolder, tables written
+        self.inp = None
+        self.data = None
+        self.done: dict[int, object] = {}   # validate's results by the check's index
+        self.error: str | None = None
+        self.seconds = 0.0
+
+    def early(self, stop, figures: bool = True) -> None:
+        """What needs the tables only, until stop() is true (checked between steps); the figures
+        too unless told not to (they are then drawn by `finish`, with its processes)."""
+        started = time.perf_counter()
+        try:
+            self._early(stop, figures)
+        except Exception as e:  # noqa: BLE001 - finish() says so; the run goes on
+            self.error = f"{type(e).__name__}: {e}".splitlines()[0]
+        self.seconds += time.perf_counter() - started
+
+    def _early(self, stop, figures: bool) -> None:
+        from analysis import targets as T
+        from analysis import validate
+        from analysis.report_html import Inputs
+        from output.run_folder import manifest
+        files, w = self.files, self.files.window
+        if self.data is None:
+            self.inp = Inputs()
+            # run.json as it will be read back (its rows are not all known yet; no check reads them)
+            now = json.loads(json.dumps(manifest(w.scenario, w.document, dict(files.rows), w.calendar), default=str))
+            self.data = validate.from_frames(files.folder, files.frames, now, consume=True)
+            files.frames.clear()            # the tables the report does not read: their memory goes
+        for i, check in enumerate(T.CHECKS):
+            if i not in self.done and "labels" not in check.needs:
+                if stop():
+                    return
+                self.done[i] = validate.evaluate_one(check, self.data)
+        if figures:
+            self._early_figures(stop)
+
+    def _early_figures(self, stop) -> None:
+        """validate's figures that read the tables and the results of checks that need no labels
+        (FIGURES_EARLY), one at a time until stop()."""
+        from analysis.figure_bytes import svg
+        from analysis.validation_figures import FIGURES, draw
+        results = [self.done[i] for i in sorted(self.done)]
+        for name in FIGURES_EARLY:
+            if name in FIGURES and name not in self.inp.figures:
+                if stop():
+                    return
+                fig = draw(name, self.data, results)
+                self.inp.figures[name] = None if fig is None else svg(fig)
+
+    def finish(self, jobs: int) -> dict:
+        """The page into the run's folder: {"seconds", "bytes", "early_seconds"} or {"error"}."""
+        started = time.perf_counter()
+        early = self.seconds
+        try:
+            if self.error:
+                raise RuntimeError(self.error)
+            self._early(lambda: False, figures=False)
+            path = self._finish(jobs)
+        except Exception as e:  # noqa: BLE001 - the report must never cost the run its tables
+            return {"error": f"{type(e).__name__}: {e}".splitlines()[0]}
+        self.seconds += time.perf_counter() - started
+        return {"seconds": round(self.seconds, 3), "early_seconds": round(early, 3), "bytes": path.stat().st_size}
+
+    def _finish(self, jobs: int) -> Path:
+        from analysis import report_html
+        from analysis import targets as T
+        from analysis import validate
+        from analysis.report_html import inputs
+        folder, d, inp = self.files.folder, self.data, self.inp
+        # the churn labels are written now: read as the files will be
+        labels = validate.from_frames(folder, {k: v for k, v in self.files.frames.items() if "churn_labels" in k}, None)
+        d.tables.update(labels.tables)
+        for i, check in enumerate(T.CHECKS):
+            if i not in self.done:
+                self.done[i] = validate.evaluate_one(check, d)
+        inp.results = [self.done[i] for i in range(len(T.CHECKS))]
+        inp.data = d
+        d.manifest = inp.manifest = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+        inp.rows = dict(inp.manifest.get("rows", {}))
+        inputs.read_model(folder, inp)
+        inputs.draw_the_rest(folder, inp, jobs)
+        return report_html.write(inp, folder)
+
+
+# validate's figures that read no churn label and no result of a check that needs one (the one
+# check that needs the labels, 1.33, is a row rule: no figure reads it), the cheapest first: drawn early
+FIGURES_EARLY = ("time_patterns", "distributions_tutors", "correlations", "categorical", "personas",
+                 "distributions_sessions")
