@@ -25,7 +25,7 @@ from pathlib import Path
 
 from output.dashboard_rows import UPCOMING, Folder, read_folder
 from output.dashboard_schema import BY_NAME, CLEAR_ORDER, Table, ddl, q
-from output.db_import import DatabaseError, PostgreSQL, target
+from output.db_import import PostgreSQL, target, transaction
 from output.reading import BadInput
 
 # (file, dashboard column) of each foreign key's target, for the messages
@@ -97,8 +97,7 @@ def import_dashboard(data_dir: Path, db: str | None, clear: bool = False, upcomi
     conn = database.conn
     try:
         report = {}
-        try:
-            database.begin()
+        with transaction(database):
             for statement in ddl():
                 conn.execute(statement)
             if clear:
@@ -118,17 +117,6 @@ def import_dashboard(data_dir: Path, db: str | None, clear: bool = False, upcomi
                                "updated": updated, "unchanged": len(rows) - inserted - updated}
             for key, r in report.items():
                 r["total"] = conn.execute(f"SELECT COUNT(*) FROM {q(table_of(key).name)}").fetchone()[0]
-            database.commit()
-        except BadInput:
-            database.rollback()
-            raise
-        except database.errors as e:
-            database.rollback()
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise DatabaseError(f"{database.label}: {first} (nothing was imported)") from None
-        except BaseException:
-            database.rollback()
-            raise
     finally:
         database.close()
     report["_skipped"] = folder.skipped

@@ -24,6 +24,7 @@ DATA_DIR (a run with --no-experiments, say) is skipped with a note.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -451,6 +452,24 @@ def connect(dialect: str, where):
 
 # ================================================================================ the import
 
+@contextlib.contextmanager
+def transaction(database, undone: str = "nothing was imported"):
+    """BEGIN ... COMMIT on `database` (SQLite or PostgreSQL above). Anything raised inside rolls
+    everything back and goes on; a database error goes on as DatabaseError, one line naming the
+    database, with `undone` saying what that means."""
+    try:
+        database.begin()
+        yield
+        database.commit()
+    except database.errors as e:
+        database.rollback()
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise DatabaseError(f"{database.label}: {first} ({undone})") from None
+    except BaseException:           # bad input found late, Ctrl-C: nothing of it stays
+        database.rollback()
+        raise
+
+
 def import_folder(data_dir: Path, db: str | None = None, clear: bool = False) -> dict:
     """Load DATA_DIR's tables in one transaction. Returns {table: {"file": rows, "inserted": n,
     "total": rows in the table after}, "_skipped": [...], "_seconds": ...}. Raises BadInput or
@@ -472,8 +491,7 @@ def import_folder(data_dir: Path, db: str | None = None, clear: bool = False) ->
     failed = True
     try:
         report = {}
-        try:
-            database.begin()
+        with transaction(database):
             for statement in ddl(database.dialect):
                 database.execute(statement)
             if clear:
@@ -492,18 +510,7 @@ def import_folder(data_dir: Path, db: str | None = None, clear: bool = False) ->
                 report[t.name] = {"file": len(rows), "inserted": inserted}
             for t in present:
                 report[t.name]["total"] = database.count(t.name)
-            database.commit()
-            failed = False
-        except BadInput:
-            database.rollback()
-            raise
-        except database.errors as e:
-            database.rollback()
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise DatabaseError(f"{database.label}: {first} (nothing was imported)") from None
-        except BaseException:
-            database.rollback()
-            raise
+        failed = False
     finally:
         database.close(failed)
     report["_skipped"] = skipped

@@ -23,7 +23,7 @@ from output import dashboard_rows, db_import
 from output.dashboard_import import LOAD_ORDER, table_of, upsert
 from output.dashboard_schema import CLEAR_ORDER, q
 from output.dashboard_schema import ddl as dashboard_ddl
-from output.db_import import DatabaseError, PostgreSQL
+from output.db_import import PostgreSQL, transaction
 from output.reading import has_table
 
 STATE_DDL = ("CREATE TABLE IF NOT EXISTS tutorsim_live (run_key TEXT PRIMARY KEY, scenario TEXT NOT NULL, "
@@ -126,17 +126,9 @@ class LiveSink:
         return sent
 
     def _in_transaction(self, work) -> None:
-        try:
-            self.db.begin()
+        """`work()` in one transaction: Ctrl-C or an error mid-batch leaves nothing of it."""
+        with transaction(self.db, "the batch was rolled back"):
             work()
-            self.db.commit()
-        except self.db.errors as e:
-            self.db.rollback()
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise DatabaseError(f"{self.label}: {first} (the batch was rolled back)") from None
-        except BaseException:       # Ctrl-C mid-batch: nothing of it stays
-            self.db.rollback()
-            raise
 
     def close(self) -> None:
         self.db.rollback()
