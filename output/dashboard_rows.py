@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import json
 import sys
 from collections import Counter
@@ -19,7 +18,7 @@ from pathlib import Path
 
 from output.dashboard_schema import BY_NAME, row_id
 from output.db_import import _convert
-from output.reading import BadInput, has_table
+from output.reading import BadInput, has_table, open_text
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -54,20 +53,13 @@ class Folder:
 
 # ================================================================================ reading a CSV
 
-def _open(path: Path):
-    if not path.is_file() and path.with_suffix(".parquet").is_file():     # a run written as Parquet only
-        from output.parquet import csv_frame
-        return io.StringIO(csv_frame(path.with_suffix(".parquet")).to_csv(index=False, lineterminator="\n"))
-    return path.open(newline="", encoding="utf-8")
-
-
 def read_csv(path: Path, kinds: dict[str, str], key: tuple[str, ...], why: str = "") -> list[tuple[str, dict]]:
     """The rows of `path` as ("row n (line l)", {column: value}) for the columns in `kinds` (other
     columns are not read), values converted (None for an empty field). A missing column, a
     malformed row or value or a repeated `key`: BadInput naming the file, the row and the column;
     `why` is added to a missing column's message."""
     try:
-        f = _open(path)
+        f = open_text(path)
     except OSError as e:
         raise BadInput(f"{path}: cannot read: {e.strerror}") from None
     out, seen = [], set()

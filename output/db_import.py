@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from output.reading import BadInput, has_table
+from output.reading import BadInput, has_table, open_text
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -213,12 +213,7 @@ def read_table(path: Path, table: Table, dialect: str) -> list[tuple]:
     """Every row of `path` converted to the column types of `table` (in `table`'s column order).
     Raises BadInput naming the file, the row (1 = first row after the header) and the column."""
     try:
-        if not path.is_file() and path.with_suffix(".parquet").is_file():     # a run written as Parquet only
-            import io
-            from output.parquet import csv_frame
-            f = io.StringIO(csv_frame(path.with_suffix(".parquet")).to_csv(index=False, lineterminator="\n"))
-        else:
-            f = path.open(newline="", encoding="utf-8")
+        f = open_text(path)                 # CSV, or the text of a Parquet-only run's table
     except OSError as e:
         raise BadInput(f"{path}: cannot read: {e.strerror}") from None
     rows, seen = [], set()

@@ -16,6 +16,18 @@ def has_table(path) -> bool:
     return path.is_file() or path.with_suffix(".parquet").is_file()
 
 
+def open_text(path):
+    """A run's table `path` (name.csv) opened as CSV text for the csv module; where the run wrote
+    it as Parquet only, the same text made from name.parquet (output/parquet.py `csv_frame`).
+    OSError where neither can be read."""
+    path = Path(path)
+    if not path.is_file() and path.with_suffix(".parquet").is_file():
+        import io
+        from output.parquet import csv_frame
+        return io.StringIO(csv_frame(path.with_suffix(".parquet")).to_csv(index=False, lineterminator="\n"))
+    return path.open(newline="", encoding="utf-8")
+
+
 def read_table(path, **options):
     """`pd.read_csv(path, **options)` of a run's table `path` (name.csv); where the run wrote the
     table as Parquet only (--format parquet), the same frame from name.parquet: its values as the

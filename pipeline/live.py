@@ -31,7 +31,7 @@ import math
 import shutil
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -179,7 +179,9 @@ class Progress:
     rows: int = 0
     batches: int = 0
     hours: int = 0
-    latencies: list = field(default_factory=list)      # (wall s from a batch's first moment to its commit)
+    # wall s from a batch's first moment to its commit, the last 100,000 batches (a live run may
+    # go on for days)
+    latencies: deque = field(default_factory=lambda: deque(maxlen=100_000))
     simulated_until: dt.datetime | None = None
 
 
