@@ -10,6 +10,7 @@ or fail under CI=true).
 from __future__ import annotations
 
 import csv
+import json
 import datetime as dt
 import os
 import re
@@ -355,9 +356,12 @@ def test_upcoming_sessions(run_dir, pg):
     assert code == 0, err
     upcoming = csv_dicts(run_dir / "upcoming_sessions.csv")
     assert upcoming and counts_in(out)["sessions (upcoming)"][0] == len(upcoming)
-    n = conn.execute(f"SELECT COUNT(*) FROM sessions WHERE session_datetime >= {NOW} "
-                     f"AND session_datetime < {NOW} + interval '7 days'").fetchone()[0]
-    assert n > 0
+    # the window ends at the run's hour, rounded down: a booking between it and the test's now() is
+    # already past for the dashboard, so "upcoming" is counted from the window's end
+    end = json.loads((run_dir / "run.json").read_text())["window"]["end"]
+    n = conn.execute("SELECT COUNT(*) FROM sessions WHERE session_datetime >= %s::timestamp "
+                     "AND session_datetime < %s::timestamp + interval '7 days'", (end, end)).fetchone()[0]
+    assert n == len(upcoming)
     ids = [r["session_id"] for r in upcoming]
     values = conn.execute("SELECT DISTINCT session_completed, tutor_showed, student_showed, actual_duration_min, "
                           "student_rating IS NULL FROM sessions WHERE session_id = ANY(%s)", (ids,)).fetchall()
@@ -365,9 +369,10 @@ def test_upcoming_sessions(run_dir, pg):
     assert conn.execute("SELECT COUNT(*) FROM sessions WHERE session_id = ANY(%s) AND connection_quality "
                         "NOT IN ('Excellent', 'Good', 'Fair', 'Poor')", (ids,)).fetchone()[0] == 0
     # the no-show risk panel: upcoming sessions scored by their tutor's no-show history
-    risk = conn.execute(f"SELECT COUNT(*), COUNT(h.tutor_id) FROM sessions u LEFT JOIN (SELECT tutor_id, "
-                        f"AVG((NOT tutor_showed)::int) AS rate FROM sessions WHERE session_datetime < {NOW} "
-                        f"GROUP BY tutor_id) h ON h.tutor_id = u.tutor_id WHERE u.session_datetime >= {NOW}").fetchone()
+    risk = conn.execute("SELECT COUNT(*), COUNT(h.tutor_id) FROM sessions u LEFT JOIN (SELECT tutor_id, "
+                        "AVG((NOT tutor_showed)::int) AS rate FROM sessions WHERE session_datetime < %s::timestamp "
+                        "GROUP BY tutor_id) h ON h.tutor_id = u.tutor_id WHERE u.session_datetime >= %s::timestamp",
+                        (end, end)).fetchone()
     assert risk[0] == len(upcoming) and risk[1] > 0
     first = checksum(conn)
     code, out, err = dashboard_import(run_dir, url, "--upcoming")
