@@ -28,6 +28,9 @@ RERUN = "re-run the simulation with this tutorsim to write it"
 # the CSV kinds of output/db_import.py's reader for the dashboard's kinds
 KINDS = {"text": "text", "int": "int", "float": "real", "bool": "bool", "ts": "timestamp", "json": "json"}
 
+# each dashboard table's column names, and those NOT NULL
+SHAPES = {name: (tuple(t.names), tuple(c.name for c in t.columns if not c.nullable)) for name, t in BY_NAME.items()}
+
 
 @dataclass
 class Folder:
@@ -42,12 +45,12 @@ class Folder:
     def add(self, table: str, values: dict, path: Path, where: str, into: str | None = None) -> None:
         """One row of `table`: NOT NULL checked, in the table's column order (kept under `into`,
         default `table`: the upcoming sessions are kept apart from the others)."""
-        t = BY_NAME[table]
-        for c in t.columns:
-            if values.get(c.name) is None and not c.nullable:
-                raise BadInput(f"{path}: {where}, column {c.name}: must not be empty "
-                               f"(NOT NULL in the dashboard's {table}.{c.name})")
-        self.rows.setdefault(into or table, []).append(tuple(values.get(n) for n in t.names))
+        names, required = SHAPES[table]
+        for c in required:
+            if values.get(c) is None:
+                raise BadInput(f"{path}: {where}, column {c}: must not be empty "
+                               f"(NOT NULL in the dashboard's {table}.{c})")
+        self.rows.setdefault(into or table, []).append(tuple(map(values.get, names)))
         self.sources.setdefault(into or table, []).append((path, where))
 
 
@@ -327,9 +330,12 @@ def _assignments(out: Folder, d: Path) -> None:
     out.in_file["experiment_assignments"] = len(rows)
 
 
-def read_folder(data_dir: Path, upcoming: bool = False, partial: bool = False) -> Folder:
+def read_folder(data_dir: Path, upcoming: bool = False, partial: bool = False,
+                usual: dict[str, Counter] | None = None) -> Folder:
     """Every table of the run folder as dashboard rows (BadInput on anything wrong). `partial`:
-    a folder with only some of the tables (the live mode's batches, pipeline/live.py)."""
+    a folder with only some of the tables (the live mode's batches, pipeline/live.py). `usual`:
+    each tutor's measured connections for the upcoming sessions' (default: the folder's
+    sessions.csv's)."""
     d = Path(data_dir)
     if not d.is_dir():
         raise BadInput(f"{d}: no such folder")
@@ -345,7 +351,8 @@ def read_folder(data_dir: Path, upcoming: bool = False, partial: bool = False) -
         experiments = _experiments(out, d, end)
     else:
         out.skipped.append("experiments")
-    usual = _sessions(out, d) if has_table(d / "sessions.csv") else {}
+    measured = _sessions(out, d) if has_table(d / "sessions.csv") else {}
+    usual = measured if usual is None else usual
     if has_table(d / "upcoming_sessions.csv") or not partial:
         upcoming_rows(out, d, usual, upcoming)
     optional = (("tutor_aggregates", lambda: _aggregates(out, d, end)),

@@ -15,6 +15,7 @@ and intervention_id, as the dashboard's importer has them.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -134,6 +135,7 @@ CLEAR_ORDER = tuple(t.name for t in reversed(TABLES))
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
+@functools.lru_cache(maxsize=1 << 17)     # a live run sends the same keys every batch
 def row_id(table: str, *key: str) -> str:
     """A cuid-shaped id ("c" + 25 base-36 digits) derived from the table and the natural key."""
     n = int.from_bytes(hashlib.sha256("|".join(("tutorsim", table, *key)).encode()).digest()[:16], "big")

@@ -9,6 +9,12 @@ folder (output/dashboard_rows.py for the dashboard's tables, output/db_import.py
 tutorsim's), upserts every row by its natural key, replaces the bookings still ahead
 (`B...` sessions, dashboard only) and moves the state row to the batch's moment: all or nothing.
 
+The sink remembers every row it has committed (by table and key) and sends only the rows that are
+new or differ: the state tables and the bookings ahead are written whole into every batch, and most
+of their rows stand as they were. A rolled-back batch leaves the memory as it was; a sink started
+again remembers nothing and sends everything once (the upserts make that a no-op where the
+database already holds the rows).
+
 The state row (table `tutorsim_live`, one row per live run: its key, the history's window end,
 the moment the database holds everything before) is how a live run started again continues where
 the database ends.
@@ -30,6 +36,9 @@ STATE_DDL = ("CREATE TABLE IF NOT EXISTS tutorsim_live (run_key TEXT PRIMARY KEY
              "seed INTEGER NOT NULL, target TEXT NOT NULL, window_end TIMESTAMP(3) NOT NULL, "
              "simulated_until TIMESTAMP(3) NOT NULL, speed DOUBLE PRECISION NOT NULL)")
 
+# rows written once each, when their moment comes (pipeline/live.py STREAMS): not remembered
+STREAMED = frozenset({"sessions", "engagement_events", "not_held_sessions"})
+
 
 @dataclass(frozen=True)
 class _Keyed:
@@ -46,6 +55,11 @@ class LiveSink:
         self.db = PostgreSQL(url)
         self.label = self.db.label
         self.rows_written = 0
+        self.rows_sent = 0          # rows sent to the database (after leaving out the unchanged)
+        self.committed: dict[str, dict[tuple, tuple]] = {}    # table key -> natural key -> row
+        self._pending: dict[str, dict[tuple, tuple]] = {}
+        self._gone: dict[str, list[tuple]] = {}
+        self.ahead_known = False      # the bookings ahead in the database are committed's (after an hourly batch)
 
     # --- schema and state --------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -94,24 +108,58 @@ class LiveSink:
                 "%(speed)s) ON CONFLICT (run_key) DO UPDATE SET simulated_until = EXCLUDED.simulated_until, "
                 "speed = EXCLUDED.speed", {**state, "run_key": run_key, "target": self.target})
 
+        self._pending, self._gone = {}, {}
+        self._sending = 0
         self._in_transaction(work)
+        self.rows_sent += self._sending
+        self.ahead_known |= upcoming_usual is not None
+        for name, rows in self._pending.items():     # committed: remember what the database now holds
+            self.committed.setdefault(name, {}).update(rows)
+        for name, keys in self._gone.items():
+            for k in keys:
+                self.committed.get(name, {}).pop(k, None)
         self.rows_written += sent
         return sent
 
+    def _changed(self, name: str, names: list[str], key: tuple[str, ...], rows: list[tuple]) -> list[tuple]:
+        """The rows of table `name` that are new or differ from what was committed (remembered
+        once this batch commits). The streamed tables' rows come once each: all sent, none kept."""
+        if name in STREAMED:
+            self._sending += len(rows)
+            return rows
+        at = [names.index(c) for c in key]
+        held = self.committed.get(name, {})
+        pending = self._pending.setdefault(name, {})
+        out = []
+        for row in rows:
+            k = tuple(row[i] for i in at)
+            if held.get(k) != row:
+                out.append(row)
+                pending[k] = row
+        self._sending += len(out)
+        return out
+
     def _dashboard(self, folder: Path, usual: dict | None) -> int:
-        rows = dashboard_rows.read_folder(folder, partial=True)
-        if usual is not None:
-            dashboard_rows.upcoming_rows(rows, folder, {t: Counter(c) for t, c in usual.items()}, True)
+        rows = dashboard_rows.read_folder(folder, upcoming=usual is not None, partial=True,
+                                          usual=None if usual is None else {t: Counter(c) for t, c in usual.items()})
         sent = 0
         for key in LOAD_ORDER:
-            batch = rows.rows.get(key)
+            t = table_of(key)
+            batch = self._changed(key, t.names, t.key, rows.rows.get(key) or [])
             if batch:
-                sent += sum(upsert(self.db.conn, table_of(key), batch))
+                sent += sum(upsert(self.db.conn, t, batch))
         if usual is not None:       # the bookings no longer ahead (held, cancelled, moved away) go
-            ahead = [r[table_of(dashboard_rows.UPCOMING).names.index("session_id")]
-                     for r in rows.rows.get(dashboard_rows.UPCOMING, [])]
-            self.db.execute("DELETE FROM sessions WHERE session_id LIKE 'B%%' AND NOT (session_id = ANY(%s))",
-                            (ahead,))
+            up = dashboard_rows.UPCOMING
+            at = table_of(up).names.index("session_id")
+            ahead = {(r[at],) for r in rows.rows.get(up, [])}
+            if self.ahead_known:      # the database's bookings ahead are the ones remembered
+                gone = [k for k in self.committed.get(up, {}) if k not in ahead]
+                self.db.execute("DELETE FROM sessions WHERE session_id = ANY(%s)", ([k[0] for k in gone],))
+            else:                     # the history's or a previous live process's bookings
+                gone = []
+                self.db.execute("DELETE FROM sessions WHERE session_id LIKE 'B%%' AND NOT (session_id = ANY(%s))",
+                                ([k[0] for k in ahead],))
+            self._gone[up] = gone
         return sent
 
     def _tutorsim(self, folder: Path) -> int:
@@ -120,7 +168,8 @@ class LiveSink:
             path = folder / f"{table.name}.csv"
             if not has_table(path):
                 continue
-            batch = db_import.read_table(path, table, "postgresql")
+            batch = self._changed(table.name, table.names, table.primary_key,
+                                  db_import.read_table(path, table, "postgresql"))
             if batch:
                 sent += sum(upsert(self.db.conn, _Keyed(table.name, table.names, table.primary_key), batch))
         return sent

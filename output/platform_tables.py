@@ -134,19 +134,33 @@ def _quoted(values) -> list[str]:
     return ["null" if v is None else '"' + v + '"' for v in values]
 
 
-def engagement_events_table(log, ctx, scenario, fr: _Frame) -> pd.DataFrame:
+def engagement_events_table(log, ctx, scenario, fr: _Frame, since: float | None = None) -> pd.DataFrame:
+    """engagement_events.csv; with `since` (minutes), only the events from then on, numbered as in
+    the whole table (pipeline/live.py's batches: the events before are not formatted)."""
     cal = fr.cal
     parts = []   # frames of t, rank, tutor, event_type, event_data
+    before = 0   # the window's events before `since`
+
+    def window(t: np.ndarray, extra=True) -> np.ndarray:
+        nonlocal before
+        inside = _in_window(cal, t) & extra
+        if since is None:
+            return inside
+        early = np.asarray(t, dtype="float64") < since
+        before += int((inside & early).sum())
+        return inside & ~early
 
     # the JSON texts are put together in plain Python: pandas' string columns cost about 1 us a
     # cell for each `+` (0.04 s of this table in a production run)
-    lg = {k: v[_in_window(cal, log["tutor_login"]["t"])] for k, v in log["tutor_login"].items()}
+    keep = window(log["tutor_login"]["t"])
+    lg = {k: v[keep] for k, v in log["tutor_login"].items()}
     device = np.asarray(DEVICES, dtype=object)
     data = [f'{{"device":"{d}","ip":"{ip}"}}' for d, ip in zip(device[lg["device"]], _ip_texts(lg["ip"]))]
     parts.append(pd.DataFrame({"t": lg["t"], "rank": 0, "tutor": lg["tutor"], "event_type": "login",
                                "event_data": data}))
 
-    act = {k: v[_in_window(cal, log["tutor_action"]["t"])] for k, v in log["tutor_action"].items()}
+    keep = window(log["tutor_action"]["t"])
+    act = {k: v[keep] for k, v in log["tutor_action"].items()}
     names = np.asarray(ACTIONS, dtype=object)[act["action"]]
     session = _quoted([fr.session_label.get(int(x)) for x in act["session"]])
     student = _quoted([fr.student(x) for x in act["student"]])
@@ -168,14 +182,14 @@ def engagement_events_table(log, ctx, scenario, fr: _Frame) -> pd.DataFrame:
 
     rows = []
     steps = log["intervention_step"]
-    keep = _in_window(cal, steps["t"]) & np.isin(steps["step"], (OPENED, CLICKED))
+    keep = window(steps["t"], np.isin(steps["step"], (OPENED, CLICKED)))
     for t, iid, step in zip(steps["t"][keep], steps["intervention"][keep], steps["step"][keep]):
         data = {"intervention_id": fr.intervention_label.get(int(iid)),
                 "template_id": _template_id(fr.iv_type[iid], fr.iv_variant[iid]),
                 "experiment_id": _experiment_id(scenario, fr.iv_exp[iid])}
         rows.append((t, 2, fr.iv_tutor[iid], "email_opened" if step == OPENED else "email_clicked", _json(data)))
     co = log["coaching"]
-    keep = _in_window(cal, co["t"]) & np.isin(co["what"], (BOOKED, ATTENDED))
+    keep = window(co["t"], np.isin(co["what"], (BOOKED, ATTENDED)))
     at_text = datetime_texts(cal, co["at"][keep])
     for j, (t, tutor, iid, exp, what, teaching) in enumerate(zip(
             co["t"][keep], co["tutor"][keep], co["intervention"][keep], co["experiment"][keep], co["what"][keep],
@@ -196,7 +210,7 @@ def engagement_events_table(log, ctx, scenario, fr: _Frame) -> pd.DataFrame:
     df = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else parts[-1]
     df = df.sort_values(["t", "rank", "tutor", "event_type", "event_data"], kind="mergesort").reset_index(drop=True)
     return pd.DataFrame({
-        "event_id": numbered("EV", len(df), 6),
+        "event_id": numbered("EV", len(df), 6, before + 1),
         "tutor_id": fr.tutor_ids[df["tutor"].to_numpy(int)] if len(df) else np.array([], dtype=object),
         "event_type": df["event_type"].to_numpy(),
         "event_data": df["event_data"].to_numpy(),
@@ -375,18 +389,21 @@ def unsubscribes_table(log, ctx, fr: _Frame) -> pd.DataFrame:
     })
 
 
-def build_platform_tables(log, ctx, scenario) -> dict[str, pd.DataFrame]:
-    """The tables of sections 12-15 that the scenario's outputs ask for."""
+def build_platform_tables(log, ctx, scenario, events_since: float | None = None,
+                          unsubscribes: bool = True) -> dict[str, pd.DataFrame]:
+    """The tables of sections 12-15 that the scenario's outputs ask for (engagement events from
+    `events_since` on, the ground truth's unsubscribes unless told not to: pipeline/live.py)."""
     out = scenario.outputs
     tables: dict[str, pd.DataFrame] = {}
     if not (out.engagement_events or out.interventions or out.experiments):
         return tables
     fr = _Frame(log, ctx)
     if out.engagement_events:
-        tables["engagement_events"] = engagement_events_table(log, ctx, scenario, fr)
+        tables["engagement_events"] = engagement_events_table(log, ctx, scenario, fr, events_since)
     if out.interventions:
         tables["interventions"] = interventions_table(log, ctx, scenario, fr)
-        tables["ground_truth/unsubscribes"] = unsubscribes_table(log, ctx, fr)
+        if unsubscribes:
+            tables["ground_truth/unsubscribes"] = unsubscribes_table(log, ctx, fr)
     if out.experiments:
         tables["experiments"], tables["experiment_assignments"] = experiment_tables(log, ctx, scenario)
     return tables

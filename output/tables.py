@@ -48,10 +48,11 @@ OBSERVED = {
 }
 
 
-def numbered(prefix: str, n: int, digits: int) -> list[str]:
-    """The ids prefix + 1..n with `digits` digits: numbered("S", 2, 6) = ["S000001", "S000002"]
-    (%-formatting takes half the time of an f-string with a format spec, 21,825 ids a table)."""
-    return list(map(f"{prefix}%0{digits}d".__mod__, range(1, n + 1)))
+def numbered(prefix: str, n: int, digits: int, first: int = 1) -> list[str]:
+    """The ids prefix + first..first+n-1 with `digits` digits: numbered("S", 2, 6) = ["S000001",
+    "S000002"] (%-formatting takes half the time of an f-string with a format spec, 21,825 ids a
+    table)."""
+    return list(map(f"{prefix}%0{digits}d".__mod__, range(first, first + n)))
 
 
 def datetime_texts(cal, minutes) -> np.ndarray:
@@ -121,12 +122,14 @@ def session_frame(log, ctx: Context) -> pd.DataFrame:
     return df
 
 
-def sessions_table(sf: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+def sessions_table(sf: pd.DataFrame, ctx: Context, first: int = 1) -> pd.DataFrame:
+    """sessions.csv from session_frame's rows; `first`: the number of sf's first row (a slice of
+    the frame from row first-1 on keeps its ids: pipeline/live.py's batches)."""
     cal = ctx.calendar
     n = len(sf)
     done = sf["completed"].to_numpy()
     out = pd.DataFrame({
-        "session_id": numbered("S", n, 6),
+        "session_id": numbered("S", n, 6, first),
         "tutor_id": ctx.tutors["tutor_id"].to_numpy()[sf["tutor"].to_numpy()],
         "student_id": ctx.students["student_id"].to_numpy()[sf["student"].to_numpy()],
         "session_datetime": datetime_texts(cal, sf["start_final"]),

@@ -4,9 +4,11 @@
         `run.py --window-end now` and `run.py import` would (or, if the database already holds
         this live run, simulated again silently up to where the database ends: the same
         scenario and seed give the same world);
-    then a batch every half wall-clock second: the simulated clock has moved on (speed 1: it is
-        the wall clock; speed s: s simulated seconds a second); the world is simulated up to it
-        and its tables are flattened as a run ending at that moment writes them
+    then a batch every quarter of a wall-clock second: the simulated clock has moved on (speed 1:
+        it is the wall clock; speed s: s simulated seconds a second); the world is simulated up to
+        it; if nothing happened since the last batch (no event recorded: most quarter-seconds at
+        speed 1) the batch only moves the moment the database holds; otherwise the tables are
+        flattened as a run ending at that moment writes them
         (output/tables.py, output/platform_tables.py); what has changed goes into the database
         in one transaction (output/live_sink.py):
             sessions          when they end (a no-show: at its time), with what was measured,
@@ -21,6 +23,7 @@
 A batch is all or nothing, so Ctrl-C between or during batches leaves the database as of the
 last committed moment, and starting again continues from there (upserts by natural keys).
 A batch crosses no hour: when the clock has passed one, the batch ends at it and runs the job.
+The hourly job's batch and the last one (at --until) are always whole.
 """
 from __future__ import annotations
 
@@ -72,11 +75,13 @@ class LiveClock:
 
 @dataclass
 class Snapshot:
-    """The tables as a run ending at `at` (simulated minutes, an hour) writes them."""
+    """The tables as a run ending at `at` (simulated minutes) writes them; of the streamed tables
+    (sessions, events) only the rows that may be due from the batch's start on."""
     at: float
     hourly: bool                      # the hourly job's moment: its tables are written too
     tables: dict[str, pd.DataFrame]
     released: dict[str, pd.Series] = field(default_factory=dict)   # stream table -> release time
+    usual: dict[str, dict] | None = None      # hourly: each tutor's measured connections
 
 
 class LiveWorld:
@@ -90,6 +95,15 @@ class LiveWorld:
         self.spool = Path(workdir) / ".events"
         self.model = Platform(scenario, Recorder(self.spool))
         self.cal = self.model.calendar
+        self.seen: dict[str, int] = {}           # the log's rows at the last snapshot
+        self.next_due = 0.0                      # the first session to end after it (minutes)
+
+    def advance(self, at: float) -> bool:
+        """Simulate on to `at`; whether a batch ending there has anything to write: an event
+        recorded since the last snapshot, or a session ending (a minute's margin for rounding)."""
+        if at > self.model.env.now:
+            self.model.run_until(at)
+        return self.model.recorder.counts() != self.seen or self.next_due - 1.0 < at
 
     def run_history(self):
         """Warm-up and window; returns the pipeline's Window (for the history's files)."""
@@ -103,18 +117,23 @@ class LiveWorld:
             self.model.engagement.detail_until = math.inf
         return window
 
-    def snapshot(self, at: float, hourly: bool) -> Snapshot:
+    def snapshot(self, at: float, hourly: bool, since: float) -> Snapshot:
         """Simulate on to `at` and flatten the tables as a run ending then would (the hourly
-        job's too with `hourly`)."""
+        job's too with `hourly`). Of the streamed tables only the rows that may be due from
+        `since` on are formatted (numbered as in the whole table): a batch costs the history's
+        counts, not its text."""
         import copy
+
+        import numpy as np
 
         from output import tables, upcoming
         from output.platform_tables import build_platform_tables
         from output.recorder import read_spool
         from world.events import DEVICES
         model = self.model
-        model.run_until(at)
+        self.advance(at)
         model.recorder.flush()
+        self.seen = model.recorder.counts()
         log = read_spool(self.spool, model.recorder.counts())
         cal = copy.copy(self.cal)
         cal.window_end, cal.window_end_dt = at, cal.to_datetime(at)
@@ -123,26 +142,47 @@ class LiveWorld:
         traits["usual_device"] = [DEVICES[h.device] for h in model.engagement.habits]
         ctx = tables.Context(cal, traits, tables.students_frame(log["student_arrived"]),
                              self.scenario.platform.churn, self.scenario.seed)
-        built = tables.build_core_tables(log, ctx)
-        built.update(build_platform_tables(log, ctx, self.scenario))
+        sf = tables.session_frame(log, ctx)
+        profiles = tables.profiles_table(sf, log, ctx)
+        # a session is due when it ends (a missed one at its time): none before since - the longest
+        longest = float(np.nan_to_num(sf["actual_duration"].astype("float64").max())) if len(sf) else 0.0
+        k = int(np.searchsorted(sf["start_final"].to_numpy("float64"), since - longest, "left"))
+        recent = sf.iloc[k:].reset_index(drop=True)
+        ends = (recent["start_final"].to_numpy("float64")
+                + np.where(recent["completed"].to_numpy(bool), recent["actual_duration"].astype("float64").fillna(0), 0))
+        self.next_due = float(ends[ends >= at].min()) if (ends >= at).any() else math.inf
+        sessions = tables.sessions_table(recent, ctx, first=k + 1)
+        built = {"tutor_profiles": profiles, "sessions": sessions,
+                 "not_held_sessions": tables.not_held_table(log, recent, sessions)}
+        if hourly:
+            built["tutor_aggregates"] = tables.aggregates_table(sf, profiles, ctx)
+        built.update(build_platform_tables(log, ctx, self.scenario, events_since=since, unsubscribes=False))
         days = self.scenario.outputs.upcoming_days
         if days and hourly:
             built["upcoming_sessions"] = upcoming.upcoming_table(upcoming.upcoming_frame(log, ctx, days), ctx)
         snap = Snapshot(at, hourly, built)
-        s = built["sessions"]
-        start = pd.to_datetime(s["session_datetime"])
-        snap.released["sessions"] = start + pd.to_timedelta(s["actual_duration_min"].fillna(0).astype("float64"), unit="min")
-        held_at = pd.Series(snap.released["sessions"].to_numpy(), index=s["session_id"].to_numpy())
+        start = pd.to_datetime(sessions["session_datetime"])
+        snap.released["sessions"] = start + pd.to_timedelta(
+            sessions["actual_duration_min"].fillna(0).astype("float64"), unit="min")
+        held_at = pd.Series(snap.released["sessions"].to_numpy(), index=sessions["session_id"].to_numpy())
         snap.released["not_held_sessions"] = held_at.reindex(built["not_held_sessions"]["session_id"]).reset_index(drop=True)
         if "engagement_events" in built:
             snap.released["engagement_events"] = pd.to_datetime(built["engagement_events"]["timestamp"])
+        if hourly:
+            snap.usual = usual_connections(sf, ctx.tutors["tutor_id"].to_numpy())
         return snap
 
 
-def usual_connections(sessions: pd.DataFrame) -> dict[str, dict]:
-    """Each tutor's measured connections (held sessions), for the bookings ahead."""
-    held = sessions.dropna(subset=["connection_quality"])
-    return {t: dict(Counter(g)) for t, g in held.groupby("tutor_id")["connection_quality"]}
+def usual_connections(sf: pd.DataFrame, tutor_ids) -> dict[str, dict]:
+    """Each tutor's measured connections (the window's held sessions, output/tables.py's session
+    frame), for the bookings ahead."""
+    from world.events import CONNECTION
+    held = sf[sf["completed"].to_numpy(bool)]
+    pairs = zip(tutor_ids[held["tutor"].to_numpy(int)].tolist(), held["connection"].fillna(0).astype(int).tolist())
+    out: dict[str, Counter] = {}
+    for (tutor, code), n in Counter(pairs).items():
+        out.setdefault(tutor, Counter())[CONNECTION[code]] = n
+    return {t: dict(c) for t, c in out.items()}
 
 
 def write_batch(folder: Path, snap: Snapshot, lo: dt.datetime, hi: dt.datetime, document: dict) -> None:
@@ -182,6 +222,8 @@ class Progress:
     # wall s from a batch's first moment to its commit, the last 100,000 batches (a live run may
     # go on for days)
     latencies: deque = field(default_factory=lambda: deque(maxlen=100_000))
+    gaps: deque = field(default_factory=lambda: deque(maxlen=100_000))   # wall s between commits
+    last_commit: float | None = None
     simulated_until: dt.datetime | None = None
 
 
@@ -189,7 +231,7 @@ class Live:
     """One live run: `start()` (history or resume), then `run(until)` until the clock reaches
     `until` (simulated minutes; inf: until Ctrl-C)."""
 
-    def __init__(self, scenario, document: dict, sink, speed: float, tick: float = 0.5, report=None):
+    def __init__(self, scenario, document: dict, sink, speed: float, tick: float = 0.25, report=None):
         self.scenario, self.document, self.sink = scenario, document, sink
         self.speed = speed
         self.tick = min(1.0, tick)
@@ -248,7 +290,6 @@ class Live:
 
     def run(self, until: float = math.inf) -> None:
         """A batch every tick until the simulated clock reaches `until` (simulated minutes)."""
-        cal = self.world.cal
         while self.released < until:
             started = time.monotonic()
             now = min(self.clock.now(), until)
@@ -257,23 +298,31 @@ class Live:
             if hourly:                                # the batch ends at the hour and runs its job
                 now = hour
             if now > self.released:
-                self._batch(now, hourly)
+                self._batch(now, hourly, whole=hourly or now >= until)
             if self.released < until and self.clock.now() < _hour_after(self.released):
                 time.sleep(max(0.0, self.tick - (time.monotonic() - started)))   # caught up: wait
 
-    def _batch(self, now: float, hourly: bool) -> None:
+    def _batch(self, now: float, hourly: bool, whole: bool) -> None:
         cal = self.world.cal
         first_wall = self.clock.wall_at(self.released)
-        snap = self.world.snapshot(now, hourly)
         folder = self.work / "batch"
-        write_batch(folder, snap, cal.to_datetime(self.released), cal.to_datetime(now), self.document)
-        usual = (usual_connections(snap.tables["sessions"])
-                 if hourly and self.sink.target == "dashboard" and "upcoming_sessions" in snap.tables else None)
+        usual = None
+        if self.world.advance(now) or whole:
+            snap = self.world.snapshot(now, hourly, self.released)
+            write_batch(folder, snap, cal.to_datetime(self.released), cal.to_datetime(now), self.document)
+            if self.sink.target == "dashboard" and "upcoming_sessions" in snap.tables:
+                usual = snap.usual
+        else:                                         # nothing happened: the moment moves on
+            self._empty_batch(now)
         p = self.progress
         p.rows += self.sink.write(folder, self.key, self.state(now), usual)
         p.batches += 1
         p.hours += hourly
-        p.latencies.append(time.monotonic() - first_wall)
+        committed = time.monotonic()
+        p.latencies.append(committed - first_wall)
+        if p.last_commit is not None:
+            p.gaps.append(committed - p.last_commit)
+        p.last_commit = committed
         p.simulated_until = cal.to_datetime(now)
         self.released = now
         self.report(self)

@@ -196,3 +196,34 @@ def test_tutorsim_target_and_bad_input(schema):
     assert code == 2 and "expected a postgresql:// URL" in err
     code, _, err = run_cli("live", "--mode", "dev", "--db", url, "--for", "soon")
     assert code == 2 and "expected a duration like 90s, 45m, 2h or 1d" in err
+
+
+def test_the_sink_sends_only_what_changed_and_forgets_a_rolled_back_batch(schema, tmp_path):
+    """A batch written twice sends its state rows once (the streamed tables' rows every time);
+    a batch rolled back leaves the sink's memory as it was, so the next one sends them again."""
+    from output.live_sink import LiveSink
+    from tests.conftest import simulate
+    url, _ = schema
+    run = simulate(tmp_path / "run", "--mode", "dev", "--days", 3, "--no-model", "--window-end", HISTORY_END)
+    streamed = sum(sum(1 for _ in open(run / f"{t}.csv")) - 1 for t in ("sessions", "engagement_events"))
+    state = {"scenario": "dev", "seed": 42, "window_end": HISTORY_END, "simulated_until": HISTORY_END, "speed": 1.0}
+    usual = {"T0001": {"Good": 3, "Fair": 1}}
+    sink = LiveSink(url, "dashboard")
+    try:
+        sink.prepare()
+        sink.write(run, "k", state, usual)
+        first = sink.rows_sent
+        assert first > streamed
+        sink.write(run, "k", state, usual)
+        assert sink.rows_sent - first == streamed
+        remembered = {t: dict(rows) for t, rows in sink.committed.items()}
+        with pytest.raises(Exception):
+            sink.write(run, "k", {**state, "scenario": None}, usual)       # NOT NULL: rolled back
+        assert sink.committed == remembered
+        sink.clear()
+        sink.committed.clear()             # as a new process: remembers nothing, sends everything
+        before = sink.rows_sent
+        sink.write(run, "k", state, usual)
+        assert sink.rows_sent - before == first
+    finally:
+        sink.close()
