@@ -262,3 +262,20 @@ def test_stopped_by_the_horizon_counts_every_tutor_of_the_persona(run, result):
         assert (got["n"], got["churned"]) == (len(mine), int(mine["churned"].sum())), p["persona"]
         assert got["churned"] >= p["churned"]
     assert sum(p["stopped_by_horizon"]["n"] for p in result["personas"]) == len(labels)
+
+
+def test_the_rank_auc_and_kendall_tau_are_the_libraries_numbers():
+    """By hand to spare a second of imports; the same numbers as scikit-learn's and scipy's, ties
+    included (scores rounded to make them)."""
+    from scipy.stats import kendalltau
+    from sklearn.metrics import roc_auc_score
+
+    from analysis.churn.causes import _kendall, rank_auc
+    rng = np.random.default_rng(5)
+    for n in (7, 60, 400):
+        y = rng.random(n) < 0.3
+        y[:2] = [True, False]
+        score = np.round(rng.random(n) + 0.3 * y, 1)
+        assert rank_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+        x, z = np.round(rng.random(n), 1), np.round(rng.random(n), 1)
+        assert _kendall(list(x), list(z)) == pytest.approx(kendalltau(x, z).statistic, abs=1e-12)
