@@ -105,6 +105,12 @@ class Data:
             self._views[name] = T.VIEWS[name](self)
         return self._views[name]
 
+    def keep(self, names) -> None:
+        """Drop every table not in `names`, and the views (made again from what is kept, on
+        demand)."""
+        self.tables = {k: v for k, v in self.tables.items() if k in names}
+        self._views.clear()
+
     def spec_tables(self) -> list[str]:
         return [n for n in T.TABLE_FILES if n in self.tables]
 

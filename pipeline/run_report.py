@@ -68,6 +68,17 @@ class RunReport:
                 self.done[i] = validate.evaluate_one(check, self.data)
         if figures:
             self._early_figures(stop)
+            if all(name in self.inp.figures for name in FIGURES_EARLY):
+                self._release()
+
+    def _release(self) -> None:
+        """Every figure and every check that needs no label is made: of the tables, keep those the
+        checks left read and those the page's sections read (the traced tutors' and the personas'),
+        and let the rest go (at platform size the sessions and events are most of the second
+        process's memory while the look-ahead runs)."""
+        from analysis import targets as T
+        left = {name for i, check in enumerate(T.CHECKS) if i not in self.done for name in check.needs}
+        self.data.keep(left | SECTION_TABLES)
 
     def _early_figures(self, stop) -> None:
         """validate's figures that read the tables and the results of checks that need no labels
@@ -116,6 +127,9 @@ class RunReport:
         inputs.draw_the_rest(folder, inp, jobs)
         return report_html.write(inp, folder)
 
+
+# the tables the page's sections read themselves (analysis/report_html/traces.py, figures_section.py)
+SECTION_TABLES = frozenset({"traits", "profiles", "aggregates", "labels"})
 
 # validate's figures that read no churn label and no result of a check that needs one (the one
 # check that needs the labels, 1.33, is a row rule: no figure reads it), the cheapest first: drawn early
