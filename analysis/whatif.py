@@ -451,12 +451,11 @@ def format_sweep(summary: pd.DataFrame, keys: list[str], outcome_keys=None) -> s
     return "\n".join(lines)
 
 
-def sweep_figures(tidy: pd.DataFrame, keys: list[str], out: Path, source: str = "") -> list[Path]:
+def sweep_figures(tidy: pd.DataFrame, keys: list[str], out: Path, source: str = "", processes: int = 2) -> list[Path]:
     """One PNG per outcome: mean and 95% interval over replications against the first grid
-    parameter, one line per combination of the others."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    parameter, one line per combination of the others; drawn by `processes` processes
+    (analysis/report_html/jobs.py: a forked helper shares them out where forking is safe)."""
+    from analysis.report_html.jobs import run_jobs
 
     summary = sweep_summary(tidy, keys)
     short = short_names(keys)
@@ -466,9 +465,10 @@ def sweep_figures(tidy: pd.DataFrame, keys: list[str], out: Path, source: str = 
     position = {v: (float(v) if numeric else i) for i, v in enumerate(xs)}
     groups = list(summary.groupby(others, sort=False)) if others else [((), summary)]
     span = (max(position.values()) - min(position.values())) or 1.0
-    paths = []
-    for o in outcome_list(tidy.columns):
-        fig, ax = plt.subplots(figsize=(6.4, 4.2))
+
+    def draw(o) -> bytes:
+        from analysis.figure_bytes import png, pyplot
+        fig, ax = pyplot().subplots(figsize=(6.4, 4.2))
         for j, (values, group) in enumerate(groups):
             values = values if isinstance(values, tuple) else (values,)
             label = ", ".join(f"{short[k]}={v}" for k, v in zip(others, values)) or None
@@ -488,9 +488,17 @@ def sweep_figures(tidy: pd.DataFrame, keys: list[str], out: Path, source: str = 
         ax.grid(alpha=0.3)
         if others:
             ax.legend(fontsize=8)
-        fig.tight_layout()
+        # fixed margins, room for a y label's numbers: tight_layout would draw every figure twice
+        fig.subplots_adjust(left=0.15, right=0.97, bottom=0.12, top=0.86)
+        return png(fig, 100)
+
+    figures = outcome_list(tidy.columns)
+    drawn = run_jobs({o.key: (lambda o=o: draw(o)) for o in figures}, processes)
+    paths = []
+    for o in figures:
+        if not isinstance(drawn[o.key], bytes):
+            raise RuntimeError(f"sweep figure {o.key}: {drawn[o.key]}")
         path = Path(out) / f"sweep_{o.key}.png"
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
+        path.write_bytes(drawn[o.key])
         paths.append(path)
     return paths

@@ -162,7 +162,8 @@ def _report(args, scenario, tidy, keys: list[str], baseline: dict, n_points: int
     """sweep.csv (and sweep_baseline.csv), the figures into `folder`, and the summary on stdout."""
     from analysis import whatif
     tidy.to_csv(folder / "sweep.csv", index=False, lineterminator="\n")
-    figures = whatif.sweep_figures(tidy, keys, folder, source=args.scenario)
+    figures = whatif.sweep_figures(tidy, keys, folder, source=args.scenario,
+                                   processes=1 if args.workers <= 1 and not args.scheduler else 2)
     against = whatif.baseline_table(tidy, keys, baseline) if baseline else None
     if against is not None:
         against.to_csv(folder / "sweep_baseline.csv", index=False, lineterminator="\n")

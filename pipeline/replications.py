@@ -146,7 +146,10 @@ def execute(tasks: list[dict], workers: int = 1, scheduler: str | None = None,
     # are terminated at once, where an executor waits for the runs in progress to end
     # (one run per worker process: each starts from this small process, so memory does not grow
     # with the replications; Ctrl-C is this process's to handle: the workers ignore it)
-    pool = _pool_context().Pool(min(workers, n), initializer=_ignore_ctrl_c, maxtasksperchild=1)
+    context = _pool_context()
+    if context.get_start_method() == "fork":
+        _preload()                  # imported once here, inherited by every worker the pool forks
+    pool = context.Pool(min(workers, n), initializer=_ignore_ctrl_c, maxtasksperchild=1)
     try:
         for done, (i, result) in enumerate(pool.imap_unordered(_indexed, list(enumerate(tasks))), 1):
             results[i] = result
@@ -160,6 +163,15 @@ def execute(tasks: list[dict], workers: int = 1, scheduler: str | None = None,
     finally:
         pool.join()
     return results
+
+
+def _preload() -> None:
+    """What a run imports (the simulation, the tables' writers): about a second a worker process
+    would otherwise spend on every run, since each run has a fresh one."""
+    import pipeline.one_run  # noqa: F401
+    import world.scenario  # noqa: F401
+    from output import run_folder
+    run_folder.preload()
 
 
 def _ignore_ctrl_c() -> None:
