@@ -210,3 +210,10 @@ def load(folder: str) -> SimpleNamespace:
 def data(request) -> SimpleNamespace:
     """The spec's rules hold in the dev run and in the production run."""
     return load(str(request.getfixturevalue(request.param)))
+
+
+@pytest.fixture
+def pg_server():
+    """tests/postgres.py's rule: skip without a PostgreSQL server (fail under CI=true)."""
+    from tests.postgres import require
+    require()

@@ -12,10 +12,8 @@ from __future__ import annotations
 import csv
 import json
 import datetime as dt
-import os
 import re
 import shutil
-import uuid
 from pathlib import Path
 
 import pytest
@@ -23,19 +21,10 @@ import pytest
 from output.dashboard_rows import campaign_id, campaigns
 from output.dashboard_schema import TABLES, row_id
 from tests.conftest import run_cli, simulate
+from tests.postgres import fresh_schema, needs_pg
 
-PG_URL = os.environ.get("TUTORSIM_PG_URL")
 NAMES = [t.name for t in TABLES]
-NO_PG = "TUTORSIM_PG_URL is not set: no PostgreSQL server to test against (.ci/run starts one; or set it to postgresql://...)"
-needs_pg = (pytest.mark.skipif(not PG_URL, reason=NO_PG) if os.environ.get("CI") != "true" else
-            pytest.mark.usefixtures("pg_required"))
 NOW = "LOCALTIMESTAMP"       # the database's current time, as the dashboard compares TIMESTAMP(3) columns
-
-
-@pytest.fixture
-def pg_required():
-    if not PG_URL:
-        pytest.fail(f"CI=true and {NO_PG}")
 
 
 @pytest.fixture(scope="module")
@@ -45,41 +34,20 @@ def run_dir(tmp_path_factory) -> Path:
                     "--window-end", "now", "--set", "calendar.window_days=60")
 
 
-def new_schema():
-    """(URL that uses a fresh schema, connection to it, schema)."""
-    import psycopg
-    schema = f"dashboard_test_{uuid.uuid4().hex[:10]}"
-    conn = psycopg.connect(PG_URL, autocommit=True)
-    conn.execute(f"CREATE SCHEMA {schema}")
-    conn.execute(f"SET search_path TO {schema}")
-    sep = "&" if "?" in PG_URL else "?"
-    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}", conn, schema
-
-
 @pytest.fixture
 def pg():
-    url, conn, schema = new_schema()
-    try:
+    with fresh_schema("dashboard_test") as (url, conn):
         yield url, conn
-    finally:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
-        conn.close()
 
 
 @pytest.fixture(scope="module")
 def dashboard(run_dir):
     """The run imported once (no --upcoming) into a schema of its own, for the read-only checks:
     yields a function running one query and returning its rows."""
-    if not PG_URL:          # (a module fixture runs before needs_pg's pg_required: the same rule here)
-        pytest.fail(f"CI=true and {NO_PG}") if os.environ.get("CI") == "true" else pytest.skip(NO_PG)
-    url, conn, schema = new_schema()
-    try:
+    with fresh_schema("dashboard_test") as (url, conn):
         code, out, err = dashboard_import(run_dir, url)
         assert code == 0, err
         yield lambda sql, *params: conn.execute(sql, params or None).fetchall()
-    finally:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
-        conn.close()
 
 
 def dashboard_import(data: Path, url: str, *flags) -> tuple[int, str, str]:

@@ -8,19 +8,17 @@ it the PostgreSQL tests skip, or fail under CI=true.
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 import sqlite3
-import uuid
 from pathlib import Path
 
 import pytest
 
 from output import db_import
 from tests.conftest import run_cli
+from tests.postgres import fresh_schema, needs_pg
 
 TABLES = [t.name for t in db_import.TABLES]
-PG_URL = os.environ.get("TUTORSIM_PG_URL")
 
 
 def csv_rows(folder: Path, name: str) -> int:
@@ -302,34 +300,11 @@ def test_production_sized_import_is_quick(production_run, tmp_path):
 
 # ================================================================================ PostgreSQL
 
-NO_PG = "TUTORSIM_PG_URL is not set: no PostgreSQL server to test against (.ci/run starts one; or set it to postgresql://...)"
-# Locally the PostgreSQL tests skip without a server; in CI (CI=true) .ci/run must have started
-# one, so a missing server fails them instead of letting them pass unseen.
-needs_pg = (pytest.mark.skipif(not PG_URL, reason=NO_PG) if os.environ.get("CI") != "true" else
-            pytest.mark.usefixtures("pg_required"))
-
-
 @pytest.fixture
-def pg_required():
-    if not PG_URL:
-        pytest.fail(f"CI=true and {NO_PG}")
-
-
-@pytest.fixture
-def pg(request):
+def pg():
     """A fresh schema in the test database; yields (URL that uses it, connection)."""
-    import psycopg
-    schema = f"tutorsim_test_{uuid.uuid4().hex[:10]}"
-    conn = psycopg.connect(PG_URL, autocommit=True)
-    conn.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in PG_URL else "?"
-    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    conn.execute(f"SET search_path TO {schema}")
-    try:
+    with fresh_schema("tutorsim_test") as (url, conn):
         yield url, conn
-    finally:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
-        conn.close()
 
 
 def pg_snapshot(conn) -> dict:

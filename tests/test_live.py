@@ -15,41 +15,23 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 
 import pytest
 
 from tests.conftest import ROOT, own_group_with_ctrl_c, run_cli
+from tests.postgres import fresh_schema, needs_pg
 
-PG_URL = os.environ.get("TUTORSIM_PG_URL")
-NO_PG = "TUTORSIM_PG_URL is not set: no PostgreSQL server to test against (.ci/run starts one; or set it to postgresql://...)"
-pytestmark = (pytest.mark.skipif(not PG_URL, reason=NO_PG) if os.environ.get("CI") != "true" else
-              pytest.mark.usefixtures("pg_required"))
+pytestmark = needs_pg
 HISTORY_END = "2026-12-01T06:00"
 DASHBOARD = ("tutors", "sessions", "tutor_aggregates", "interventions", "engagement_events", "experiments",
              "experiment_assignments", "tutorsim_live")
 
 
 @pytest.fixture
-def pg_required():
-    if not PG_URL:
-        pytest.fail(f"CI=true and {NO_PG}")
-
-
-@pytest.fixture
 def schema():
     """A fresh schema: (URL using it, connection to it)."""
-    import psycopg
-    name = f"live_test_{uuid.uuid4().hex[:10]}"
-    conn = psycopg.connect(PG_URL, autocommit=True)
-    conn.execute(f"CREATE SCHEMA {name}")
-    conn.execute(f"SET search_path TO {name}")
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{name}", conn
-    finally:
-        conn.execute(f"DROP SCHEMA {name} CASCADE")
-        conn.close()
+    with fresh_schema("live_test") as (url, conn):
+        yield url, conn
 
 
 def live(url, *args, timeout=240):
@@ -74,12 +56,7 @@ def checksums(conn) -> dict[str, str]:
 
 def test_stopped_and_started_again_it_ends_as_one_that_ran_through(schema):
     url_a, conn_a = schema
-    import psycopg
-    other = f"live_test_{uuid.uuid4().hex[:10]}"
-    conn_a.execute(f"CREATE SCHEMA {other}")
-    url_b = url_a.rsplit("%3D", 1)[0] + f"%3D{other}"
-    conn_b = psycopg.connect(url_b, autocommit=True)
-    try:
+    with fresh_schema("live_test") as (url_b, conn_b):
         live(url_a, "--speed", "86400", "--for", "1d")
         live(url_b, "--speed", "86400", "--for", "9h")
         out, err = live(url_b, "--speed", "86400", "--for", "15h")
@@ -88,14 +65,11 @@ def test_stopped_and_started_again_it_ends_as_one_that_ran_through(schema):
         assert [(str(a), str(b)) for a, b in state] == [("2026-12-01 06:00:00", "2026-12-02 06:00:00")]
         a, b = checksums(conn_a), checksums(conn_b)
         assert a == b, [t for t in a if a[t] != b[t]]
-        # the hours after the history hold sessions and events, each written once (keys are unique)
-        n = conn_a.execute("SELECT count(*) FROM sessions WHERE session_id LIKE 'S%' "
-                           "AND session_datetime >= '2026-12-01 06:00'").fetchone()[0]
-        e = conn_a.execute("SELECT count(*) FROM engagement_events WHERE timestamp >= '2026-12-01 06:00'").fetchone()[0]
-        assert n > 10 and e > 10
-    finally:
-        conn_b.close()
-        conn_a.execute(f"DROP SCHEMA {other} CASCADE")
+    # the hours after the history hold sessions and events, each written once (keys are unique)
+    n = conn_a.execute("SELECT count(*) FROM sessions WHERE session_id LIKE 'S%' "
+                       "AND session_datetime >= '2026-12-01 06:00'").fetchone()[0]
+    e = conn_a.execute("SELECT count(*) FROM engagement_events WHERE timestamp >= '2026-12-01 06:00'").fetchone()[0]
+    assert n > 10 and e > 10
 
 
 def test_batches_come_in_time_order_and_the_job_stands_at_the_hour(schema):
