@@ -5,7 +5,7 @@
     python bench/sweep_bench.py --replications 3 -- --set tutors.count=300
 
 Each configuration runs `python run.py sweep scenarios/production.toml --grid
-platform.coaching.effect=0,1 --replications N --set outputs.model=false [ARGS]` in a fresh
+platform.coaching.effect=0,1 --replications N [ARGS]` (what-if runs train no churn model) in a fresh
 subprocess, timed with a monotonic wall clock (the Dask cluster's start and stop included). The
 sweeps' tables must be byte-identical whatever the workers (it is checked); the speed-up is one
 worker's wall over two workers'.
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def sweep(python: str, replications: int, extra: list[str], how: list[str], out: Path) -> float:
     cmd = [python, "run.py", "sweep", "scenarios/production.toml", "--grid", "platform.coaching.effect=0,1",
-           "--replications", str(replications), "--set", "outputs.model=false", "--no-progress",
+           "--replications", str(replications), "--no-progress",
            "--out", str(out), *how, *extra]
     started = time.monotonic()
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
