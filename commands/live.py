@@ -68,14 +68,12 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
-    from commands.run import MODES
+    from commands.run import MODES, scenario_overrides
     if args.scenario and args.mode:
         sys.stderr.write("run.py live: error: give a scenario file or --mode, not both\n")
         return 2
     path = Path(args.scenario) if args.scenario else MODES[args.mode or "production"]
-    sets = list(args.set) + [f"{k}={v}" for k, v in (("seed", args.seed), ("tutors.count", args.tutors),
-                                                    ("demand.sessions_per_day", args.sessions_per_day))
-                             if v is not None]
+    sets = scenario_overrides(args, window_end=False)
     from output.db_import import DatabaseError
     from output.reading import BadInput
     from pipeline.live import Live, LiveRefused

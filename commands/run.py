@@ -68,23 +68,20 @@ def window_end_value(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{e}, found {text!r}") from None
 
 
-def scenario_overrides(args) -> list[str]:
+def scenario_overrides(args, window_end: bool = True) -> list[str]:
+    """The --set overrides a command's shorthand options stand for (those it has: `run.py live`
+    shares --seed, --tutors and --sessions-per-day; its --window-end applies to a new run's
+    history only, so `window_end=False` leaves it out)."""
     sets = list(args.set)
-    if args.tutors is not None:
-        sets.append(f"tutors.count={args.tutors}")
-    if args.days is not None:
-        sets.append(f"calendar.window_days={args.days}")
-    if args.sessions_per_day is not None:
-        sets.append(f"demand.sessions_per_day={args.sessions_per_day}")
-    if args.seed is not None:
-        sets.append(f"seed={args.seed}")
-    if args.window_end is not None:
-        sets.append(f"calendar.window_end={args.window_end}")
-    if args.format is not None:
-        sets.append(f"outputs.format={args.format}")
+    for name, key in (("tutors", "tutors.count"), ("days", "calendar.window_days"),
+                      ("sessions_per_day", "demand.sessions_per_day"), ("seed", "seed"),
+                      ("window_end", "calendar.window_end"), ("format", "outputs.format")):
+        value = getattr(args, name, None)
+        if value is not None and (window_end or name != "window_end"):
+            sets.append(f"{key}={value}")
     for flag, key in (("no_engagement_events", "engagement_events"), ("no_interventions", "interventions"),
                       ("no_experiments", "experiments"), ("no_model", "model"), ("no_event_log", "event_log")):
-        if getattr(args, flag):
+        if getattr(args, flag, False):
             sets.append(f"outputs.{key}=false")
     return sets
 
