@@ -8,7 +8,6 @@ import datetime as dt
 import math
 import re
 import sys
-from pathlib import Path
 
 from commands.cli import OneLineParser, non_negative_int, positive_float, positive_int
 from commands.run import window_end_value
@@ -68,11 +67,10 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
-    from commands.run import MODES, scenario_overrides
-    if args.scenario and args.mode:
-        sys.stderr.write("run.py live: error: give a scenario file or --mode, not both\n")
+    from commands.run import scenario_overrides, scenario_path
+    path = scenario_path(args, "run.py live")
+    if path is None:
         return 2
-    path = Path(args.scenario) if args.scenario else MODES[args.mode or "production"]
     sets = scenario_overrides(args, window_end=False)
     from output.db_import import DatabaseError
     from output.reading import BadInput

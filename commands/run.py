@@ -68,6 +68,21 @@ def window_end_value(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{e}, found {text!r}") from None
 
 
+def scenario_path(args, prog: str) -> Path | None:
+    """The scenario file a command reads: SCENARIO, or --mode's (production's by default, named
+    from the working folder where it can be); None after a one-line error when both are given."""
+    if args.scenario and args.mode:
+        sys.stderr.write(f"{prog}: error: give a scenario file or --mode, not both\n")
+        return None
+    if args.scenario:
+        return Path(args.scenario)
+    path = MODES[args.mode or "production"]
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
 def scenario_overrides(args, window_end: bool = True) -> list[str]:
     """The --set overrides a command's shorthand options stand for (those it has: `run.py live`
     shares --seed, --tutors and --sessions-per-day; its --window-end applies to a new run's
@@ -88,15 +103,9 @@ def scenario_overrides(args, window_end: bool = True) -> list[str]:
 
 def main(argv: list[str]) -> int:
     args = run_parser().parse_args(argv)
-    if args.scenario and args.mode:
-        sys.stderr.write("run.py: error: give a scenario file or --mode, not both\n")
+    path = scenario_path(args, "run.py")
+    if path is None:
         return 2
-    path = Path(args.scenario) if args.scenario else MODES[args.mode or "production"]
-    if not args.scenario:
-        try:
-            path = path.relative_to(Path.cwd())
-        except ValueError:
-            pass
     from world.scenario import ScenarioError, apply_overrides, read_document, validate_document
     try:
         overrides = scenario_overrides(args)

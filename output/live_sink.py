@@ -36,8 +36,9 @@ STATE_DDL = ("CREATE TABLE IF NOT EXISTS tutorsim_live (run_key TEXT PRIMARY KEY
              "seed INTEGER NOT NULL, target TEXT NOT NULL, window_end TIMESTAMP(3) NOT NULL, "
              "simulated_until TIMESTAMP(3) NOT NULL, speed DOUBLE PRECISION NOT NULL)")
 
-# rows written once each, when their moment comes (pipeline/live.py STREAMS): not remembered
-STREAMED = frozenset({"sessions", "engagement_events", "not_held_sessions"})
+# the tables whose rows are written once each, when their moment comes (pipeline/live.py's
+# batches): not remembered
+STREAMED = ("sessions", "not_held_sessions", "engagement_events")
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,6 @@ from pathlib import Path
 import pandas as pd
 
 HOUR = 60.0                      # simulated minutes between the platform's hourly jobs
-STREAMS = ("sessions", "not_held_sessions", "engagement_events")     # rows due at a moment
 STATE = ("tutor_profiles", "interventions", "experiments", "experiment_assignments")   # as they stand
 HOURLY = ("tutor_aggregates", "upcoming_sessions")                    # the hourly job's
 
@@ -192,7 +191,8 @@ def write_batch(folder: Path, snap: Snapshot, lo: dt.datetime, hi: dt.datetime, 
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    for name in STREAMS:
+    from output.live_sink import STREAMED
+    for name in STREAMED:
         if name in snap.tables:
             at = snap.released[name]
             rows = snap.tables[name][((at >= lo) & (at < hi)).to_numpy()]
