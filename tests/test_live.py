@@ -172,6 +172,30 @@ def test_tutorsim_target_and_bad_input(schema):
     assert code == 2 and "expected a duration like 90s, 45m, 2h or 1d" in err
 
 
+def test_a_live_day_holds_the_rows_of_a_run_whose_window_ends_a_day_later(schema, tmp_path):
+    """The batches format only the sessions and events that may be due, numbered as in the whole
+    table: a day run live after a 14-day history holds the same sessions and events, ids and
+    values, as a 15-day run ending at the live day's end (the same world: seed, start, clock)."""
+    import csv
+
+    from tests.conftest import simulate
+    url, conn = schema
+    live(url, "--target", "tutorsim", "--speed", "86400", "--for", "1d")
+    run = simulate(tmp_path / "run", "--mode", "dev", "--days", 15, "--window-end", "2026-12-02T06:00", "--no-model")
+
+    def text(v) -> str:
+        return "" if v is None else str(v)
+
+    for table, cols in (("sessions", ("session_id", "tutor_id", "student_id", "session_datetime",
+                                       "actual_duration_min", "student_rating", "connection_quality")),
+                        ("engagement_events", ("event_id", "tutor_id", "event_type", "timestamp"))):
+        with (run / f"{table}.csv").open(newline="", encoding="utf-8") as f:
+            expected = [tuple(r[c] for c in cols) for r in csv.DictReader(f)]
+        held = conn.execute(f"SELECT {', '.join(cols)} FROM {table} ORDER BY {cols[0]}").fetchall()
+        assert len(expected) > 100
+        assert [tuple(map(text, r)) for r in held] == sorted(expected), table
+
+
 def test_the_sink_sends_only_what_changed_and_forgets_a_rolled_back_batch(schema, tmp_path):
     """A batch written twice sends its state rows once (the streamed tables' rows every time);
     a batch rolled back leaves the sink's memory as it was, so the next one sends them again."""
