@@ -1,29 +1,28 @@
-"""A matplotlib figure as the bytes of a file: SVG for the HTML pages (analysis/report_html/),
-PNG for report.md and `run.py trace --plot`. One figure, drawn by one function, whatever it is
-saved as; the same data give the same bytes.
+"""A figure as the bytes of a file: SVG for the HTML pages (analysis/report_html/), PNG for
+report.md and `run.py trace --plot`. One figure, built by one function, whatever it is saved as;
+the same data give the same bytes.
 
-SVG keeps the text as text (`svg.fonttype` none): a browser draws it with its own copy of the
-font, a screen reader and find-in-page see it, and the file is made in about half the time of
-one whose glyphs are paths. Its element ids are hashed with a fixed salt and it carries no date.
+A chart figure (analysis/chart/spec.py: validate's figures, the traces' timelines) is drawn by
+analysis/chart/svg.py as SVG and by matplotlib (analysis/chart/mpl.py) as PNG. A matplotlib
+figure (the churn model's and the what-ifs' own) is saved by matplotlib: as SVG its text stays
+text (`svg.fonttype` none), its element ids are hashed with a fixed salt and it carries no date.
 """
 from __future__ import annotations
 
 import io
 from pathlib import Path
 
+from analysis.chart.mpl import pyplot
+from analysis.chart.spec import Figure
+
 SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "tutorsim"}
 
 
-def pyplot():
-    """matplotlib's pyplot on the Agg backend (no window, whatever the environment says)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
-
 def svg(fig) -> bytes:
-    """The figure as SVG (closed afterwards)."""
+    """The figure as SVG (a matplotlib figure is closed afterwards)."""
+    if isinstance(fig, Figure):
+        from analysis.chart.svg import render
+        return render(fig)
     import matplotlib
     buffer = io.BytesIO()
     try:
@@ -35,7 +34,10 @@ def svg(fig) -> bytes:
 
 
 def png(fig, dpi: int) -> bytes:
-    """The figure as PNG at `dpi` (closed afterwards)."""
+    """The figure as PNG at `dpi` (a matplotlib figure is closed afterwards)."""
+    if isinstance(fig, Figure):
+        from analysis.chart.mpl import png as drawn
+        return drawn(fig, dpi)
     buffer = io.BytesIO()
     try:
         fig.savefig(buffer, format="png", dpi=dpi)

@@ -3,7 +3,7 @@
     python run.py trace T0042 [DATA_DIR]            the tutor's timeline, one line per event
     python run.py trace ST000123 data --since 2026-10-15 --until 2026-10-20 --type session,no_show
     python run.py trace T0042 --json                one JSON object per event (stable keys)
-    python run.py trace T0042 --plot --out t.png    a PNG timeline
+    python run.py trace T0042 --plot --out t.png    a PNG timeline (t.svg: an SVG one)
     python run.py trace T0042 DATA --html           a page: the timeline and every event (trace_T0042.html)
 
 Bad input (no folder, no events.npz, an unknown id, a bad date or type) is one line on stderr,
@@ -42,11 +42,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--type", metavar="TYPE[,TYPE]", action="append",
                    help=f"only these event types: {', '.join(TYPES)} (default: all but daily)")
     p.add_argument("--json", action="store_true", help="one JSON object per event (stable keys)")
-    p.add_argument("--plot", action="store_true", help="write a PNG timeline instead of listing")
+    p.add_argument("--plot", action="store_true", help="write a PNG (or SVG) timeline instead of listing")
     p.add_argument("--html", action="store_true",
                    help="write a page (the report's style: analysis/report_html/) with the timeline and every event")
     p.add_argument("--out", metavar="FILE",
-                   help="where the plot (FILE.png; implies --plot) or the page (FILE.html, with --html) goes "
+                   help="where the plot (FILE.png or FILE.svg; implies --plot) or the page (FILE.html, with --html) goes "
                         "(default: trace_ID.png or trace_ID.html)")
     return p
 
@@ -106,8 +106,8 @@ def trace(argv: list[str], out=sys.stdout) -> int:
         return _page(run, kind, agent, args, everything, shown, lo, hi, out)
     if args.plot or args.out:
         path = Path(args.out) if args.out else Path(f"trace_{agent}.png")
-        if path.suffix.lower() != ".png":
-            raise BadInput(f"--out {path}: the plot is a PNG; give a file name ending in .png")
+        if path.suffix.lower() not in (".png", ".svg"):
+            raise BadInput(f"--out {path}: the plot is a PNG or an SVG; give a file name ending in .png or .svg")
         persona = f" ({row.get('persona')})" if kind == "tutor" else f" ({row.get('grade')}, {row.get('subject')})"
         plot_events = [e for e in everything if (lo is None or e["t"] >= lo) and (hi is None or e["t"] <= hi)]
         title = (f"{agent}{persona}: sessions, emails, coaching, the platform's churn probability and the "

@@ -18,16 +18,14 @@ from pathlib import Path
 
 
 def preload() -> None:
-    """What building the report imports, and matplotlib's first figure (its font), loaded ahead by
-    the run's second process while it waits for the window (pipeline/worker.py)."""
+    """What building the report imports, loaded ahead by the run's second process while it waits
+    for the window (pipeline/worker.py). Its figures are drawn without matplotlib
+    (analysis/chart/svg.py)."""
+    import analysis.chart.svg  # noqa: F401
     import analysis.report_html  # noqa: F401
     import analysis.report_html.traces  # noqa: F401
     import analysis.trace.plot  # noqa: F401
     import analysis.validation_figures  # noqa: F401 - preloaded
-    from analysis.figure_bytes import pyplot, svg
-    fig, ax = pyplot().subplots(figsize=(2, 1))
-    ax.set_title("warm-up")
-    svg(fig)
 
 
 class RunReport:

@@ -10,6 +10,7 @@ import io
 import json
 import re
 import shutil
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import pandas as pd
@@ -218,6 +219,12 @@ def test_plot_writes_a_png(run, tmp_path):
     data = out.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
     assert str(out) in stdout
+    svg = tmp_path / "t.svg"                      # the same figure, drawn as SVG
+    code, stdout, stderr = run_cli("trace", tid, run["dir"], "--plot", "--out", svg)
+    assert code == 0, stderr
+    root = ET.fromstring(svg.read_bytes())
+    texts = {"".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text")}
+    assert any(t.startswith(f"{tid} (") for t in texts) and "session rating" in texts
 
 
 @pytest.mark.parametrize("case", ["unknown_tutor", "unknown_student", "bad_id", "no_folder", "no_log", "bad_type",
@@ -356,28 +363,31 @@ def test_a_tutor_who_quits_after_the_window_can_be_traced(production_run):
 
 def test_the_plot_shows_the_quit_hazard_and_a_quit_after_the_window(production_run, tmp_path, monkeypatch):
     """--plot of a tutor who quit after the window: the bottom panel carries the tutor's daily
-    quit hazard (not only the platform's score) and the star of the hazard at the quit, and the
-    x axis runs on past the window's end to that quit."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.dates as mdates
-    from matplotlib.figure import Figure
+    quit hazard (not only the platform's score) on its right-hand axis and the star of the hazard
+    at the quit, and the x axis (days since the run's day 0) runs on past the window's end to that
+    quit. The figure is a chart spec (analysis/chart/spec.py), drawn as PNG by analysis/chart/mpl.py."""
+    from analysis.chart import mpl
+    from analysis.chart.spec import Line, Points
+    from analysis.trace.run_folder import Run
     labels = pd.read_csv(production_run / "ground_truth" / "churn_labels.csv")
     profiles = pd.read_csv(production_run / "tutor_profiles.csv").set_index("tutor_id")
     quitter = labels[labels["churned"] & (labels["reason"] == "quit")
                      & labels["tutor_id"].map(profiles["active_status"])].iloc[0]
     seen = {}
-    real = Figure.savefig
+    real = mpl.save_png
 
     def keep(fig, *args, **kwargs):
         seen["fig"] = fig
         return real(fig, *args, **kwargs)
-    monkeypatch.setattr(Figure, "savefig", keep)
-    assert trace([quitter["tutor_id"], str(production_run), "--plot", "--out", str(tmp_path / "t.png")],
-                 out=io.StringIO()) == 0
-    names = {line.get_label() for ax in seen["fig"].axes for line in ax.get_lines()}
-    assert "quit hazard (the tutor's, daily)" in names
-    stars = [c for ax in seen["fig"].axes for c in ax.collections if c.get_label() == "hazard at the quit"]
-    assert stars, "no mark of the hazard at the quit"
-    right = mdates.num2date(seen["fig"].axes[0].get_xlim()[1]).date()
+    monkeypatch.setattr(mpl, "save_png", keep)
+    out = tmp_path / "t.png"
+    assert trace([quitter["tutor_id"], str(production_run), "--plot", "--out", str(out)], out=io.StringIO()) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    marks = [m for p in seen["fig"].panels for m in p.marks]
+    hazard = [m for m in marks if isinstance(m, Line) and m.label == "quit hazard (the tutor's, daily)"]
+    assert hazard and hazard[0].axis == "y2"
+    stars = [m for m in marks if isinstance(m, Points) and m.label == "hazard at the quit"]
+    assert stars and len(stars[0].x), "no mark of the hazard at the quit"
+    start = Run(production_run, need_students=False).start_dt
+    right = (start + pd.Timedelta(days=seen["fig"].panels[0].x.hi)).date()
     assert str(right) >= quitter["churned_at"][:10], "the plot stops before the quit after the window"

@@ -113,14 +113,15 @@ def table(headers: list[str], rows: list[list[str]], caption: str | None = None,
 
 
 def _size(data: bytes, mime: str) -> tuple[int, int] | None:
-    """The image's size in CSS pixels (an SVG's pt at 96 dpi, a PNG's pixels), if it says."""
+    """The image's size in CSS pixels (an SVG's pixels, or its pt at 96 dpi; a PNG's pixels), if it says."""
     if mime == "image/png" and data[:8] == b"\x89PNG\r\n\x1a\n":
         w, h = struct.unpack(">II", data[16:24])
         return int(w), int(h)
     if mime == "image/svg+xml":
-        m = re.search(rb'<svg[^>]*?width="([\d.]+)pt"[^>]*?height="([\d.]+)pt"', data[:2000])
+        m = re.search(rb'<svg[^>]*?width="([\d.]+)(pt|px)?"[^>]*?height="([\d.]+)(pt|px)?"', data[:2000])
         if m:
-            return round(float(m.group(1)) * 4 / 3), round(float(m.group(2)) * 4 / 3)
+            k = 4 / 3 if m.group(2) == b"pt" else 1
+            return round(float(m.group(1)) * k), round(float(m.group(3)) * k)
     return None
 
 

@@ -92,9 +92,9 @@ def story(run, role: str, agent: str, kind: str = "tutor") -> Story:
 
 
 def timeline_svg(run, s: Story, lo=None, hi=None) -> bytes:
-    from analysis.figure_bytes import svg
+    from analysis.chart.svg import render
     from analysis.trace.plot import timeline_figure
-    return svg(timeline_figure(run, s.kind, s.title, s.events, lo, hi))
+    return render(timeline_figure(run, s.kind, s.title, s.events, lo, hi))
 
 
 def event_rows(run, s: Story, events: list) -> list[list[str]]:

@@ -14,5 +14,5 @@ number (#4512). Emails decided in the window carry their `intervention_id` (INT0
     collect.py      one agent's events from the log (`Tracer`), and the trace's event types
     words.py        each event in words (`TEMPLATES`, `render`), as a text or a JSON line
     headers.py      the lines above a text timeline: the agent's traits and the calendar
-    plot.py         the PNG timeline (--plot)
+    plot.py         the timeline figure (analysis/chart/): PNG for --plot, SVG for the pages
 """
