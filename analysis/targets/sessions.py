@@ -24,7 +24,7 @@ def subject_taught(df: pd.DataFrame) -> pd.Series:
     """The session's subject is one of its tutor's subjects_taught (a tutor without a list
     passes)."""
     return pd.Series([not isinstance(t, str) or (isinstance(s, str) and s in t.split(","))
-                      for s, t in zip(df["subject"], df["subjects_taught"])],
+                      for s, t in zip(df["subject"].tolist(), df["subjects_taught"].tolist())],
                      index=df.index, dtype=bool)
 
 

@@ -28,7 +28,10 @@ def _codes() -> dict[str, tuple]:
 def _f(x, digits: int = 6):
     """A JSON-ready float (None for NaN), rounded to `digits` decimals."""
     x = float(x)
-    return None if math.isnan(x) else float(np.round(x, digits))
+    if not math.isfinite(x):
+        return None if math.isnan(x) else x
+    scale = 10.0 ** digits        # numpy's round, without its per-call cost: scale, half to even, unscale
+    return round(x * scale) / scale
 
 
 def _rows(table: dict, mask) -> list[dict]:
@@ -46,7 +49,7 @@ class Tracer:
         self.agent = run.tutor_id(index) if kind == "tutor" else run.student_id(index)
         log = run.log
         b = log["session_booked"]
-        self.booked = {int(s): i for i, s in enumerate(b["session"])}
+        self.booked = run.row_of("session_booked")
         mine = (b["tutor"] == index) if kind == "tutor" else (b["student"] == index)
         self.sessions = np.asarray(b["session"][mine])
         self.events: list[dict] = []
@@ -138,7 +141,7 @@ class Tracer:
         log = self.run.log
         subjects = c["subjects"]
         obs = log["session_observed"]
-        obs_at = {int(s): i for i, s in enumerate(obs["session"])}
+        obs_at = self.run.row_of("session_observed")
         for r in _rows(log["session_outcome"], self._in_mine(log["session_outcome"]["session"])):
             bk = self.booking(r["session"])
             pt, ps = _f(r["p_tutor_no_show"]), _f(r["p_student_no_show"])
@@ -177,11 +180,13 @@ class Tracer:
         """The student's decision after each session time."""
         log = self.run.log
         out = log["session_outcome"]
-        showed = {int(s): (bool(a), bool(b)) for s, a, b in zip(out["session"], out["tutor_showed"], out["student_showed"])}
+        outcome_at = self.run.row_of("session_outcome")
         poor = self.run.scenario.behaviour.poor_rating
         for r in _rows(log["student_decision"], self._in_mine(log["student_decision"]["session"])):
             bk = self.booking(r["session"])
-            tutor_came, student_came = showed.get(int(r["session"]), (True, True))
+            i = outcome_at.get(int(r["session"]))
+            tutor_came, student_came = (True, True) if i is None else (bool(out["tutor_showed"][i]),
+                                                                       bool(out["student_showed"][i]))
             rating = _f(r["rating"], 1)
             action = STUDENT_ACTIONS[r["action"]]
             case = ("tutor_no_show" if not tutor_came else "student_missed" if not student_came
