@@ -466,6 +466,21 @@ def evaluate(d: Data, checks: list[T.Check] | None = None) -> list[Result]:
     return [evaluate_one(c, d) for c in (T.CHECKS if checks is None else checks)]
 
 
+def evaluate_indexed(d: Data, indexes) -> list[tuple]:
+    """The checks T.CHECKS[i] for i in `indexes`, each as (i, and its Result's fields but the
+    check): plain data another process can send back (`from_indexed` makes the Results again)."""
+    out = []
+    for i in indexes:
+        r = evaluate_one(T.CHECKS[i], d)
+        out.append((i, r.status, r.measured, r.text, r.n, r.target_text, r.lo, r.hi, r.se))
+    return out
+
+
+def from_indexed(rows: list[tuple]) -> dict[int, Result]:
+    """{i: Result} from `evaluate_indexed`'s rows."""
+    return {row[0]: Result(T.CHECKS[row[0]], *row[1:]) for row in rows}
+
+
 def summary_line(results: list[Result]) -> str:
     n = {s: sum(r.status == s for r in results) for s in STATUSES}
     line = f"{n['PASS']} passed, {n['FAIL']} failed"

@@ -9,9 +9,10 @@ and what it adds to a run's wall time.
 Builds: the scenario is simulated once in this process (one job: the tables, labels and model
 written here), and where the run would write report.html (pipeline/one_run.py `_report_here`)
 the page is built `--reps` times from the tables in memory (pipeline/run_report.py `RunReport`:
-all of `early`, then `finish` with `--jobs` processes for the figures), each stage timed: the
-tables as validate reads them (`from_frames`), validate's checks, the rest of the inputs (model,
-realised churn, traced tutors) with every figure, and the page's HTML.
+`finish` with `--jobs` processes and nothing made ahead, as when the look-ahead leaves `early` no
+time), each stage timed: the tables as validate reads them (`from_frames`), the model's files,
+validate's checks with realised churn and the traced tutors (the processes share them) and then
+validate's figures, and the page's HTML.
 
 Runs: `python run.py [SCENARIO] --no-progress --out <tmp>` and the same with `--no-report`, in
 fresh subprocesses, alternating which goes first; the run's own "wall time" line and the
@@ -67,9 +68,9 @@ def builds(scenario_path: str, reps: int, jobs: int) -> None:
 
     timer = Timer()
     timer.wrap(validate, "from_frames", "tables as validate reads them (from memory)")
-    timer.wrap(validate, "evaluate_one", "validate's checks")
     timer.wrap(inputs, "read_model", "the model's metrics and figures (files)")
-    timer.wrap(inputs, "draw_the_rest", "realised churn, traced tutors, the figures left (2 processes)")
+    timer.wrap(inputs, "draw_the_rest", f"validate's checks, realised churn, the traced tutors ({jobs} processes), "
+                                        "then validate's figures")
     timer.wrap(report_html, "build_page", "the page's HTML")
     rounds = []
 
@@ -80,8 +81,7 @@ def builds(scenario_path: str, reps: int, jobs: int) -> None:
             timer.spent.clear()
             started = time.perf_counter()
             builder = run_report.RunReport(files)
-            builder.early(stop=lambda: False, figures=False)     # every figure by finish's processes
-            made = builder.finish(jobs)
+            made = builder.finish(jobs)         # nothing made ahead: every check and figure in the build
             rounds.append((time.perf_counter() - started, dict(timer.spent), made))
         return made
 

@@ -5,8 +5,9 @@ files would be read): the page `run.py report DATA` makes again from the folder,
     early(stop)    while the look-ahead is simulated (the second process has written the tables
                    and waits): validate's checks that need no churn labels, then validate's figures,
                    one at a time, until `stop()` says the look-ahead's events have come;
-    finish(jobs)   after the churn labels and the model: the checks left, realised churn by cause,
-                   the traced tutors, the figures left (drawn by `jobs` processes) and the page.
+    finish(jobs)   after the churn labels and the model: the checks left and realised churn by
+                   cause (shared by `jobs` processes) while the traced tutors are read and drawn,
+                   the figures left, and the page.
 
 The report never costs the run its tables: a failure is reported (`finish` returns it), not raised.
 """
@@ -47,8 +48,8 @@ class RunReport:
             self.error = f"{type(e).__name__}: {e}".splitlines()[0]
         self.seconds += time.perf_counter() - started
 
-    def _early(self, stop, figures: bool) -> None:
-        from analysis import targets as T
+    def _tables(self) -> None:
+        """The run's tables as validate reads them, once."""
         from analysis import validate
         from analysis.report_html import Inputs
         from output.run_folder import manifest
@@ -59,6 +60,11 @@ class RunReport:
             now = json.loads(json.dumps(manifest(w.scenario, w.document, dict(files.rows), w.calendar), default=str))
             self.data = validate.from_frames(files.folder, files.frames, now, consume=True)
             files.frames.clear()            # the tables the report does not read: their memory goes
+
+    def _early(self, stop, figures: bool) -> None:
+        from analysis import targets as T
+        from analysis import validate
+        self._tables()
         for i, check in enumerate(T.CHECKS):
             if i not in self.done and "labels" not in check.needs:
                 if stop():
@@ -98,7 +104,7 @@ class RunReport:
         try:
             if self.error:
                 raise RuntimeError(self.error)
-            self._early(lambda: False, figures=False)
+            self._tables()
             path = self._finish(jobs)
         except Exception as e:  # noqa: BLE001 - the report must never cost the run its tables
             return {"error": f"{type(e).__name__}: {e}".splitlines()[0]}
@@ -107,22 +113,17 @@ class RunReport:
 
     def _finish(self, jobs: int) -> Path:
         from analysis import report_html
-        from analysis import targets as T
         from analysis import validate
         from analysis.report_html import inputs
         folder, d, inp = self.files.folder, self.data, self.inp
         # the churn labels are written now: read as the files will be
         labels = validate.from_frames(folder, {k: v for k, v in self.files.frames.items() if "churn_labels" in k}, None)
         d.tables.update(labels.tables)
-        for i, check in enumerate(T.CHECKS):
-            if i not in self.done:
-                self.done[i] = validate.evaluate_one(check, d)
-        inp.results = [self.done[i] for i in range(len(T.CHECKS))]
         inp.data = d
         d.manifest = inp.manifest = json.loads((folder / "run.json").read_text(encoding="utf-8"))
         inp.rows = dict(inp.manifest.get("rows", {}))
         inputs.read_model(folder, inp)
-        inputs.draw_the_rest(folder, inp, jobs)
+        inputs.draw_the_rest(folder, inp, jobs, self.done)     # the checks left too
         return report_html.write(inp, folder)
 
 

@@ -107,7 +107,7 @@ def read_traces(folder: Path, inp: Inputs) -> None:
 
 
 def figure_jobs(inp: Inputs) -> dict:
-    """validate's figures still to draw, as jobs (the costly first)."""
+    """validate's figures still to draw, as jobs."""
     from analysis.figure_bytes import svg
     from analysis.validation_figures import FIGURES, draw
     if inp.data is None:
@@ -115,8 +115,7 @@ def figure_jobs(inp: Inputs) -> dict:
     def job(name: str):
         fig = draw(name, inp.data, inp.results)
         return None if fig is None else svg(fig)
-    order = sorted(FIGURES, key=lambda name: COST.get(name, 0), reverse=True)
-    return {name: (lambda name=name: job(name)) for name in order if name not in inp.figures}
+    return {name: (lambda name=name: job(name)) for name in FIGURES if name not in inp.figures}
 
 
 def trace_jobs(inp: Inputs) -> dict:
@@ -125,26 +124,50 @@ def trace_jobs(inp: Inputs) -> dict:
     return {f"trace_{s.agent}": (lambda s=s: timeline_svg(inp.run, s)) for s, _ in inp.stories}
 
 
-# validate's figures' relative cost (production, seconds): the costly are taken first
-COST = {"personas": 0.35, "distributions_sessions": 0.35, "distributions_tutors": 0.2, "categorical": 0.2,
-        "correlations": 0.16, "time_patterns": 0.15}
+CHECK_CHUNKS = 6        # validate's checks are shared out in this many runs of consecutive checks
 
 
-def draw_the_rest(folder: Path, inp: Inputs, processes: int) -> None:
-    """Realised churn by cause, the traced tutors and every figure not drawn yet: validate's figures
-    and realised churn made by a forked helper (and by this process once it is done) while this
-    process reads the event log for the traced tutors and draws their timelines."""
+def check_jobs(inp: Inputs, done: dict) -> dict[str, tuple[list[int], object]]:
+    """validate's checks not in `done` ({index: Result}), in runs of consecutive checks (which
+    read the same views): {name: (indexes, job)}; a job returns analysis.validate.evaluate_indexed's
+    rows, plain data a helper process sends back."""
+    from analysis import targets as T
+    from analysis.validate import evaluate_indexed
+    left = [i for i in range(len(T.CHECKS)) if i not in done]
+    size = -(-len(left) // CHECK_CHUNKS) if left else 1
+    chunks = [left[k:k + size] for k in range(0, len(left), size)]
+    return {f"checks_{k}": (chunk, lambda chunk=chunk: evaluate_indexed(inp.data, chunk)) for k, chunk in enumerate(chunks)}
+
+
+def draw_the_rest(folder: Path, inp: Inputs, processes: int, done: dict | None = None) -> None:
+    """validate's checks not made yet (`done`: {index: Result} already made), realised churn by
+    cause, the traced tutors and every figure not drawn yet. The checks and realised churn are
+    jobs a forked helper and this process share, while this process first reads the event log for
+    the traced tutors and draws their timelines; validate's figures, which read the checks'
+    results, come last (a few hundredths of a second)."""
+    from analysis import targets as T
+    from analysis.validate import evaluate_indexed, from_indexed
+    done = dict(done or {})
+
     def then() -> dict:
         if inp.data is not None:
             read_traces(folder, inp)
         return trace_jobs(inp)
-    jobs = figure_jobs(inp)
+    checks = check_jobs(inp, done) if inp.data is not None else {}
+    jobs = {"causes": lambda: causes(folder)} if inp.data is not None else {}
+    jobs.update({name: job for name, (_, job) in checks.items()})
+    out = run_jobs(jobs, processes, then)
+    if "causes" in out:
+        read_causes(folder, inp, out.pop("causes"))
+    for name, (chunk, _) in checks.items():
+        rows = out.pop(name)
+        if not isinstance(rows, list):      # the job failed as a whole: made here, each check's error its own
+            rows = evaluate_indexed(inp.data, chunk)
+        done.update(from_indexed(rows))
     if inp.data is not None:
-        jobs["causes"] = lambda: causes(folder)
-    done = run_jobs(jobs, processes, then)
-    if "causes" in done:
-        read_causes(folder, inp, done.pop("causes"))
-    inp.figures.update(done)
+        inp.results = [done[i] for i in range(len(T.CHECKS))]
+    inp.figures.update(out)
+    inp.figures.update(run_jobs(figure_jobs(inp), 1))
 
 
 def from_folder(folder: Path, processes: int = 2) -> Inputs:
@@ -156,7 +179,6 @@ def from_folder(folder: Path, processes: int = 2) -> Inputs:
     d = validate.load(folder)
     if d.spec_tables():
         inp.data = d
-        inp.results = validate.evaluate(d)
     inp.manifest = d.manifest
     inp.rows = dict((d.manifest or {}).get("rows", {}))
     read_model(folder, inp)
