@@ -49,9 +49,9 @@ class Tracer:
         self.agent = run.tutor_id(index) if kind == "tutor" else run.student_id(index)
         log = run.log
         b = log["session_booked"]
-        self.booked = run.row_of("session_booked")
         mine = (b["tutor"] == index) if kind == "tutor" else (b["student"] == index)
         self.sessions = np.asarray(b["session"][mine])
+        self.booked = self.rows_of("session_booked")
         self.events: list[dict] = []
 
     def booking(self, sid: int) -> dict:
@@ -81,6 +81,13 @@ class Tracer:
             return self.events
         self._tutor_only(c)
         return self.events
+
+    def rows_of(self, etype: str) -> dict[int, int]:
+        """{session: its (last) row} in an event table, for this agent's sessions only: a few
+        hundred entries, where one for the whole log would hold millions at platform size."""
+        sessions = self.run.log[etype]["session"]
+        rows = np.flatnonzero(self._in_mine(sessions))
+        return dict(zip(sessions[rows].tolist(), rows.tolist()))
 
     def _in_mine(self, arr):
         """Which of `arr` (session numbers) are this agent's sessions."""
@@ -141,7 +148,7 @@ class Tracer:
         log = self.run.log
         subjects = c["subjects"]
         obs = log["session_observed"]
-        obs_at = self.run.row_of("session_observed")
+        obs_at = self.rows_of("session_observed")
         for r in _rows(log["session_outcome"], self._in_mine(log["session_outcome"]["session"])):
             bk = self.booking(r["session"])
             pt, ps = _f(r["p_tutor_no_show"]), _f(r["p_student_no_show"])
@@ -180,7 +187,7 @@ class Tracer:
         """The student's decision after each session time."""
         log = self.run.log
         out = log["session_outcome"]
-        outcome_at = self.run.row_of("session_outcome")
+        outcome_at = self.rows_of("session_outcome")
         poor = self.run.scenario.behaviour.poor_rating
         for r in _rows(log["student_decision"], self._in_mine(log["student_decision"]["session"])):
             bk = self.booking(r["session"])

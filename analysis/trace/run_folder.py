@@ -66,7 +66,6 @@ class Run:
                     table[col] = np.full(n, np.nan if kind == "f" else (-1 if kind in "iu" else False),
                                          dtype="f8" if kind == "f" else dtype)
         self.log = log
-        self._row_of: dict[str, dict[int, int]] = {}
         self.start_dt = calendar.start_dt
         self.window_start = calendar.window_start
         self.window_end = calendar.window_end
@@ -84,14 +83,6 @@ class Run:
         win = (iv["t"] >= self.window_start) & (iv["t"] < self.window_end)
         order = np.lexsort((iv["intervention"][win], iv["t"][win]))
         self.intervention_label = {int(k): f"INT{i + 1:04d}" for i, k in enumerate(iv["intervention"][win][order])}
-
-    def row_of(self, etype: str) -> dict[int, int]:
-        """{session: its (last) row} of an event table with a session column, made once per run:
-        every traced agent looks its sessions up in it."""
-        if etype not in self._row_of:
-            sessions = self.log[etype]["session"]
-            self._row_of[etype] = dict(zip(sessions.tolist(), range(len(sessions))))
-        return self._row_of[etype]
 
     # --- ids and times ---------------------------------------------------------------------------
     def when(self, t: float) -> dt.datetime:
