@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from analysis import targets as T
@@ -101,3 +102,19 @@ def test_the_engagement_reading_holds_on_the_specs_own_inputs():
     width = composite.reading_width()
     assert 0.12 < width < 0.16
     assert composite.formula_moments(width)[0] == pytest.approx(6.3, abs=0.01)
+
+
+def test_the_weighted_mean_standard_error_matches_its_spread_over_tutors():
+    """se_weighted_mean (check 18.6's units: tutors weighted by their sessions) against the spread
+    of the weighted mean over 4,000 worlds of 40 tutors whose own odd-hour shares vary."""
+    from analysis.targets.tolerance import se_weighted_mean
+    rng = np.random.default_rng(7)
+    means, ses = [], []
+    for _ in range(4000):
+        w = rng.integers(20, 200, 40).astype(float)
+        share = rng.beta(0.5, 30, 40)                 # each tutor's own rate: sessions cluster by tutor
+        x = rng.binomial(w.astype(int), share) / w
+        means.append((x * w).sum() / w.sum())
+        ses.append(se_weighted_mean(x, w))
+    assert np.mean(ses) == pytest.approx(np.std(means), rel=0.1)
+    assert se_weighted_mean([0.5], [10]) == float("inf")

@@ -6,7 +6,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from analysis.targets.tolerance import SHARE_POINTS
+from analysis.targets.tolerance import SHARE_POINTS, se_weighted_mean
 from analysis.targets.checks import Measured, Skip, metric, shares
 from analysis.targets.columns import C, S
 from analysis.targets.measures import weekend_ratio
@@ -51,15 +51,17 @@ def morning_tutors(d):
 
 def odd_hours(d):
     """Session-weighted odd-hour share (6-7am, 10-11pm) of struggling newbies minus that of the
-    other tutors."""
+    other tutors; its standard error takes the tutors as the independent units."""
     p = d.view("personas+activity").dropna(subset=["sessions"])
     new = p["persona"] == "struggling_newbie"
     if not new.any() or new.all():
         raise Skip("no struggling_newbie tutors with sessions")
-    w = p["sessions"]
-    a = float((p.loc[new, "odd_hour_share"] * w[new]).sum() / w[new].sum())
-    b = float((p.loc[~new, "odd_hour_share"] * w[~new]).sum() / w[~new].sum())
-    return Measured(a - b, n=int(w.sum()), text=f"{a - b:+.3f} ({a:.3f} vs {b:.3f})")
+    w, x = p["sessions"], p["odd_hour_share"]
+    a = float((x[new] * w[new]).sum() / w[new].sum())
+    b = float((x[~new] * w[~new]).sum() / w[~new].sum())
+    se = float(np.hypot(se_weighted_mean(x[new], w[new]), se_weighted_mean(x[~new], w[~new])))
+    return Measured(a - b, n=int(w.sum()), se=se if np.isfinite(se) else None,
+                    text=f"{a - b:+.3f} ({a:.3f} vs {b:.3f})")
 
 
 # ----------------------------------------------------------------------------- the claims

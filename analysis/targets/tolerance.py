@@ -17,6 +17,10 @@ so that a persona mean over 12 tutors gets the room its noise needs and the rati
     share         sqrt(p (1 - p) / n)              (p: the target's share, else the measured)
     correlation   (1 - r^2) / sqrt(n - 3)          (r: the target's, else the measured)
 
+A share pooled over tutors (sessions at odd hours, weighted by each tutor's sessions) takes the
+tutors as its independent units: the weighted mean's standard error, not a binomial one over
+sessions that share their tutor's hours.
+
 A check with no sampling error (a range, an enum, a row rule, a foreign key: "100% of rows")
 is not widened; a metric check brings its own standard error when it has one.
 """
@@ -55,6 +59,18 @@ def se_share(p: float, n: int) -> float:
 
 def se_corr(r: float, n: int) -> float:
     return (1 - r * r) / math.sqrt(n - 3) if n > 3 else math.inf
+
+
+def se_weighted_mean(x, w) -> float:
+    """The standard error of a weighted mean sum(w x) / sum(w) over independent units (tutors,
+    each weighted by their sessions): the ratio estimator's, sqrt(sum(w^2 (x - mean)^2)) / sum(w).
+    The units are what is independent, not the sessions inside them."""
+    x, w = [float(v) for v in x], [float(v) for v in w]
+    total = sum(w)
+    if len(x) < 2 or total <= 0:
+        return math.inf
+    mean = sum(a * b for a, b in zip(x, w)) / total
+    return math.sqrt(sum((b * (a - mean)) ** 2 for a, b in zip(x, w))) / total
 
 
 def se_diff(sd_a: float, n_a: int, sd_b: float, n_b: int) -> float:
