@@ -25,6 +25,8 @@ import importlib
 import os
 import sys
 
+from commands.cli import Terminated, stop_code
+
 # tutorsim's scenario schema uses no pydantic plugin; looking for plugins reads the metadata of
 # every installed package when the schema is built, ~45 ms of each run (pydantic's documented
 # switch; a value set outside wins)
@@ -47,13 +49,8 @@ def main(argv: list[str]) -> int:
     return importlib.import_module(f"commands.{COMMANDS[command]}").main(rest)
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (a `kill`, a service manager, a CI timeout): stopped like Ctrl-C, so that the
-    temporary folder goes and the processes the command started are stopped on the way out."""
-
-
 def _terminate(signum, frame):
-    raise Terminated()
+    raise Terminated()              # stopped like Ctrl-C, said as a termination (commands/cli.py)
 
 
 def exit_now(code: int) -> None:
@@ -73,9 +70,9 @@ if __name__ == "__main__":
     except KeyboardInterrupt as stop:
         # one line, not a traceback: a run writes into a temporary folder that is moved into
         # place only when complete, and the processes it started are stopped on the way out
-        terminated = isinstance(stop, Terminated)
-        sys.stderr.write("run.py: terminated\n" if terminated else "run.py: interrupted\n")
-        sys.exit(143 if terminated else 130)
+        said, code = stop_code(stop)
+        sys.stderr.write(f"run.py: {said}\n")
+        sys.exit(code)
     except BrokenPipeError:
         # whoever read the output stopped reading (`run.py schema | head`): nothing to report;
         # the rest of the output goes nowhere, as Python's documentation advises

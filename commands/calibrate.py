@@ -16,7 +16,7 @@ from pathlib import Path
 from analysis.calibration_plan import CalibrationError, Plan, fmt_value, first_line, prepare
 from analysis.calibration_score import changes_report, failing_report
 from analysis.tuned_scenario import tuned_document, write_text_atomic
-from commands.cli import OneLineParser
+from commands.cli import OneLineParser, stop_code
 from commands.cli import positive_int as _positive_int
 from pipeline.calibrate import Evaluator, SimulationFailed, coordinate_search
 
@@ -66,10 +66,11 @@ def main(argv: list[str]) -> int:
     except SimulationFailed as e:
         sys.stderr.write(f"calibrate: {e}\n")
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         evaluator.close(cancel=True)
-        sys.stderr.write("calibrate: interrupted\n")
-        return 130
+        said, code = stop_code(stop)
+        sys.stderr.write(f"calibrate: {said}\n")
+        return code
     finally:
         evaluator.close()
 

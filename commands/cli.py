@@ -11,6 +11,17 @@ import sys
 from pathlib import Path
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a `kill`, a service manager, a CI timeout), raised by run.py's handler: stopped
+    like Ctrl-C, so that the temporary folder goes and the processes the command started are
+    stopped on the way out; but said, and exited, as a termination."""
+
+
+def stop_code(stop: KeyboardInterrupt) -> tuple[str, int]:
+    """How a command stopped by Ctrl-C or SIGTERM says so: ("interrupted", 130) or ("terminated", 143)."""
+    return ("terminated", 143) if isinstance(stop, Terminated) else ("interrupted", 130)
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a bad argument is one line on stderr and exit code 2."""
 

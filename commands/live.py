@@ -9,7 +9,7 @@ import math
 import re
 import sys
 
-from commands.cli import OneLineParser, non_negative_int, positive_float, positive_int
+from commands.cli import OneLineParser, non_negative_int, positive_float, positive_int, stop_code
 from commands.run import window_end_value
 
 UNITS = {"s": 1 / 60, "m": 1.0, "h": 60.0, "d": 1440.0}
@@ -108,13 +108,13 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(f"run.py live: {e}\n")
         return 1
     except KeyboardInterrupt as stop:
-        terminated = type(stop).__name__ == "Terminated"         # run.py's SIGTERM
+        said, code = stop_code(stop)
         held = live.progress.simulated_until if live and live.progress.simulated_until else None
-        why = "terminated" if terminated else "stopped"
+        why = "terminated" if code == 143 else "stopped"
         sys.stderr.write(f"\nrun.py live: {why}" + (f" at simulated {held:%Y-%m-%d %H:%M:%S}; the database holds "
                                                     f"everything before it (run it again to continue)" if held else
                                                     "; nothing was written") + "\n")
-        return 143 if terminated else 130
+        return code
     finally:
         if live is not None:
             live.close()

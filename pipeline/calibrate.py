@@ -15,7 +15,6 @@ import importlib
 import multiprocessing
 import sys
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from analysis.calibration_plan import Plan, fmt_value, first_line, override
@@ -82,13 +81,21 @@ class Evaluator:
         from analysis import targets as T
         self.plan = plan
         self.checks = {c.id: c for c in T.CHECKS}
-        # fork, not the start method mesa forces on import (spawn, which re-imports from disk)
-        self.pool = (ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+        # fork, not the start method mesa forces on import (spawn, which re-imports from disk); a
+        # Pool, not an executor: a stopped calibration terminates the runs in progress at once
+        from pipeline.replications import ignore_ctrl_c
+        self.pool = (multiprocessing.get_context("fork").Pool(workers, initializer=ignore_ctrl_c)
                      if workers > 1 else None)
 
     def close(self, cancel: bool = False):
+        """The pool's end: at once when `cancel` (Ctrl-C, SIGTERM), else once its work is done."""
         if self.pool:
-            self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+            if cancel:
+                self.pool.terminate()
+            else:
+                self.pool.close()
+            self.pool.join()
+            self.pool = None
 
     def document(self, values: dict) -> dict:
         return override(self.plan.document, [f"{k}={v!r}" for k, v in values.items()])
@@ -98,7 +105,7 @@ class Evaluator:
         tasks = [(self.document(values), seed, plan.scored, str(plan.base_path))
                  for values in candidates for seed in plan.seeds]
         if self.pool:
-            outs = list(self.pool.map(_run_task, tasks))
+            outs = self.pool.map(_run_task, tasks, chunksize=1)
         else:
             outs = [_run_task(t) for t in tasks]
         evals = []

@@ -149,7 +149,7 @@ def execute(tasks: list[dict], workers: int = 1, scheduler: str | None = None,
     context = _pool_context()
     if context.get_start_method() == "fork":
         _preload()                  # imported once here, inherited by every worker the pool forks
-    pool = context.Pool(min(workers, n), initializer=_ignore_ctrl_c, maxtasksperchild=1)
+    pool = context.Pool(min(workers, n), initializer=ignore_ctrl_c, maxtasksperchild=1)
     try:
         for done, (i, result) in enumerate(pool.imap_unordered(_indexed, list(enumerate(tasks))), 1):
             results[i] = result
@@ -174,7 +174,9 @@ def _preload() -> None:
     run_folder.preload()
 
 
-def _ignore_ctrl_c() -> None:
+def ignore_ctrl_c() -> None:
+    """A pool worker's start: Ctrl-C is its parent's to handle (no traceback from each worker), and
+    SIGTERM ends it at once, so that the pool's terminate() stops the runs in progress."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)   # the pool's terminate() ends a worker at once
 

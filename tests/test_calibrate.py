@@ -260,3 +260,42 @@ def test_tiny_calibration_writes_a_loadable_tuned_scenario(tmp_path):
     dry = float(re.search(r"base score ([\d.]+)", stdout).group(1))
     assert dry == pytest.approx(before, abs=1e-4)
     assert re.search(r"^seed 1: score [\d.]+, \d+ failing", stdout, re.M), stdout
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "kill"])
+def test_a_stopped_calibration_says_how_and_writes_nothing(tmp_path, how):
+    """Ctrl-C is "calibrate: interrupted", exit 130; SIGTERM "calibrate: terminated", exit 143, as
+    run.py says them; neither writes --out, and the workers go."""
+    import signal
+    import subprocess
+    import time
+    from tests.conftest import own_group_with_ctrl_c
+    cal = write_calibration(tmp_path, TINY)
+    out = tmp_path / "tuned.toml"
+    proc = subprocess.Popen([sys.executable, "run.py", "calibrate", str(cal), "--workers", "2", "--out", str(out)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=own_group_with_ctrl_c)
+    first = proc.stdout.readline()                  # the plan's line: the search is starting
+    assert first.startswith("calibrate "), first
+    time.sleep(1.0)
+    if proc.poll() is not None:
+        pytest.skip("the calibration ended before it could be stopped")
+    if how == "kill":
+        os.kill(proc.pid, signal.SIGTERM)
+    else:
+        os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    code, line = (143, "calibrate: terminated") if how == "kill" else (130, "calibrate: interrupted")
+    assert proc.returncode == code, stderr[-2000:]
+    assert stderr.strip().splitlines()[-1] == line, stderr[-2000:]
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr[-2000:]
+    assert not out.exists()
+    deadline = time.time() + 10                     # the workers (the group the command leads) are gone
+    while time.time() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the calibration's workers are still alive")
