@@ -51,6 +51,19 @@ def own_group_with_ctrl_c() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def stop_as_a_user(proc: subprocess.Popen, how: str, prog: str) -> tuple[str, int, str]:
+    """Stop a command started with `own_group_with_ctrl_c` as a user would: Ctrl-C to its process
+    group (how="ctrl-c") or a `kill` (SIGTERM, how="kill"). Returns its stderr, and the exit code
+    and the one line it must then give: (130, "PROG: interrupted") or (143, "PROG: terminated")."""
+    if how == "kill":
+        os.kill(proc.pid, signal.SIGTERM)
+    else:
+        os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    code, said = (143, "terminated") if how == "kill" else (130, "interrupted")
+    return stderr, code, f"{prog}: {said}"
+
+
 def simulate(out: Path, *args, report: bool = False) -> Path:
     """Run a simulation into `out` (no progress bar; no report.html unless `report`: the tests of
     the report read the shared dev and production runs') and fail the test if it does not succeed."""

@@ -266,10 +266,9 @@ def test_tiny_calibration_writes_a_loadable_tuned_scenario(tmp_path):
 def test_a_stopped_calibration_says_how_and_writes_nothing(tmp_path, how):
     """Ctrl-C is "calibrate: interrupted", exit 130; SIGTERM "calibrate: terminated", exit 143, as
     run.py says them; neither writes --out, and the workers go."""
-    import signal
     import subprocess
     import time
-    from tests.conftest import own_group_with_ctrl_c
+    from tests.conftest import own_group_with_ctrl_c, stop_as_a_user
     cal = write_calibration(tmp_path, TINY)
     out = tmp_path / "tuned.toml"
     proc = subprocess.Popen([sys.executable, "run.py", "calibrate", str(cal), "--workers", "2", "--out", str(out)],
@@ -280,12 +279,7 @@ def test_a_stopped_calibration_says_how_and_writes_nothing(tmp_path, how):
     time.sleep(1.0)
     if proc.poll() is not None:
         pytest.skip("the calibration ended before it could be stopped")
-    if how == "kill":
-        os.kill(proc.pid, signal.SIGTERM)
-    else:
-        os.killpg(proc.pid, signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
-    code, line = (143, "calibrate: terminated") if how == "kill" else (130, "calibrate: interrupted")
+    stderr, code, line = stop_as_a_user(proc, how, "calibrate")
     assert proc.returncode == code, stderr[-2000:]
     assert stderr.strip().splitlines()[-1] == line, stderr[-2000:]
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr[-2000:]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, run_cli, stop_as_a_user
 
 def _invalid_toml(tmp: Path):
     path = tmp / "broken.toml"
@@ -93,8 +93,6 @@ def test_ctrl_c_is_one_line_exit_130_and_leaves_everything_as_it_was(when, how, 
     being written beside the look-ahead): one line on stderr, exit 130, the existing --out folder
     untouched, nothing beside it, no process left behind. A `kill` (SIGTERM to the run's own
     process only, as a service manager or a CI timeout sends it) likewise: exit 143."""
-    import os
-    import signal
     import subprocess
     import sys
     out = tmp_path / "out"
@@ -125,12 +123,7 @@ def test_ctrl_c_is_one_line_exit_130_and_leaves_everything_as_it_was(when, how, 
         pytest.skip(f"the run ended before it was {when}: nothing to interrupt")
     if default_jobs() >= 2:
         assert len(group()) >= 2, "the run has not started its model process: nothing to check below"
-    if how == "kill":
-        os.kill(proc.pid, signal.SIGTERM)
-    else:
-        os.killpg(proc.pid, signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
-    code, line = (143, "run.py: terminated") if how == "kill" else (130, "run.py: interrupted")
+    stderr, code, line = stop_as_a_user(proc, how, "run.py")
     assert proc.returncode == code, f"exit {proc.returncode}:\n{stderr[-2000:]}"
     assert stderr.strip().splitlines() == [line], stderr[-2000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"], "an interrupted run left files beside --out"
