@@ -1,15 +1,16 @@
-"""The report's figures drawn by two processes: this one and a forked helper take the jobs from
-one shared counter, so they end together whatever each job costs. Each job is a function of no
-arguments returning bytes (inherited by the fork, never sent), so a figure is the same bytes
-whoever draws it; an error is its message (str), and what the helper took but did not return
-(it failed or died) is drawn here."""
+"""The report's work shared by two processes (validate's checks in runs, realised churn, figures):
+this one and a forked helper take the jobs from one shared counter, so they end together
+whatever each job costs. Each job is a function of no arguments returning plain data (bytes, a
+list of rows, a dict; inherited by the fork, never sent), so its result is the same whoever makes
+it; an error is its message (str), and what the helper took but did not return (it failed or
+died) is made here."""
 from __future__ import annotations
 
 from typing import Callable
 
 from analysis.cpus import can_fork
 
-Job = Callable[[], "bytes | None"]
+Job = Callable[[], object]
 
 
 def _fork_context():
@@ -53,10 +54,10 @@ def _child(send, jobs: dict, names: list[str], counter) -> None:
 
 
 def run_jobs(jobs: dict[str, Job], processes: int = 2, then=None) -> dict:
-    """{name: bytes, None (nothing to draw) or an error message} for every job, in `jobs`' order
-    of taking (put the costly first). `then`, if given, is called here once the helper has started
-    on `jobs`, and returns more jobs for this process alone (those it could not know before:
-    `then` prepares them), drawn before it takes its share of `jobs`."""
+    """{name: what the job returned (None: nothing to draw) or its error message} for every job, in
+    `jobs`' order of taking (put the costly first). `then`, if given, is called here once the
+    helper has started on `jobs`, and returns more jobs for this process alone (those it could
+    not know before: `then` prepares them), made before it takes its share of `jobs`."""
     names = list(jobs)
     ctx = _fork_context() if processes >= 2 and len(names) >= 1 + (then is None) else None
     if ctx is None:
