@@ -166,15 +166,12 @@ class Legend:
     marks: bool = True
 
 
-Mark = Bars | Line | Points | Segments | Rule | Span | Text
-
-
 @dataclass
 class Panel:
     box: Box
     x: Axis
     y: Axis
-    marks: list = field(default_factory=list)
+    marks: list = field(default_factory=list)     # Bars, Line, Points, Segments, Rule, Span, Text
     title: str = ""
     title_size: float = 11.0
     y2: Axis | None = None               # a right-hand axis, for marks with axis="y2"

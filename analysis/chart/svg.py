@@ -210,7 +210,7 @@ def _label(m: Text, f: _Frame) -> str:
     return _text(x, y, m.text, m.size, m.anchor, m.baseline, m.color)
 
 
-DRAW = {Bars: _bars, Line: _line, Points: _points, Segments: _segments, Rule: _rule, Span: _span, Text: _label}
+DRAW = {Bars: _bars, Line: _line, Points: _points, Segments: _segments, Rule: _rule, Span: _span}   # Text: over them
 
 
 # ---------------------------------------------------------------------------- the panel
