@@ -320,9 +320,8 @@ def compare_figure(runs: pd.DataFrame, table: pd.DataFrame, a: Arm, b: Arm, path
     """Per outcome: the difference B - A with its 95% interval (the table's: paired under common
     random numbers, Welch's with independent seeds), every replication's B_r - A_r as a dot, and
     A's and B's means in the panel's title; red when the interval excludes 0."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from analysis.chart.mpl import pyplot
+    plt = pyplot()
 
     listed = outcome_list(runs.columns)
     n = len(listed)

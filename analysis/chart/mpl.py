@@ -8,7 +8,7 @@ import io
 from pathlib import Path
 
 from analysis.chart.spec import (Bars, Figure, Key, Line, Panel, Points, Rule, Segments, Span, Text, legend_keys,
-                                 legend_size)
+                                 title_lift)
 
 PX = 100.0
 PT = 72.0 / PX
@@ -88,8 +88,7 @@ def _panel(out, p: Panel, W: float, H: float) -> None:
         target = ax2 if getattr(m, "axis", "y") == "y2" and ax2 is not None else ax
         _mark(target, m)
     if p.title:
-        above = legend_size(p, p.legend)[1] + 2 if p.legend and p.legend.where == "above" else 0
-        out.text((left + w / 2) / W, 1 - (top - 6 - above) / H, p.title, ha="center", va="bottom",
+        out.text((left + w / 2) / W, 1 - (top - 6 - title_lift(p)) / H, p.title, ha="center", va="bottom",
                  fontsize=p.title_size * PT)
     if p.legend:
         _legend(ax2 or ax, p)           # on the axes drawn last: over the marks of both, as in the SVG

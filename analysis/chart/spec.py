@@ -235,6 +235,11 @@ def legend_keys(p: Panel, legend: Legend) -> list[tuple[str, Key]]:
     return [(k.label, k) for k in keys]
 
 
+def title_lift(p: Panel) -> float:
+    """How far above its usual place the panel's title sits: over a legend placed above the panel."""
+    return legend_size(p, p.legend)[1] + 2 if p.legend and p.legend.where == "above" else 0.0
+
+
 def legend_size(p: Panel, legend: Legend) -> tuple[float, float, int]:
     """(width, height, rows) of the panel's legend, in pixels."""
     entries = legend_keys(p, legend)

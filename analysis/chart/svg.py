@@ -9,7 +9,7 @@ import math
 from xml.sax.saxutils import escape
 
 from analysis.chart.spec import (Bars, Figure, Key, Line, Panel, Points, Rule, Segments, Span, Text, legend_keys,
-                                 legend_size, text_width)
+                                 legend_size, text_width, title_lift)
 
 FONT = "DejaVu Sans, Verdana, Arial, sans-serif"
 INK = "#222222"
@@ -69,7 +69,7 @@ def _ok(*vals) -> bool:
 
 def _bars(m: Bars, f: _Frame) -> str:
     n = len(m.at)
-    widths = m.width if isinstance(m.width, (list, tuple)) or hasattr(m.width, "__len__") else [m.width] * n
+    widths = m.width if hasattr(m.width, "__len__") else [m.width] * n
     d = []
     for at, lo, hi, w in zip(m.at, m.lo, m.hi, widths):
         if not _ok(at, lo, hi) or lo == hi:
@@ -306,8 +306,7 @@ def _panel(p: Panel, clip: str) -> str:
     out.append(f'<rect {box} fill="none" stroke="#444444" stroke-width="0.8"/>')
     out += axes
     if p.title:
-        above = legend_size(p, p.legend)[1] + 2 if p.legend and p.legend.where == "above" else 0
-        out.append(_text(f.left + f.w / 2, f.top - 6 - above, p.title, p.title_size, "middle", "bottom", INK))
+        out.append(_text(f.left + f.w / 2, f.top - 6 - title_lift(p), p.title, p.title_size, "middle", "bottom", INK))
     if p.legend:
         out.append(_legend(p, f))
     out.append("</g>")

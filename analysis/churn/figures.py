@@ -7,14 +7,8 @@ import io
 import numpy as np
 import pandas as pd
 
+from analysis.chart.mpl import pyplot
 from analysis.churn.models import BASELINE, boosting_model
-
-def _pyplot():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
 
 DPI = 110
 PNG_COMPRESS_LEVEL = 3      # zlib level: ~half the encoding time of the default 6, and no larger here
@@ -25,7 +19,7 @@ def _figure(*grid, figsize):
     rcParams say): the margins are set by hand (`_margins`). At the saving dpi, the renderer that
     measures the tick labels for the margins is the one savefig draws with, and matplotlib keeps
     each text's measurement for it: measured once, not once for a layout and again at 110 dpi."""
-    return _pyplot().subplots(*grid, figsize=figsize, dpi=DPI, layout="none")
+    return pyplot().subplots(*grid, figsize=figsize, dpi=DPI, layout="none")
 
 
 def _tick_label_width(ax) -> float:
@@ -66,7 +60,7 @@ def _unhinted(render):
 def _png(fig) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return buffer.getvalue()
 
 

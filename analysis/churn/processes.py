@@ -14,7 +14,8 @@ import sys
 
 import numpy as np
 
-from analysis.churn.figures import FIGURES, _figure, _png, _pyplot
+from analysis.chart.mpl import pyplot
+from analysis.churn.figures import FIGURES, _figure, _png
 from analysis.churn.models import LEARNED
 from analysis.cpus import can_fork
 
@@ -28,7 +29,7 @@ def preload() -> None:
     import importlib
     for name in SKLEARN_MODULES:
         importlib.import_module(name)
-    _pyplot()
+    pyplot()
 
 
 def warm_up() -> None:
@@ -295,7 +296,7 @@ def _helper_child(conn, parent_end, Xv, y, queue) -> None:
     parent_end.close()          # inherited by the fork: open here, it would keep recv() from seeing the end
     _child_ignores_ctrl_c()
     try:
-        _pyplot()               # now, while the parent imports scikit-learn (loaded already if preloaded)
+        pyplot()                # now, while the parent imports scikit-learn (loaded already if preloaded)
     except Exception:  # noqa: BLE001 - rendering then fails, and the parent renders (and raises) itself
         pass
     replies = []
