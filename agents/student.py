@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import mesa
 
+from agents.decision_stream import DecisionStream
 from agents.decisions import CONTINUE, DONE, LEAVE, SWITCH
 from agents.traits import draw, pick
 
@@ -15,21 +16,15 @@ class Student(mesa.Agent):
     def __init__(self, model, index: int, streams, existing: bool = False):
         super().__init__(model)
         self.index = index
-        sc = model.settings.students
-        # one stream per student: traits are drawn first, in a fixed order, then decisions
-        rng = self.stream = streams.stream("student", index)
-        self.grade = pick(sc.grade_weights, rng)
-        self.subject = pick(sc.subject_weights, rng)
-        self.duration = int(pick(sc.duration_weights[self.grade], rng))
-        self.cadence = int(pick(sc.cadence_weights, rng))          # sessions per week
+        # one stream per student: traits are drawn first, in a fixed order, then decisions, which
+        # the student keeps as the stream's next numbers (agents/decision_stream.py)
+        self.streams = streams
+        rng = streams.stream("student", index)
+        (self.grade, self.subject, self.duration, self.cadence, self.attention, self.no_show_prob,
+         self.reschedule_prob, self.goal_sessions, self.patience, self.rating_bias, self.tech_setup,
+         prior) = self._traits(rng, model.settings.students, existing)
+        self.stream = DecisionStream(rng, self._remade_stream)
         self.days_between_sessions = 7.0 / self.cadence
-        self.attention = draw(sc.attention, rng)
-        self.no_show_prob = draw(sc.no_show_prob, rng)
-        self.reschedule_prob = draw(sc.reschedule_prob, rng)
-        self.goal_sessions = max(1, int(round(draw(sc.goal_sessions, rng))))
-        self.patience = draw(sc.patience, rng)
-        self.rating_bias = draw(sc.rating_bias, rng)
-        self.tech_setup = draw(sc.tech_setup, rng)
         self.hour_weight = model.hour_weights[self.grade]      # [weekday][hour], shared by grade
         self.hour_profile = model.hour_profiles[self.grade]    # its number, for the marketplace's caches
         # state
@@ -38,13 +33,34 @@ class Student(mesa.Agent):
         self.tutors_seen: set[int] = set()
         self.booked = None                  # the session booked next (world/sessions.py)
         self.journey = None                 # the SimPy process that waits for it
-        self.sessions_done = 0
         self.arrived_at = model.env.now
         self.existing = existing
-        if existing:
-            # already a student before the simulation started: some sessions behind them
-            self.sessions_done = rng.randint(1, max(1, self.goal_sessions - 1))
-        self.prior_sessions = self.sessions_done
+        self.sessions_done = self.prior_sessions = prior
+
+    @staticmethod
+    def _traits(rng, sc, existing: bool) -> tuple:
+        """The traits, in the order the stream draws them, and the sessions behind a student who was
+        one before the simulation started."""
+        grade = pick(sc.grade_weights, rng)
+        subject = pick(sc.subject_weights, rng)
+        duration = int(pick(sc.duration_weights[grade], rng))
+        cadence = int(pick(sc.cadence_weights, rng))          # sessions per week
+        attention = draw(sc.attention, rng)
+        no_show_prob = draw(sc.no_show_prob, rng)
+        reschedule_prob = draw(sc.reschedule_prob, rng)
+        goal_sessions = max(1, int(round(draw(sc.goal_sessions, rng))))
+        patience = draw(sc.patience, rng)
+        rating_bias = draw(sc.rating_bias, rng)
+        tech_setup = draw(sc.tech_setup, rng)
+        prior = rng.randint(1, max(1, goal_sessions - 1)) if existing else 0
+        return (grade, subject, duration, cadence, attention, no_show_prob, reschedule_prob,
+                goal_sessions, patience, rating_bias, tech_setup, prior)
+
+    def _remade_stream(self):
+        """The student's stream made afresh, standing after the traits, as at their arrival."""
+        rng = self.streams.stream("student", self.index)
+        self._traits(rng, self.model.settings.students, self.existing)
+        return rng
 
     def arrival(self, codes: dict) -> tuple:
         """The student's arrival as the event log keeps it (`student_arrived`): the time, the index,
@@ -58,10 +74,9 @@ class Student(mesa.Agent):
         return self.stream.random() < p
 
     def leave(self) -> None:
-        """The student leaves the platform for good. They decide nothing more, so their random
-        generator goes (a Mersenne Twister's state is 2.5 KB; a platform-sized run has hundreds of
-        thousands of students who came and left), and so do they: the platform forgets them
-        (world/model.py); their traits were recorded when they arrived."""
+        """The student leaves the platform for good. They decide nothing more, so their draws go,
+        and so do they: the platform forgets them (world/model.py); their traits were recorded
+        when they arrived."""
         self.active = False
         self.stream = None
         self.remove()       # Mesa lets go of the agent

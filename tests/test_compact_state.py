@@ -1,11 +1,43 @@
 """State kept small for a platform-sized world gives exactly the numbers the plain form gives: a
-tutor's 30- and 7-day windows sum what a list of the sessions inside them sums.
+student's decision draws are their Twister's, and a tutor's 30- and 7-day windows sum what a
+list of the sessions inside them sums.
 """
 from __future__ import annotations
 
 import random
 
 import pytest
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_students_decision_draws_are_their_twisters(existing):
+    """agents/decision_stream.py keeps the next numbers, not the Twister: over several refills
+    (48, then 96, then 192 more), random() and uniform() give the same floats, in the same order,
+    as the student's own stream after its traits."""
+    from agents.decision_stream import FIRST, DecisionStream
+    from agents.student import Student
+    from world.scenario import load
+    from world.streams import Streams
+
+    settings = load("scenarios/production.toml").students
+    streams = Streams(7)
+    index = 123
+    twister = streams.stream("student", index)
+    Student._traits(twister, settings, existing)
+
+    class Remade:           # what a Student holds of itself to remake its stream
+        def __call__(self):
+            rng = streams.stream("student", index)
+            Student._traits(rng, settings, existing)
+            return rng
+
+    mine = DecisionStream(Remade()(), Remade())      # given the stream as it stands after the traits
+    n = FIRST + 2 * FIRST + 4 * FIRST + 5          # into the fourth block
+    for k in range(n):
+        if k % 3 == 0:
+            assert mine.uniform(0.5, 1.5) == twister.uniform(0.5, 1.5), k
+        else:
+            assert mine.random() == twister.random(), k
 
 
 def test_tutor_windows_sum_the_sessions_inside_them():
