@@ -8,6 +8,7 @@
     python bench/run_bench.py --reps 3 -- --tutors 300 --no-model  # or after `--`
     python bench/run_bench.py --reps 10 --against /tmp/old     # interleaved with another checkout
     python bench/run_bench.py --scale 1,4,16,45 -- --no-model  # production's counts x k, back to back
+    python bench/run_bench.py --scale 45 --timeline mem.csv    # and each process's memory every 0.1 s
 
 Each repetition is `python run.py [SCENARIO] --no-progress --out <tmp> [ARGS]` in a fresh
 subprocess (interpreter start-up and imports included), timed with a monotonic wall clock. The peak
@@ -118,10 +119,10 @@ def describe_speed(probe: dict) -> str:
             f"`import simpy, mesa, numpy, pandas` {probe['import_stack_s']:.2f} s")
 
 
-def group_pss_mib(pgid: int) -> float:
-    """The memory of every process in group `pgid` together: the sum of their proportional set
-    sizes (a page shared by n processes counts 1/n in each), from /proc; 0 where unreadable."""
-    total_kib = 0
+def group_pss(pgid: int) -> dict[int, float]:
+    """The memory of every process in group `pgid`: {pid: proportional set size in MiB} (a page
+    shared by n processes counts 1/n in each), from /proc; unreadable processes are left out."""
+    sizes = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -133,24 +134,38 @@ def group_pss_mib(pgid: int) -> float:
             with open(f"/proc/{entry.name}/smaps_rollup") as f:
                 for line in f:
                     if line.startswith("Pss:"):
-                        total_kib += int(line.split()[1])
+                        sizes[int(entry.name)] = int(line.split()[1]) / 1024.0
                         break
         except (OSError, ValueError, IndexError):
             continue
-    return total_kib / 1024.0
+    return sizes
+
+
+def group_pss_mib(pgid: int) -> float:
+    """The memory of every process in group `pgid` together (group_pss summed)."""
+    return sum(group_pss(pgid).values())
 
 
 class GroupMemory(threading.Thread):
-    """Samples group_pss_mib(pgid) every `every` seconds until stopped; `peak` is the largest."""
+    """Samples group_pss(pgid) every `every` seconds until stopped: `peak` is the largest sum,
+    `peak_at` when it came (s from the start) and `peak_parts` its processes' sizes, largest first;
+    `samples` keeps every sample (s, {pid: MiB}) for a timeline."""
 
     def __init__(self, pgid: int, every: float = 0.1):
         super().__init__(daemon=True)
         self.pgid, self.every, self.peak = pgid, every, 0.0
+        self.peak_at, self.peak_parts, self.samples = 0.0, [], []
+        self.started = time.perf_counter()
         self.done = threading.Event()
 
     def run(self):
         while not self.done.wait(self.every):
-            self.peak = max(self.peak, group_pss_mib(self.pgid))
+            sizes = group_pss(self.pgid)
+            t = time.perf_counter() - self.started
+            self.samples.append((t, sizes))
+            if sum(sizes.values()) > self.peak:
+                self.peak, self.peak_at = sum(sizes.values()), t
+                self.peak_parts = sorted(sizes.values(), reverse=True)
 
 
 def one_run(python: str, run_args: list[str], out: Path, log: Path, tree: Path = ROOT,
@@ -180,6 +195,9 @@ def one_run(python: str, run_args: list[str], out: Path, log: Path, tree: Path =
             sessions = sum(1 for _ in f) - 1
     return {"wall_s": wall, "returncode": proc.returncode, "peak_rss_mib": usage.ru_maxrss / 1024.0,
             "group_peak_mib": sampler.peak if sampler else None,
+            "group_peak_at_s": sampler.peak_at if sampler else None,
+            "group_peak_parts_mib": sampler.peak_parts if sampler else None,
+            "group_samples": sampler.samples if sampler else None,
             "user_s": usage.ru_utime, "sys_s": usage.ru_stime, "sessions": sessions, "cmd": cmd}
 
 
@@ -190,10 +208,12 @@ def production_counts() -> tuple[int, float]:
     return doc["tutors"]["count"], doc["demand"]["sessions_per_day"]
 
 
-def scale_bench(python: str, scales: list[float], reps: int, extra: list[str], json_path: str | None) -> int:
+def scale_bench(python: str, scales: list[float], reps: int, extra: list[str], json_path: str | None,
+                timeline: str | None = None) -> int:
     """Production's counts times each scale, back to back; per scale the window's sessions, wall,
     CPU (user + sys of the run and the processes it waited for), wall per session and the peak
-    memory of all the run's processes together."""
+    memory of all the run's processes together, with when it came and each process's share.
+    `timeline`: a CSV file for every sample (scale, rep, s, pid, MiB)."""
     tutors, per_day = production_counts()
     rows = []
     with tempfile.TemporaryDirectory(prefix="tutorsim-scale-") as tmp:
@@ -211,6 +231,11 @@ def scale_bench(python: str, scales: list[float], reps: int, extra: list[str], j
                 print(f"  x{k:<5g} {r['sessions']:>10,} sessions  {r['wall_s']:8.1f} s wall  {cpu:8.1f} s CPU  "
                       f"{r['wall_per_session_us']:7.1f} us wall/session  {r['group_peak_mib']:8.0f} MiB peak (all processes)",
                       flush=True)
+                parts = " + ".join(f"{m:,.0f}" for m in r["group_peak_parts_mib"])
+                print(f"          peak at {r['group_peak_at_s']:.1f} s: {parts} MiB (by process, largest first)", flush=True)
+                samples = r.pop("group_samples")
+                if timeline:
+                    _append_timeline(timeline, k, rep, samples)
                 shutil.rmtree(out, ignore_errors=True)
     base = statistics.median(r["wall_per_session_us"] for r in rows if r["scale"] == scales[0])
     print(f"scale   : wall per session against x{scales[0]:g} (medians over {reps} rep(s)):")
@@ -228,6 +253,16 @@ def scale_bench(python: str, scales: list[float], reps: int, extra: list[str], j
     return 0
 
 
+def _append_timeline(path: str, scale: float, rep: int, samples: list) -> None:
+    new = not Path(path).exists()
+    with open(path, "a") as f:
+        if new:
+            f.write("scale,rep,t_s,pid,pss_mib\n")
+        for t, sizes in samples:
+            for pid, mib in sorted(sizes.items()):
+                f.write(f"{scale:g},{rep},{t:.2f},{pid},{mib:.1f}\n")
+
+
 def main(argv: list[str]) -> int:
     passthrough: list[str] = []
     if "--" in argv:
@@ -240,6 +275,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--args", default="", help='extra run.py arguments as one string, e.g. "--tutors 300 --days 60"')
     p.add_argument("--python", default=sys.executable, help="interpreter that runs run.py (default: this one)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    p.add_argument("--timeline", metavar="FILE",
+                   help="with --scale: every memory sample of every process as CSV (scale, rep, s, pid, MiB)")
     p.add_argument("--against", metavar="DIR", type=Path,
                    help="another tutorsim checkout: interleave its runs with this tree's and compare")
     p.add_argument("--scale", metavar="K1,K2,...",
@@ -265,7 +302,7 @@ def main(argv: list[str]) -> int:
               f"{describe_speed(speed_probe(a.python))}")
         print(f"command : python run.py --tutors {production_counts()[0]}*K --sessions-per-day "
               f"{production_counts()[1]:g}*K {' '.join(run_args)} --no-progress --out <tmp>")
-        return scale_bench(a.python, scales, a.reps, run_args, a.json)
+        return scale_bench(a.python, scales, a.reps, run_args, a.json, a.timeline)
     machine = cpu_info()
     interp = interpreter_info(a.python)
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
