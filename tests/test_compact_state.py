@@ -80,7 +80,7 @@ def test_tutor_windows_sum_the_sessions_inside_them():
             assert r.first_rating == pytest.approx(sum(s[1] for s in first), abs=1e-6)
             assert r.first_poor == sum(s[1] < poor for s in first)
             assert r.tech30 == sum(s[4] for s in in30)
-            assert r.reached() == sum(1 for o in reached if o[0] >= now - DAY30)
+            assert r.reached30 == sum(1 for o in reached if o[0] >= now - DAY30)
             assert r.no_show30 == sum(o[1] for o in reached if o[0] >= now - DAY30)
-            assert r.moved() == sum(1 for m in moves if m >= now - DAY30)
+            assert r.moved30 == sum(1 for m in moves if m >= now - DAY30)
     assert len(r.t) < len(held) / 4        # the dead starts were cut off

@@ -38,8 +38,8 @@ class Rolling:
     and whether the tutor missed it. Tutor-initiated reschedules: their time. A window's start
     moves forward by a head; the dead start of the columns is cut off once it is most of them."""
     __slots__ = ("t", "rating", "eng", "flags", "head30", "head7", "out_t", "out_missed", "out_head",
-                 "moves", "moves_head", "n30", "rating30", "eng30", "first_n", "first_rating",
-                 "first_poor", "tech30", "n7", "rating7", "eng7", "no_show30")
+                 "moves", "moves_head", "rating30", "eng30", "first_n", "first_rating",
+                 "first_poor", "tech30", "rating7", "eng7", "no_show30")
 
     def __init__(self):
         self.t, self.rating, self.eng = array("d"), array("d"), array("d")
@@ -47,7 +47,7 @@ class Rolling:
         self.out_t, self.out_missed = array("d"), array("b")
         self.moves = array("d")
         self.head30 = self.head7 = self.out_head = self.moves_head = 0
-        self.n30 = self.first_n = self.first_poor = self.n7 = self.no_show30 = 0
+        self.first_n = self.first_poor = self.no_show30 = 0
         self.rating30 = self.eng30 = self.first_rating = self.tech30 = self.rating7 = self.eng7 = 0.0
 
     def add_held(self, t: float, rating: float, eng: float, first: bool, tech: bool, poor: float) -> None:
@@ -55,8 +55,6 @@ class Rolling:
         self.rating.append(rating)
         self.eng.append(eng)
         self.flags.append((FIRST if first else 0) | (TECH if tech else 0))
-        self.n30 += 1
-        self.n7 += 1
         self.rating30 += rating
         self.rating7 += rating
         self.eng30 += eng
@@ -85,7 +83,6 @@ class Rolling:
         if i < end and t[i] < lo7:
             rating, eng = self.rating, self.eng
             while i < end and t[i] < lo7:
-                self.n7 -= 1
                 self.rating7 -= rating[i]
                 self.eng7 -= eng[i]
                 i += 1
@@ -95,7 +92,6 @@ class Rolling:
             rating, eng, flags = self.rating, self.eng, self.flags
             while i < end and t[i] < lo30:
                 r, f = rating[i], flags[i]
-                self.n30 -= 1
                 self.rating30 -= r
                 self.eng30 -= eng[i]
                 if f & TECH:
@@ -130,11 +126,23 @@ class Rolling:
             i = 0
         self.moves_head = i
 
-    def reached(self) -> int:
+    @property
+    def n30(self) -> int:
+        """Held sessions in the last 30 days (as of the last `evict`)."""
+        return len(self.t) - self.head30
+
+    @property
+    def n7(self) -> int:
+        """Held sessions in the last 7 days (as of the last `evict`)."""
+        return len(self.t) - self.head7
+
+    @property
+    def reached30(self) -> int:
         """Sessions that reached their time in the last 30 days."""
         return len(self.out_t) - self.out_head
 
-    def moved(self) -> int:
+    @property
+    def moved30(self) -> int:
         """Tutor-initiated reschedules in the last 30 days."""
         return len(self.moves) - self.moves_head
 
@@ -174,7 +182,7 @@ class Signals:
         r = self.rolling[index]
         r.evict(now, self.poor)
         return (r.n7, r.n30, r.rating7 / r.n7 if r.n7 else NAN, r.rating30 / r.n30 if r.n30 else NAN,
-                r.eng30 / r.n30 if r.n30 else NAN, r.first_n, r.first_poor, r.no_show30, r.reached(), r.moved())
+                r.eng30 / r.n30 if r.n30 else NAN, r.first_n, r.first_poor, r.no_show30, r.reached30, r.moved30)
 
     def mean7(self, index: int, now: float, metric: str) -> tuple[float, int]:
         """The tutor's mean engagement (or rating) over the 7 days before `now`, and how many
@@ -215,7 +223,7 @@ class Signals:
         for r in self.rolling:
             r.evict(now, self.poor)
             rows.append((r.n30, r.n7, r.rating30, r.rating7, r.eng30, r.first_n, r.first_rating,
-                         r.tech30, r.no_show30, r.reached(), r.moved()))
+                         r.tech30, r.no_show30, r.reached30, r.moved30))
         # fromiter over the flattened rows: the same float64 values as np.array(rows, dtype=float),
         # a third cheaper than numpy's discovery of a nested list's shape
         values = np.fromiter(chain.from_iterable(rows), dtype=float, count=11 * n)
