@@ -31,6 +31,8 @@ class Marketplace:
                 self.by_subject.setdefault(s, []).append((t, primary if s == t.primary_subject else 1.0))
         # the same tutors' open weights, per subject, for drawing in O(log n) (world/match_index.py)
         self.index = MatchIndex(model, self.by_subject)
+        # hour profile + weekday -> the preferred block's hours as _weigh makes them, shared by all tutors
+        self.preferred_hours: dict[int, dict] = {}
 
     # --- hours ---------------------------------------------------------------------------------
     def find_slot(self, tutor, student, first_day: int, n_days: int, rng, avoid: int = -1):
@@ -59,7 +61,8 @@ class Marketplace:
             # student would take at all, for this weekday and hour-preference profile
             offer = products.get(profile + wd)
             if offer is None:
-                offer = products[profile + wd] = _weigh(tutor.offer[wd], hour_weight[wd])
+                offer = products[profile + wd] = _weigh(tutor.offer[wd], hour_weight[wd],
+                                                        self.preferred_hours.setdefault(profile + wd, {}))
             base = day * HOURS_PER_DAY
             liked = False
             for h, w, pref, good in offer:
@@ -217,12 +220,22 @@ class Marketplace:
         return None
 
 
-def _weigh(offer: tuple, want: list) -> tuple:
+def _weigh(offer: tuple, want: list, shared: dict) -> tuple:
     """The hours of a tutor's day `offer` ((hour, willingness, preferred)) that a student with
     hour preferences `want` would take, with the product weight and whether the student likes it
-    (weight >= 1)."""
+    (weight >= 1). An hour of the preferred block (willingness 1) weighs the same for every tutor:
+    its entry is made once per hour profile and weekday and shared (`shared`: hour -> entry, or
+    () where the student would not take it), instead of once per tutor."""
     out = []
     for h, mult, pref in offer:
+        if pref and mult == 1.0:
+            entry = shared.get(h)
+            if entry is None:
+                w = want[h] * mult
+                entry = shared[h] = (h, w, pref, w >= 1.0) if w > 0 else ()
+            if entry:
+                out.append(entry)
+            continue
         w = want[h] * mult
         if w > 0:
             out.append((h, w, pref, w >= 1.0))
