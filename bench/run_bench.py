@@ -148,7 +148,8 @@ def group_pss_mib(pgid: int) -> float:
 
 class GroupMemory(threading.Thread):
     """Samples group_pss(pgid) every `every` seconds until stopped: `peak` is the largest sum,
-    `peak_at` when it came (s from the start) and `peak_parts` its processes' sizes, largest first;
+    `peak_at` when it came (s from the start) and `peak_parts` its processes' sizes: the group's
+    leader first (the run's own process, `pgid`), then the others, largest first;
     `samples` keeps every sample (s, {pid: MiB}) for a timeline."""
 
     def __init__(self, pgid: int, every: float = 0.1):
@@ -165,7 +166,8 @@ class GroupMemory(threading.Thread):
             self.samples.append((t, sizes))
             if sum(sizes.values()) > self.peak:
                 self.peak, self.peak_at = sum(sizes.values()), t
-                self.peak_parts = sorted(sizes.values(), reverse=True)
+                others = sorted((m for pid, m in sizes.items() if pid != self.pgid), reverse=True)
+                self.peak_parts = [sizes.get(self.pgid, 0.0), *others]
 
 
 def one_run(python: str, run_args: list[str], out: Path, log: Path, tree: Path = ROOT,
@@ -231,8 +233,9 @@ def scale_bench(python: str, scales: list[float], reps: int, extra: list[str], j
                 print(f"  x{k:<5g} {r['sessions']:>10,} sessions  {r['wall_s']:8.1f} s wall  {cpu:8.1f} s CPU  "
                       f"{r['wall_per_session_us']:7.1f} us wall/session  {r['group_peak_mib']:8.0f} MiB peak (all processes)",
                       flush=True)
-                parts = " + ".join(f"{m:,.0f}" for m in r["group_peak_parts_mib"])
-                print(f"          peak at {r['group_peak_at_s']:.1f} s: {parts} MiB (by process, largest first)", flush=True)
+                run_mib, *others = r["group_peak_parts_mib"]
+                print(f"          peak at {r['group_peak_at_s']:.1f} s: {run_mib:,.0f} MiB the run's process (it simulates)"
+                      + "".join(f" + {m:,.0f}" for m in others) + " MiB its other processes", flush=True)
                 samples = r.pop("group_samples")
                 if timeline:
                     _append_timeline(timeline, k, rep, samples)
