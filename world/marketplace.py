@@ -228,15 +228,13 @@ def _weigh(offer: tuple, want: list, shared: dict) -> tuple:
     () where the student would not take it), instead of once per tutor."""
     out = []
     for h, mult, pref in offer:
-        if pref and mult == 1.0:
-            entry = shared.get(h)
-            if entry is None:
-                w = want[h] * mult
-                entry = shared[h] = (h, w, pref, w >= 1.0) if w > 0 else ()
-            if entry:
-                out.append(entry)
-            continue
-        w = want[h] * mult
-        if w > 0:
-            out.append((h, w, pref, w >= 1.0))
+        same_for_all = pref and mult == 1.0
+        entry = shared.get(h) if same_for_all else None
+        if entry is None:
+            w = want[h] * mult
+            entry = (h, w, pref, w >= 1.0) if w > 0 else ()
+            if same_for_all:
+                shared[h] = entry
+        if entry:
+            out.append(entry)
     return tuple(out)
