@@ -1,9 +1,10 @@
 """The event log: one columnar table per event type.
 
 The simulation appends one tuple per event (the cheapest thing Python can do); every
-`CHUNK_ROWS` rows (checked once a simulated day) a table is packed into typed numpy columns.
+`CHUNK_ROWS` rows (checked once a simulated hour: world/model.py `pack_log`) a table is packed
+into typed numpy columns.
 A recorder given a spool folder writes each packed chunk there at once, appended to one file per
-column, and keeps nothing of it: the process holds at most a day's rows and `CHUNK_ROWS` pending
+column, and keeps nothing of it: the process holds at most an hour's rows and `CHUNK_ROWS` pending
 rows per event type, however long the run (a run spools into its temporary folder; whoever
 writes the tables reads the columns back, `read_spool`). Without a spool the chunks stay in
 memory. Agents, subjects and outcomes are small integer codes; the event types, their fields and
@@ -13,13 +14,14 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
 from world.events import SCHEMA
 
-CHUNK_ROWS = 16384
+CHUNK_ROWS = 4096
 
 
 def _discard(row) -> None:
@@ -30,13 +32,33 @@ def spool_path(spool: Path, etype: str, column: str) -> Path:
     return Path(spool) / f"{etype}.{column}"
 
 
-def read_spool(spool: Path, counts: dict[str, int]) -> dict[str, dict[str, np.ndarray]]:
+def read_spool(spool: Path, counts: dict[str, int]) -> SpooledLog:
     """The first `counts[type]` rows of every event type spooled into `spool`: the log as it was
     when those were the counts (rows are only ever appended, in time order). With the counts at
     the window's end, the window's log (output/labels.py says why the tables read only that)."""
-    return {etype: {name: np.fromfile(spool_path(spool, etype, name), dtype=dtype, count=counts.get(etype, 0))
-                    for name, dtype in columns}
-            for etype, columns in SCHEMA.items()}
+    return SpooledLog(spool, counts)
+
+
+class SpooledLog(Mapping):
+    """An event log cut at `counts`, read from its spool: `log[type]` reads that type's columns
+    from the files each time it is asked for, so nothing is held between two tables' reads (at
+    platform size the window's log is a third of a gigabyte, and each table reads a few of its
+    types). The files are in the page cache: a read of a million rows takes milliseconds."""
+
+    def __init__(self, spool: Path, counts: dict[str, int]):
+        self.spool = Path(spool)
+        self.counts = dict(counts)
+
+    def __getitem__(self, etype: str) -> dict[str, np.ndarray]:
+        n = self.counts.get(etype, 0)
+        return {name: np.fromfile(spool_path(self.spool, etype, name), dtype=dtype, count=n)
+                for name, dtype in SCHEMA[etype]}
+
+    def __iter__(self):
+        return iter(SCHEMA)
+
+    def __len__(self) -> int:
+        return len(SCHEMA)
 
 
 class EventTable:
