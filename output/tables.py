@@ -100,24 +100,60 @@ class Context:
         self.seed = seed
 
 
+# what session_frame keeps of each session, by the event type that holds it: what the tables read
+FRAME_BOOKED = ("tutor", "student", "duration", "subject", "first")
+FRAME_OUTCOME = ("tutor_showed", "student_showed")
+FRAME_OBSERVED = ("actual_duration", "connection", "tech_issue", *OBSERVED, "recommend")
+
+
+def rows_of(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The row of each of `wanted` in `keys` (distinct values), -1 where it is not there: a join
+    on positions, without the frames a pandas join makes on the way."""
+    if not len(keys):
+        return np.full(len(wanted), -1, dtype=np.int64)
+    order = None if np.all(keys[1:] > keys[:-1]) else np.argsort(keys, kind="stable")
+    ordered = keys if order is None else keys[order]
+    i = np.minimum(np.searchsorted(ordered, wanted), len(ordered) - 1)
+    rows = i if order is None else order[i]
+    return np.where(ordered[i] == wanted, rows, -1)
+
+
+def _missing_where(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """values[rows], with a gap where rows is -1: NaN in a float column (integers become
+    floats), and NaN among Python booleans in an object column (as a pandas join leaves them)."""
+    seen = rows >= 0
+    if values.dtype == bool:
+        out = np.full(len(rows), np.nan, dtype=object)
+        out[seen] = values[rows[seen]].astype(object)
+        return out
+    out = np.full(len(rows), np.nan, dtype=values.dtype if values.dtype.kind == "f" else "float64")
+    out[seen] = values[rows[seen]]
+    return out
+
+
 def session_frame(log, ctx: Context) -> pd.DataFrame:
     """All sessions that reached their time inside the window, one row each, with internal codes
-    (session, tutor, student, start, ...) and the observed values; sorted by time."""
+    (session, tutor, student, start, ...) and the observed values (NaN where the session was not
+    held); sorted by time, then session. Columns: session, start_final, FRAME_OUTCOME, FRAME_BOOKED,
+    FRAME_OBSERVED, completed."""
     cal = ctx.calendar
-    booked = pd.DataFrame(log["session_booked"]).set_index("session")
-    moved = pd.DataFrame(log["session_rescheduled"])
-    outcome = pd.DataFrame(log["session_outcome"]).set_index("session")
-    outcome = outcome[(outcome["t"] >= cal.window_start) & (outcome["t"] < cal.window_end)]
-    df = outcome.rename(columns={"t": "start_final"}).join(booked.drop(columns=["t", "start"]), how="left")
-    obs = pd.DataFrame(log["session_observed"]).set_index("session").drop(columns=["t"])
-    df = df.join(obs, how="left")
+    outcome = log["session_outcome"]
+    t = outcome["t"]
+    inside = np.flatnonzero((t >= cal.window_start) & (t < cal.window_end))
+    inside = inside[np.lexsort((outcome["session"][inside], t[inside]))]
+    session = outcome["session"][inside]
+    cols = {"session": session, "start_final": t[inside]}
+    cols.update((name, outcome[name][inside]) for name in FRAME_OUTCOME)
+    booked = log["session_booked"]
+    b = rows_of(booked["session"], session)            # every session that reached its time was booked
+    cols.update((name, booked[name][b]) for name in FRAME_BOOKED)
+    observed = log["session_observed"]
+    o = rows_of(observed["session"], session)
+    cols.update((name, _missing_where(observed[name], o)) for name in FRAME_OBSERVED)
+    df = pd.DataFrame(cols)
     # the survey's answers have one decimal: averages are taken of those, exactly
     for col in ("rating", "satisfaction"):
         df[col] = df[col].astype("float64").round(1)
-    tutor_moves = moved[moved["by"] == 0].groupby("session").size()
-    df["tutor_reschedules"] = tutor_moves.reindex(df.index, fill_value=0).to_numpy()
-    df = df.reset_index()
-    df = df.sort_values(["start_final", "session"], kind="mergesort").reset_index(drop=True)
     df["completed"] = df["tutor_showed"] & df["student_showed"]
     return df
 
