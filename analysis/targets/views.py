@@ -140,11 +140,14 @@ def _v_personas_activity(d):
 
 @_view("sessions+")
 def _v_sessions_plus(d):
-    """Sessions with their tutor's subjects_taught and primary_subject."""
+    """Each session's id, tutor and subject with its tutor's subjects_taught and primary_subject:
+    what the checks on this view read (the subject against the tutor's), not the session's other
+    columns, which would copy the whole table (at platform size a million rows, beside it)."""
     p = d.table("profiles")
     cols = [c for c in ("tutor_id", "subjects_taught", "primary_subject") if c in p]
-    return d.table("sessions").merge(p[cols].drop_duplicates("tutor_id"), on="tutor_id",
-                                     how="left")
+    s = d.table("sessions")
+    own = [c for c in ("session_id", "tutor_id", "subject") if c in s]
+    return s[own].merge(p[cols].drop_duplicates("tutor_id"), on="tutor_id", how="left")
 
 
 # -------------------------------------------------------------------- experiment views
