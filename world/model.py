@@ -25,6 +25,8 @@ from world.sessions import SessionDesk
 from world.signals import Signals
 from world.streams import Streams
 
+PACK_EVERY = 60        # minutes between two looks at the event log's waiting rows (`pack_log`)
+
 
 def enable_gc_without_a_walk() -> None:
     """Turn the cyclic garbage collector back on after a simulation ran with it off. Everything
@@ -130,6 +132,7 @@ class Platform(mesa.Model):
         self.env.process(self.engagement.run())
         self.env.process(self.interventions.run())
         self.env.process(self.daily())
+        self.env.process(self.pack_log())
 
     def _create_tutors(self) -> list[Tutor]:
         cfg = self.settings.tutors
@@ -234,7 +237,6 @@ class Platform(mesa.Model):
         self.sessions_today = 0
         self.ratings_today = []
         self.quit_hazard_today = 0.0
-        self.recorder.compact()
         if self.steps % 7 == 0:                 # once a week: the bookings of days gone go
             self.marketplace.forget_past(self.steps)
 
@@ -242,6 +244,14 @@ class Platform(mesa.Model):
         while True:
             yield self.env.timeout(MINUTES_PER_DAY)
             self.step()
+
+    def pack_log(self):
+        """Every hour the event log packs (and spools) each table that has gathered enough rows
+        (output/recorder.py): the rows waiting as tuples stay a few thousand per table, where a day's
+        would be tens of thousands at platform size. Packing changes nothing the simulation reads."""
+        while True:
+            yield self.env.timeout(PACK_EVERY)
+            self.recorder.compact()
 
     def run_window(self, on_day=None) -> None:
         """Warm-up and window: the days the tables describe (`on_day(day)` after each, for
