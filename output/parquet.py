@@ -80,3 +80,23 @@ def csv_frame(path: Path) -> pd.DataFrame:
 def write_parquet(df: pd.DataFrame, path: Path, table: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(arrow_table(df, table), path, compression="zstd")
+
+
+class ParquetParts:
+    """A Parquet file written a part at a time (output/writers.py `TableParts`): one row group per
+    part, with the schema the dictionary gives the table (the same for every part)."""
+
+    def __init__(self, path: Path, table: str):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path, self.table = path, table
+        self._writer = None
+
+    def write(self, df: pd.DataFrame) -> None:
+        part = arrow_table(df, self.table)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, part.schema, compression="zstd")
+        self._writer.write_table(part)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from output.responses import email_responses, experiment_notes
-from output.tables import datetime_texts, numbered
+from output.recorder import log_columns
+from output.tables import datetime_texts, numbered, rows_of
 from world.clock import MINUTES_PER_DAY
 from world.engagement import ip_text
 from world.events import (ATTENDED, BOOKED, CLICKED, DELIVERED, DEVICES, FAILED, MESSAGE_KINDS, OPENED,
@@ -70,15 +71,14 @@ class _Frame:
         self.cal = cal
         self.tutor_ids = ctx.tutors["tutor_id"].to_numpy()
         self.student_ids = ctx.students["student_id"].to_numpy() if len(ctx.students) else np.array([], dtype=object)
-        out = log["session_outcome"]
+        out = log_columns(log, "session_outcome", ("t", "session"))
         win = _in_window(cal, out["t"])
         order = np.lexsort((out["session"][win], out["t"][win]))   # as sessions.csv: by time, then session
-        sids = out["session"][win][order]
-        self.session_label = dict(zip(sids.tolist(), numbered("S", len(sids), 6)))
+        self.window_sessions = out["session"][win][order]        # row k is sessions.csv's S{k+1}
         # held sessions with their tutor, start time and engagement, sorted by tutor then time
-        booked = pd.DataFrame({"session": log["session_booked"]["session"], "tutor": log["session_booked"]["tutor"]})
-        held = pd.DataFrame({"session": log["session_observed"]["session"],
-                             "engagement": log["session_observed"]["engagement"].astype("float64")})
+        booked = pd.DataFrame(log_columns(log, "session_booked", ("session", "tutor")))
+        held = pd.DataFrame(log_columns(log, "session_observed", ("session", "engagement")))
+        held["engagement"] = held["engagement"].astype("float64")
         start = pd.DataFrame({"session": out["session"], "start": out["t"]})
         held = held.merge(start, on="session", how="left").merge(booked, on="session", how="left")
         held = held.sort_values(["tutor", "start", "session"], kind="mergesort")
@@ -96,8 +96,10 @@ class _Frame:
         self.iv_exp = all_iv["experiment"]
         self.iv_variant = all_iv["variant"]
 
-    def session(self, sid) -> str | None:
-        return self.session_label.get(int(sid))
+    def session_ids(self, sids) -> list[str | None]:
+        """sessions.csv's session_id of each session number in `sids` (None: not a window session)."""
+        rank = rows_of(self.window_sessions, np.asarray(sids, dtype=np.int64))
+        return [None if r < 0 else "S%06d" % (r + 1) for r in rank.tolist()]
 
     def student(self, st) -> str | None:
         return None if st < 0 else str(self.student_ids[int(st)])
@@ -162,7 +164,7 @@ def engagement_events_table(log, ctx, scenario, fr: _Frame, since: float | None 
     keep = window(log["tutor_action"]["t"])
     act = {k: v[keep] for k, v in log["tutor_action"].items()}
     names = np.asarray(ACTIONS, dtype=object)[act["action"]]
-    session = _quoted([fr.session_label.get(int(x)) for x in act["session"]])
+    session = _quoted(fr.session_ids(act["session"]))
     student = _quoted([fr.student(x) for x in act["student"]])
     detail = np.clip(act["detail"].astype(int), 0, None)
     field = np.asarray(PROFILE_FIELDS, dtype=object)[detail % len(PROFILE_FIELDS)]

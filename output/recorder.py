@@ -54,11 +54,27 @@ class SpooledLog(Mapping):
         return {name: np.fromfile(spool_path(self.spool, etype, name), dtype=dtype, count=n)
                 for name, dtype in SCHEMA[etype]}
 
+    def columns(self, etype: str, names) -> dict[str, np.ndarray]:
+        """Only the columns `names` of `etype`: only their files are read."""
+        n = self.counts.get(etype, 0)
+        dtypes = dict(SCHEMA[etype])
+        return {name: np.fromfile(spool_path(self.spool, etype, name), dtype=dtypes[name], count=n)
+                for name in names}
+
     def __iter__(self):
         return iter(SCHEMA)
 
     def __len__(self) -> int:
         return len(SCHEMA)
+
+
+def log_columns(log, etype: str, names) -> dict[str, np.ndarray]:
+    """The columns `names` of the event type `etype` of `log`: an event log held in memory (type ->
+    column -> array) or a `SpooledLog`, which then reads only those columns' files."""
+    if isinstance(log, SpooledLog):
+        return log.columns(etype, names)
+    table = log[etype]
+    return {name: table[name] for name in names}
 
 
 class EventTable:

@@ -19,7 +19,7 @@ from output import dictionary, tables, upcoming
 from output.labels import churn_labels
 from output.platform_tables import build_platform_tables
 from output.recorder import AFTER_WINDOW, save_log
-from output.writers import formats, write_json, write_table
+from output.writers import TableParts, formats, write_json, write_table
 
 
 def preload() -> None:
@@ -77,16 +77,18 @@ class RunFolder:
         """The tables, the ground truth of the agents, daily.csv and the event log."""
         started = time.perf_counter()
         window, ctx, folder = self.window, self.ctx, self.folder
-        built = tables.build_core_tables(window.log, ctx)
-        built.update(build_platform_tables(window.log, ctx, window.scenario))
+        # each table is written as soon as it is built, and let go (unless kept for the report)
+        for name, df in tables.core_tables(window.log, ctx):
+            self._write_counted(df, name)
+            del df                      # before the next one is built
+        for name, df in build_platform_tables(window.log, ctx, window.scenario).items():
+            self._write_counted(df, name)
         days = window.scenario.outputs.upcoming_days
         if days:
             self.upcoming = upcoming.upcoming_frame(window.log, ctx, days)
-            built["upcoming_sessions"] = upcoming.upcoming_table(self.upcoming, ctx)
-            self.built_upcoming_ids = built["upcoming_sessions"]["session_id"].to_numpy()
-        for name, df in built.items():
-            self._write(df, name)
-            self.rows[name] = len(df)
+            upcoming_sessions = upcoming.upcoming_table(self.upcoming, ctx)
+            self.built_upcoming_ids = upcoming_sessions["session_id"].to_numpy()
+            self._write_counted(upcoming_sessions, "upcoming_sessions")
         self._write(ctx.tutors, "ground_truth/tutor_traits")
         self._write(ctx.students, "ground_truth/students")
         # Mesa's DataCollector's model variables, as its get_model_vars_dataframe() builds them
@@ -131,6 +133,30 @@ class RunFolder:
                    self.folder / "run.json")
         dictionary.write(self.folder, self.files, self.formats, scenario.name, scenario.seed)
         return dict(self.rows)
+
+    def _write_counted(self, built, name: str) -> None:
+        """A table the run's summary counts the rows of: a frame, or `tables.Parts`, each part
+        written (appended) and let go before the next is built."""
+        if not isinstance(built, tables.Parts):
+            self._write(built, name)
+            self.rows[name] = len(built)
+            return
+        files = [TableParts(self.folder / f"{name}.{fmt}", fmt, name) for fmt in self.formats]
+        kept, n = [], 0
+        try:
+            for part in built:
+                for f in files:
+                    f.write(part)
+                n += len(part)
+                if self.keep_frames:
+                    kept.append(part)
+                del part
+        finally:
+            for f in files:
+                f.close()
+        if kept:
+            self.frames[name] = pd.concat(kept, ignore_index=True)
+        self.files[name] = self.rows[name] = n
 
     def _write(self, df: pd.DataFrame, name: str) -> None:
         """One table, as `name`.csv and/or `name`.parquet (the scenario's outputs.format)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from output.recorder import log_columns
 from world.clock import MINUTES_PER_DAY
 from world.events import CONNECTED, CONNECTION, GRADES, INITIATOR, SUBJECTS
 from world.formulas import churn_score, churn_signals
@@ -100,6 +101,8 @@ class Context:
         self.seed = seed
 
 
+PART_ROWS = 100_000     # sessions of sessions.csv built and written at a time (`sessions_parts`)
+
 # what session_frame keeps of each session, by the event type that holds it: what the tables read
 FRAME_BOOKED = ("tutor", "student", "duration", "subject", "first")
 FRAME_OUTCOME = ("tutor_showed", "student_showed")
@@ -137,20 +140,20 @@ def session_frame(log, ctx: Context) -> pd.DataFrame:
     held); sorted by time, then session. Columns: session, start_final, FRAME_OUTCOME, FRAME_BOOKED,
     FRAME_OBSERVED, completed."""
     cal = ctx.calendar
-    outcome = log["session_outcome"]
+    outcome = log_columns(log, "session_outcome", ("t", "session", *FRAME_OUTCOME))
     t = outcome["t"]
     inside = np.flatnonzero((t >= cal.window_start) & (t < cal.window_end))
     inside = inside[np.lexsort((outcome["session"][inside], t[inside]))]
     session = outcome["session"][inside]
     cols = {"session": session, "start_final": t[inside]}
     cols.update((name, outcome[name][inside]) for name in FRAME_OUTCOME)
-    booked = log["session_booked"]
+    booked = log_columns(log, "session_booked", ("session", *FRAME_BOOKED))
     b = rows_of(booked["session"], session)            # every session that reached its time was booked
     cols.update((name, booked[name][b]) for name in FRAME_BOOKED)
-    observed = log["session_observed"]
+    observed = log_columns(log, "session_observed", ("session", *FRAME_OBSERVED))
     o = rows_of(observed["session"], session)
     cols.update((name, _missing_where(observed[name], o)) for name in FRAME_OBSERVED)
-    df = pd.DataFrame(cols)
+    df = pd.DataFrame(cols, copy=False)         # the columns as they are, not copied into blocks
     # the survey's answers have one decimal: averages are taken of those, exactly
     for col in ("rating", "satisfaction"):
         df[col] = df[col].astype("float64").round(1)
@@ -199,21 +202,21 @@ def profiles_table(sf: pd.DataFrame, log, ctx: Context) -> pd.DataFrame:
     no_shows = np.bincount(sf["tutor"], weights=~sf["tutor_showed"].to_numpy(bool), minlength=n)
     # the reschedule rate is the tutor's history in the simulation (warm-up and window): every
     # session that reached its time by the window's end, and the moves the tutor made to them
-    booked_all = pd.DataFrame(log["session_booked"])[["session", "tutor"]]
-    reached = pd.DataFrame(log["session_outcome"])
+    booked_all = pd.DataFrame(log_columns(log, "session_booked", ("session", "tutor")))
+    reached = pd.DataFrame(log_columns(log, "session_outcome", ("t", "session")))
     reached = reached.loc[reached["t"] < cal.window_end, ["session"]].merge(booked_all, on="session")
-    moved = pd.DataFrame(log["session_rescheduled"])
+    moved = pd.DataFrame(log_columns(log, "session_rescheduled", ("session", "by")))
     moved = moved[(moved["by"] == 0) & moved["session"].isin(reached["session"])].merge(booked_all, on="session")
     sessions = np.bincount(reached["tutor"], minlength=n)
     reschedules = np.bincount(moved["tutor"], minlength=n)
     # history: every rating the tutor received in the simulation up to the window's end
-    obs = pd.DataFrame(log["session_observed"])
+    obs = pd.DataFrame(log_columns(log, "session_observed", ("t", "session", "rating")))
     obs = obs[obs["t"] < cal.window_end].merge(booked_all, on="session", how="left")
     rating_sum = np.bincount(obs["tutor"], weights=obs["rating"].astype("float64").round(1), minlength=n)
     rating_n = np.bincount(obs["tutor"], minlength=n)
     quit_t = pd.DataFrame(log["tutor_quit"])
     quit_before_end = set(quit_t.loc[quit_t["t"] < cal.window_end, "tutor"].tolist())
-    logins = pd.DataFrame(log["tutor_login"])
+    logins = pd.DataFrame(log_columns(log, "tutor_login", ("t", "tutor")))
     logins = logins[logins["t"] < cal.window_end]
     last_login = logins.groupby("tutor")["t"].max().reindex(idx).to_numpy("float64")
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -300,41 +303,79 @@ def aggregates_table(sf: pd.DataFrame, profiles: pd.DataFrame, ctx: Context) -> 
     })[AGGREGATE_COLUMNS]
 
 
-def reschedules_table(log, sf: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
+def session_ids(rows, first: int = 1) -> list[str]:
+    """sessions.csv's session_id of the session frame's `rows` (positions; the frame's row 0 is
+    S{first})."""
+    return ["S%06d" % (r + first) for r in np.asarray(rows).tolist()]
+
+
+def reschedules_table(log, sf: pd.DataFrame) -> pd.DataFrame:
     """Ground truth: every reschedule of a window session and who initiated it."""
-    moved = pd.DataFrame(log["session_rescheduled"])
-    sid = pd.Series(sessions["session_id"].to_numpy(), index=sf["session"].to_numpy())
-    moved = moved[moved["session"].isin(sid.index)]
+    moved = log_columns(log, "session_rescheduled", ("session", "by", "p"))
+    row = rows_of(sf["session"].to_numpy(), moved["session"])
+    inside = row >= 0
     return pd.DataFrame({
-        "session_id": sid.reindex(moved["session"]).to_numpy(),
-        "initiated_by": np.asarray(INITIATOR)[moved["by"].to_numpy()],
-        "probability": moved["p"].astype("float64").round(4).to_numpy(),
+        "session_id": np.asarray(session_ids(row[inside]), dtype=object),
+        "initiated_by": np.asarray(INITIATOR)[moved["by"][inside]],
+        "probability": moved["p"][inside].astype("float64").round(4),
     })
 
 
-def not_held_table(log, sf: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
+def not_held_table(log, sf: pd.DataFrame, first: int = 1) -> pd.DataFrame:
     """Beyond the spec, for a dashboard whose session columns may not be empty: every window
     session that was not held, who came into the room and the connection measured for them
-    (world/sessions.py `_not_held`), in sessions.csv's order."""
+    (world/sessions.py `_not_held`), in sessions.csv's order (sf's row 0 is S{first})."""
     nh = pd.DataFrame(log["session_not_held"]).drop_duplicates("session").set_index("session")
     missed = ~sf["completed"].to_numpy(bool)
     rows = nh.reindex(sf.loc[missed, "session"].to_numpy())
     return pd.DataFrame({
-        "session_id": sessions["session_id"].to_numpy()[missed],
+        "session_id": np.asarray(session_ids(np.flatnonzero(missed), first), dtype=object),
         "connected": np.asarray(CONNECTED + (None,), dtype=object)[rows["connected"].fillna(len(CONNECTED)).astype(int)],
         "connection_quality": np.asarray(CONNECTION + (None,), dtype=object)[rows["connection"].fillna(len(CONNECTION)).astype(int)],
     })[NOT_HELD_COLUMNS]
 
 
-def build_core_tables(log, ctx: Context) -> dict[str, pd.DataFrame]:
+def core_tables(log, ctx: Context):
+    """The tables of tutors and sessions, one (name, frame) at a time in the order the run writes
+    them: each can be written and let go before the next is built (at platform size the sessions
+    table alone is a quarter of a gigabyte)."""
     sf = session_frame(log, ctx)
-    sessions = sessions_table(sf, ctx)
     profiles = profiles_table(sf, log, ctx)
-    aggregates = aggregates_table(sf, profiles, ctx)
-    return {
-        "tutor_profiles": profiles,
-        "sessions": sessions,
-        "tutor_aggregates": aggregates,
-        "ground_truth/reschedules": reschedules_table(log, sf, sessions),
-        "not_held_sessions": not_held_table(log, sf, sessions),
-    }
+    yield "tutor_profiles", profiles
+    yield "sessions", sessions_parts(sf, ctx)
+    yield "tutor_aggregates", aggregates_table(sf, profiles, ctx)
+    yield "ground_truth/reschedules", reschedules_table(log, sf)
+    yield "not_held_sessions", not_held_table(log, sf)
+
+
+def build_core_tables(log, ctx: Context) -> dict[str, pd.DataFrame]:
+    """core_tables's tables as whole frames."""
+    return {name: whole(built) for name, built in core_tables(log, ctx)}
+
+
+class Parts:
+    """A table built in consecutive parts (the same columns, rows in the table's order), each
+    made only when iterated: output/run_folder.py writes each one and lets it go before the next."""
+
+    def __init__(self, make_parts):
+        self._make = make_parts
+
+    def __iter__(self):
+        return iter(self._make())
+
+
+def whole(built) -> pd.DataFrame:
+    """A table from core_tables as one frame, whether it came whole or in `Parts`."""
+    if isinstance(built, Parts):
+        return pd.concat(list(built), ignore_index=True)
+    return built
+
+
+def sessions_parts(sf: pd.DataFrame, ctx: Context, rows: int | None = None) -> Parts:
+    """sessions.csv in parts of `rows` sessions (PART_ROWS), each numbered as in the whole table."""
+    rows = rows or PART_ROWS
+
+    def make():
+        for lo in range(0, max(len(sf), 1), rows):
+            yield sessions_table(sf.iloc[lo:lo + rows].reset_index(drop=True), ctx, first=lo + 1)
+    return Parts(make)

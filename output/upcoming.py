@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from output.tables import datetime_texts
+from output.recorder import log_columns
+from output.tables import datetime_texts, rows_of
 from world.clock import MINUTES_PER_DAY
 from world.events import INITIATOR, SUBJECTS
 
@@ -28,28 +29,31 @@ OUTCOME_COLUMNS = ["session_id", "outcome", "happened_at", "rescheduled_by"]
 OUTCOMES = ("held", "tutor_no_show", "student_no_show", "both_no_show", "cancelled", "unresolved")
 # the look-ahead records sessions this many days past the upcoming days, for the moved ones
 MARGIN_DAYS = 14
+FRAME_COLUMNS = ("tutor", "student", "duration", "subject", "first")    # of the bookings, in the frame
 SESSION_EVENTS = ("session_outcome", "session_rescheduled", "session_cancelled")
 
 
 def upcoming_frame(log, ctx, days: int) -> pd.DataFrame:
     """The bookings standing at the window's end with a time in the `days` after it: one row per
     session (internal codes), in time order."""
-    cal = ctx.calendar
-    end = cal.window_end
-    booked = pd.DataFrame(log["session_booked"])
-    booked = booked[booked["t"] < end].set_index("session")
-    moved = pd.DataFrame(log["session_rescheduled"])
-    moved = moved[moved["t"] < end].drop_duplicates("session", keep="last").set_index("session")["new_start"]
-    start = booked["start"].copy()
-    start.loc[moved.index.intersection(start.index)] = moved
-    gone = set()
-    for etype in ("session_outcome", "session_cancelled"):
-        seen = pd.DataFrame(log[etype])
-        gone |= set(seen.loc[seen["t"] < end, "session"].tolist())
-    ahead = (start >= end) & (start < end + days * MINUTES_PER_DAY) & ~start.index.isin(list(gone))
-    df = booked.loc[ahead, ["tutor", "student", "duration", "subject", "first"]].assign(start=start[ahead])
-    df = df.reset_index().sort_values(["start", "session"], kind="mergesort").reset_index(drop=True)
-    return df
+    end = ctx.calendar.window_end
+    booked = log_columns(log, "session_booked", ("t", "session", "start", *FRAME_COLUMNS))
+    made = booked["t"] < end
+    session = booked["session"][made]
+    start = booked["start"][made].copy()
+    # the time each session was last moved to before the window's end
+    moved = log_columns(log, "session_rescheduled", ("t", "session", "new_start"))
+    before = moved["t"] < end
+    last, at = np.unique(moved["session"][before][::-1], return_index=True)
+    row = rows_of(session, last)
+    start[row[row >= 0]] = moved["new_start"][before][::-1][at][row >= 0]
+    gone = [log_columns(log, etype, ("t", "session")) for etype in ("session_outcome", "session_cancelled")]
+    gone = np.concatenate([g["session"][g["t"] < end] for g in gone])
+    ahead = np.flatnonzero((start >= end) & (start < end + days * MINUTES_PER_DAY) & ~np.isin(session, gone))
+    ahead = ahead[np.lexsort((session[ahead], start[ahead]))]
+    return pd.DataFrame({"session": session[ahead],
+                         **{name: booked[name][made][ahead] for name in FRAME_COLUMNS},
+                         "start": start[ahead]})
 
 
 def booking_ids(sessions) -> list[str]:

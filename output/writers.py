@@ -36,6 +36,34 @@ def write_table(df: pd.DataFrame, path: Path, fmt: str, table: str) -> None:
         write_parquet(df, path, table)
 
 
+class TableParts:
+    """One table file written from consecutive parts with the same columns (output/tables.py
+    `sessions_parts`): the CSV's header, then each part's rows appended; Parquet, a row group per
+    part. Whole or in parts, a CSV holds the same bytes."""
+
+    def __init__(self, path: Path, fmt: str, table: str):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path, self.fmt, self.table = path, fmt, table
+        self._file = None
+
+    def write(self, df: pd.DataFrame) -> None:
+        if self.fmt == "csv":
+            first = self._file is None
+            if first:
+                self._file = self.path.open("w", newline="", encoding="utf-8")
+            df.to_csv(self._file, index=False, header=first, lineterminator="\n")
+        else:
+            if self._file is None:
+                from output.parquet import ParquetParts
+                self._file = ParquetParts(self.path, self.table)
+            self._file.write(df)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
 def write_json(obj, path: Path) -> None:
     path.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
 

@@ -152,7 +152,7 @@ class LiveWorld:
         self.next_due = float(ends[ends >= at].min()) if (ends >= at).any() else math.inf
         sessions = tables.sessions_table(recent, ctx, first=k + 1)
         built = {"tutor_profiles": profiles, "sessions": sessions,
-                 "not_held_sessions": tables.not_held_table(log, recent, sessions)}
+                 "not_held_sessions": tables.not_held_table(log, recent, first=k + 1)}
         if hourly:
             built["tutor_aggregates"] = tables.aggregates_table(sf, profiles, ctx)
         built.update(build_platform_tables(log, ctx, self.scenario, events_since=since, unsubscribes=False))
