@@ -163,12 +163,19 @@ def _as_read(df: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
 def from_frames(root: Path, frames: dict[str, pd.DataFrame], manifest: dict | None, consume: bool = False) -> Data:
     """The `Data` of a run's tables held in memory (`frames`: file name without .csv -> frame, as
     output/run_folder.py writes them): the same values `load` reads back from the files. With
-    `consume`, each frame read is taken out of `frames` (its memory goes once it is read)."""
+    `consume`, each frame read is taken out of `frames` (its memory goes once it is read); frames
+    kept in parts (`pop_parts`) are converted a part at a time."""
     tables = {}
     for name, fname in {**T.TABLE_FILES, **T.EXTRA_FILES}.items():
-        df = (frames.pop if consume else frames.get)(fname[:-len(".csv")], None)
+        key, types = fname[:-len(".csv")], T.COLUMN_TYPES.get(name, {})
+        if consume and hasattr(frames, "pop_parts"):    # kept in parts (output/run_folder.py): one at a time
+            parts = frames.pop_parts(key)
+            if parts is not None:
+                tables[name] = pd.concat([_as_read(part, types) for part in parts], ignore_index=True)
+            continue
+        df = (frames.pop if consume else frames.get)(key, None)
         if df is not None:
-            tables[name] = _as_read(df, T.COLUMN_TYPES.get(name, {}))
+            tables[name] = _as_read(df, types)
     return Data(Path(root), tables, manifest)
 
 

@@ -10,7 +10,9 @@ same process. The same functions either way: the same bytes.
 """
 from __future__ import annotations
 
+import pickle
 import time
+from collections.abc import MutableMapping
 from pathlib import Path
 
 import pandas as pd
@@ -59,7 +61,7 @@ class RunFolder:
         self.rows: dict[str, int] = {}
         self.files: dict[str, int] = {}
         self.keep_frames = False            # keep every table written in `frames` (for the HTML report)
-        self.frames: dict = {}
+        self.frames: MutableMapping = {}    # in memory, or on disk (`keep_frames_on_disk`)
         self.formats = formats(window.scenario.outputs)
         self.seconds = 0.0                  # spent writing the tables (write_tables)
         self.upcoming = None                # the upcoming sessions (output/upcoming.py), once written
@@ -72,6 +74,13 @@ class RunFolder:
         scenario = window.scenario
         self.ctx = tables.Context(window.calendar, tutors, students, scenario.platform.churn, scenario.seed)
         self.seconds += time.perf_counter() - started
+
+    def keep_frames_on_disk(self, folder: Path) -> None:
+        """Keep every table written for the HTML report, pickled into `folder` until it is read
+        (`SpilledFrames`): the run's second process then holds none of them while the look-ahead
+        is simulated beside it."""
+        self.keep_frames = True
+        self.frames = SpilledFrames(folder)
 
     def write_tables(self) -> dict[str, int]:
         """The tables, the ground truth of the agents, daily.csv and the event log."""
@@ -148,7 +157,9 @@ class RunFolder:
                 for f in files:
                     f.write(part)
                 n += len(part)
-                if self.keep_frames:
+                if isinstance(self.frames, SpilledFrames):
+                    self.frames.add_part(name, part)
+                elif self.keep_frames:
                     kept.append(part)
                 del part
         finally:
@@ -165,3 +176,64 @@ class RunFolder:
         self.files[name] = len(df)
         if self.keep_frames:
             self.frames[name] = df
+
+
+class SpilledFrames(MutableMapping):
+    """Frames kept on disk: each one pickled into `folder` when it is set (or a part at a time,
+    `add_part`), read back when it is asked for, its files removed when it is taken (`pop`) or
+    deleted. At platform size the tables kept for the report are a third of a gigabyte; pickled,
+    they wait in the page cache, which the system can take back, instead of in the process."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._paths: dict[str, list[Path]] = {}
+        self._written = 0
+
+    def add_part(self, name: str, df: pd.DataFrame) -> None:
+        """The next rows of the frame `name`."""
+        path = self.folder / f"{self._written}.pickle"
+        self._written += 1
+        with path.open("wb") as f:
+            pickle.dump(df, f, protocol=pickle.HIGHEST_PROTOCOL)
+        self._paths.setdefault(name, []).append(path)
+
+    def __setitem__(self, name: str, df: pd.DataFrame) -> None:
+        self.pop(name, None)
+        self.add_part(name, df)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        parts = []
+        for path in self._paths[name]:
+            with path.open("rb") as f:
+                parts.append(pickle.load(f))
+        return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+    def pop_parts(self, name: str):
+        """The frame `name` as the parts it was kept in, each read (and its file removed) only when
+        reached, or None if there is no such frame: a reader can convert one part at a time."""
+        paths = self._paths.pop(name, None)
+        return None if paths is None else _read_and_remove(paths)
+
+    def __delitem__(self, name: str) -> None:
+        for path in self._paths.pop(name):
+            path.unlink(missing_ok=True)
+
+    def clear(self) -> None:
+        """Every frame let go, none read back (MutableMapping's own would read each one)."""
+        for name in list(self._paths):
+            del self[name]
+
+    def __iter__(self):
+        return iter(list(self._paths))
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+
+def _read_and_remove(paths):
+    for path in paths:
+        with path.open("rb") as f:
+            part = pickle.load(f)
+        path.unlink(missing_ok=True)
+        yield part

@@ -125,7 +125,8 @@ def _serve(inbox, replies, run_end, train_model: bool, report: bool = False) -> 
     window, folder = job
     try:
         files = run_folder.RunFolder(window.read_log(), Path(folder))
-        files.keep_frames = report      # the report reads the tables from memory
+        if report:                      # the report reads the tables from here, while the look-ahead runs
+            files.keep_frames_on_disk(Path(window.spool) / "report_frames")
         files.write_tables()
         builder = None
         if report:                      # while the look-ahead runs: what needs only the tables

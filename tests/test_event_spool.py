@@ -79,6 +79,33 @@ def test_tables_from_small_chunks_are_the_tables_from_one_chunk(tmp_path, monkey
     assert not any(name.startswith(".events") for name in small), "the spool was left in the run folder"
 
 
+def test_sessions_written_in_parts_are_the_sessions_written_whole(tmp_path, monkeypatch):
+    """sessions.csv built and written 37 rows at a time (output/tables.py `sessions_parts`), by the
+    run's second process, which keeps the parts on disk for the report: every file the same bytes
+    as with one part, report.html included, except sessions.parquet, which has a row group per
+    part and the same rows and values."""
+    import pyarrow.parquet as pq
+
+    from output import tables
+    from pipeline import one_run
+    from world.scenario import apply_overrides, read_document, validate_document
+
+    def run(out, part_rows):
+        monkeypatch.setattr(tables, "PART_ROWS", part_rows)
+        document = apply_overrides(read_document(DEV), ['outputs.format="both"'])
+        one_run.run(validate_document(document, str(DEV)), document, out, jobs=2, report=True)
+        return _files(out)
+
+    parts, whole = run(tmp_path / "parts", 37), run(tmp_path / "whole", 10 ** 9)
+    assert "report.html" in parts and parts.keys() == whole.keys()
+    assert pq.ParquetFile(tmp_path / "parts" / "sessions.parquet").num_row_groups > 20
+    assert pq.ParquetFile(tmp_path / "whole" / "sessions.parquet").num_row_groups == 1
+    assert pq.read_table(tmp_path / "parts" / "sessions.parquet").equals(
+        pq.read_table(tmp_path / "whole" / "sessions.parquet"))
+    different = [name for name in parts if parts[name] != whole[name] and name != "sessions.parquet"]
+    assert not different, f"sessions in parts and whole differ in {different}"
+
+
 def test_the_simulation_keeps_the_present_not_the_history(tmp_path):
     """At the window's end the model holds the students on the platform only (Mesa too), and the
     tutors' bookings of the days ahead only; the students who left are in the log, with their
