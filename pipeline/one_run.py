@@ -6,7 +6,8 @@
     -> the tables, written from the spooled log cut at   | the look-ahead, simulated on from
        those counts (output/run_folder.py)                |   the window's end (here)
     -> the churn labels (from the look-ahead's tutor quits), the upcoming sessions' outcomes,
-       run.json, the churn model
+       run.json, the churn model                          | the platform let go (`let_go`)
+    -> report.html, once the platform is let go
     -> the spool goes, the temporary folder moves into place.
 
 With jobs >= 2 the left column runs in the run's second process (pipeline/worker.py), forked before
@@ -107,7 +108,7 @@ def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int =
                 lookahead_s = time.perf_counter() - ahead_started
                 if bar is not None:
                     bar.close()
-                done = worker.finish(after, jobs) if handed else None
+                done = worker.finish(after, jobs, meanwhile=lambda: let_go(model)) if handed else None
                 if done is None:            # one job, or the worker failed: the rest is written here
                     if files is None:
                         files = _write_tables_here(window, tmp, report)
@@ -168,6 +169,27 @@ def lookahead_events(model, window, bar=None) -> dict:
         keep = rows["session"] < window.booked_before_end
         after[etype] = {col: arr[keep] for col, arr in rows.items()}
     return after
+
+
+def let_go(model) -> None:
+    """The look-ahead is done and the second process finishes the files: the platform's memory
+    goes back to the system meanwhile (world/model.py `let_go`, then one collection of what refers
+    to itself; glibc's `malloc_trim` hands back the free pages inside its heap too), so that the
+    report's checks do not run beside a simulation's worth of memory. At platform size the
+    collection takes seconds, while the second process writes the labels and trains the model."""
+    model.let_go()
+    gc.collect()
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
+def _libc():
+    import ctypes
+    try:
+        return ctypes.CDLL(None)
+    except OSError:
+        return None
 
 
 def _report_here(files, jobs: int) -> dict:

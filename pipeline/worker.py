@@ -10,13 +10,15 @@ imports them all, on the second core:
     when the window is handed over (pipeline/one_run.py `Window`: the event log's row counts at
         the window's end, the traits, the daily series): read the log from the run's spool and
         write the tables (output/run_folder.py), while the simulating process runs the
-        look-ahead, then, while the look-ahead is not done, start the HTML report
-        (pipeline/run_report.py: validate's checks and figures) and, if the model's libraries
-        are loaded, warm them up (analysis/churn `warm_up`);
+        look-ahead; then, if the model's libraries are loaded, warm them up (analysis/churn
+        `warm_up`);
     when the look-ahead's events arrive (its tutor quits, the upcoming sessions' outcomes): write
-        the churn labels, the upcoming outcomes and run.json, train the
-        model (analysis/churn, which forks again for its cross-validation and figures), finish
-        the report (report.html), and reply with the rows written and the model's metrics.
+        the churn labels, the upcoming outcomes and run.json, train the model (analysis/churn,
+        which forks again for its cross-validation and figures); once the simulating process has
+        let go of its platform (`LET_GO`), make the HTML report (pipeline/run_report.py:
+        validate's checks and figures, then the page), and reply with the rows written and the
+        model's metrics. (The report's checks ran beside the look-ahead before: at platform size
+        their copies of the sessions, on top of the simulation, were the run's peak of memory.)
 
 If this process cannot be started, fails or dies, the simulating process does the same work
 itself from the window it still holds: the files are the same either way (tests compare them).
@@ -32,6 +34,7 @@ from analysis.cpus import can_fork
 from pipeline.finish import finish
 
 PATIENCE = 0.5      # seconds the worker waits for the window before loading the model's libraries
+LET_GO = "let go"   # the simulating process has let go of its platform: the report may start
 
 
 class Worker:
@@ -72,13 +75,17 @@ class Worker:
         self._inbox.put((window, str(folder)))
         return True
 
-    def finish(self, after: dict, jobs: int):
+    def finish(self, after: dict, jobs: int, meanwhile=None):
         """The labels, run.json and the model, after the tables (pipeline/finish.py), and the report:
         (rows, metrics, one line on the model, seconds spent writing the tables, the report's
         outcome or None) or None if the worker failed or died: the caller then writes everything
-        itself."""
+        itself. `meanwhile()` runs here once the look-ahead's events are handed over (the
+        simulating process lets go of its platform); the report waits for it to return."""
         try:
             self._inbox.put((after, int(jobs)))
+            if meanwhile is not None:
+                meanwhile()
+            self._inbox.put(LET_GO)
             reply = self._replies.recv()
         except (EOFError, OSError):
             return None
@@ -125,14 +132,9 @@ def _serve(inbox, replies, run_end, train_model: bool, report: bool = False) -> 
     window, folder = job
     try:
         files = run_folder.RunFolder(window.read_log(), Path(folder))
-        if report:                      # the report reads the tables from here, while the look-ahead runs
+        if report:                      # the report reads the tables after the look-ahead, from here
             files.keep_frames_on_disk(Path(window.spool) / "report_frames")
         files.write_tables()
-        builder = None
-        if report:                      # while the look-ahead runs: what needs only the tables
-            from pipeline.run_report import RunReport
-            builder = RunReport(files)
-            builder.early(stop=lambda: not inbox.empty())
         if train_model and inbox.empty():
             from analysis import churn as churn_model
             if churn_model.sklearn_loaded():    # time to spare: the first training starts warm
@@ -142,7 +144,16 @@ def _serve(inbox, replies, run_end, train_model: bool, report: bool = False) -> 
             return
         after, jobs = job
         done = finish(files, after, jobs)
-        made = builder.finish(jobs) if builder is not None else None
+        made = None
+        if report:
+            # the report's checks hold the sessions two and three times over: they start once the
+            # simulating process has let go of its platform, not beside it
+            if inbox.get() is None:
+                return
+            from pipeline.run_report import RunReport
+            builder = RunReport(files)
+            builder.early(stop=lambda: False)
+            made = builder.finish(jobs)
     except Exception as e:  # noqa: BLE001 - the run writes everything itself, and raises there
         replies.send(("error", f"{type(e).__name__}: {e}"))
         return
