@@ -111,8 +111,7 @@ class RunFolder:
     def _keep_what_labels_read(self) -> None:
         """The tables are written: of the window's log, keep only what `write_labels` reads after
         the look-ahead (the tutors' quits, and the upcoming sessions' events at or after the
-        window's end). The rest goes while the look-ahead runs: at platform size it is a third of a
-        gigabyte of columns, held beside the simulating process."""
+        window's end), a few thousand rows read now from the spool (whose reads then stop)."""
         log, end = self.window.log, self.ctx.calendar.window_end
         kept = {"tutor_quit": log["tutor_quit"]}
         for etype in upcoming.SESSION_EVENTS:

@@ -1,10 +1,11 @@
-"""A run's report.html, built in the process that wrote the tables, from the tables it holds in
-memory (output/run_folder.py keeps them; analysis/validate.py `from_frames` reads them as the
-files would be read): the page `run.py report DATA` makes again from the folder, the same bytes.
+"""A run's report.html, built in the process that wrote the tables, from the tables it kept
+(output/run_folder.py keeps them, in memory or on disk; analysis/validate.py `from_frames` reads
+them as the files would be read): the page `run.py report DATA` makes again from the folder, the
+same bytes.
 
-    early(stop)    while the look-ahead is simulated (the second process has written the tables
-                   and waits): validate's checks that need no churn labels, then validate's figures,
-                   one at a time, until `stop()` says the look-ahead's events have come;
+    early(stop)    validate's checks that need no churn labels, then validate's figures, one at a
+                   time, until `stop()` says to (the run's second process makes them once the
+                   simulating process has let go of its platform: pipeline/worker.py);
     finish(jobs)   after the churn labels and the model: the checks left and realised churn by
                    cause (shared by `jobs` processes) while the traced tutors are read and drawn,
                    the figures left, and the page.
@@ -79,7 +80,7 @@ class RunReport:
         """Every figure and every check that needs no label is made: of the tables, keep those the
         checks left read and those the page's sections read (the traced tutors' and the personas'),
         and let the rest go (at platform size the sessions and events are most of the second
-        process's memory while the look-ahead runs)."""
+        process's memory while the rest of the page is made)."""
         from analysis import targets as T
         left = {name for i, check in enumerate(T.CHECKS) if i not in self.done for name in check.needs}
         self.data.keep(left | SECTION_TABLES)
