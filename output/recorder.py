@@ -201,12 +201,22 @@ def save_log(log: dict[str, dict[str, np.ndarray]], path: Path, mode: str = "w")
     so that the same run gives the same bytes. mode "a" adds the tables of `log` to the archive."""
     with zipfile.ZipFile(path, mode, compression=zipfile.ZIP_DEFLATED) as zf:
         for etype in sorted(log):
-            for col, arr in log[etype].items():
+            for col, arr in _one_column_at_a_time(log, etype):
                 buf = io.BytesIO()
                 np.lib.format.write_array(buf, np.ascontiguousarray(arr), allow_pickle=False)
                 info = zipfile.ZipInfo(f"{etype}.{col}.npy", date_time=(1980, 1, 1, 0, 0, 0))
                 info.compress_type = zipfile.ZIP_DEFLATED
                 zf.writestr(info, buf.getvalue())
+
+
+def _one_column_at_a_time(log, etype: str):
+    """(column, values) of `etype` in `log`; from a SpooledLog each column is read only when
+    reached (at platform size a whole event type is a hundred megabytes)."""
+    if not isinstance(log, SpooledLog):
+        yield from log[etype].items()
+        return
+    for col, _ in SCHEMA[etype]:
+        yield col, log.columns(etype, (col,))[col]
 
 
 def load_log(path: Path) -> dict[str, dict[str, np.ndarray]]:
