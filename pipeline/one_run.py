@@ -26,6 +26,7 @@ from pathlib import Path
 from output.recorder import Recorder, read_spool
 from output.writers import atomic_directory
 from pipeline.finish import finish
+from pipeline.memory import give_back_free_memory
 from pipeline.worker import Worker
 from world.model import Platform, enable_gc_without_a_walk
 
@@ -179,17 +180,7 @@ def let_go(model) -> None:
     collection takes seconds, while the second process writes the labels and trains the model."""
     model.let_go()
     gc.collect()
-    trim = getattr(_libc(), "malloc_trim", None)
-    if trim is not None:
-        trim(0)
-
-
-def _libc():
-    import ctypes
-    try:
-        return ctypes.CDLL(None)
-    except OSError:
-        return None
+    give_back_free_memory()
 
 
 def _report_here(files, jobs: int) -> dict:

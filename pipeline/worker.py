@@ -32,6 +32,7 @@ from pathlib import Path
 
 from analysis.cpus import can_fork
 from pipeline.finish import finish
+from pipeline.memory import give_back_free_memory
 
 PATIENCE = 0.5      # seconds the worker waits for the window before loading the model's libraries
 LET_GO = "let go"   # the simulating process has let go of its platform: the report may start
@@ -135,6 +136,7 @@ def _serve(inbox, replies, run_end, train_model: bool, report: bool = False) -> 
         if report:                      # the report reads the tables after the look-ahead, from here
             files.keep_frames_on_disk(Path(window.spool) / "report_frames")
         files.write_tables()
+        give_back_free_memory()         # what building the tables freed: before the report reads them
         if train_model and inbox.empty():
             from analysis import churn as churn_model
             if churn_model.sklearn_loaded():    # time to spare: the first training starts warm
