@@ -105,6 +105,10 @@ class Data:
             self._views[name] = T.VIEWS[name](self)
         return self._views[name]
 
+    def forget_view(self, name: str) -> None:
+        """Let a cached view go (it is made again if asked for)."""
+        self._views.pop(name, None)
+
     def keep(self, names) -> None:
         """Drop every table not in `names`, and the views (made again from what is kept, on
         demand)."""

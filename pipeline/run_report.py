@@ -66,11 +66,15 @@ class RunReport:
         from analysis import targets as T
         from analysis import validate
         self._tables()
-        for i, check in enumerate(T.CHECKS):
-            if i not in self.done and "labels" not in check.needs:
-                if stop():
-                    return
-                self.done[i] = validate.evaluate_one(check, self.data)
+        todo = [i for i, check in enumerate(T.CHECKS) if i not in self.done and "labels" not in check.needs]
+        last_on = {T.CHECKS[i].view: i for i in todo}       # the last check measured on each view
+        for i in todo:
+            if stop():
+                return
+            self.done[i] = validate.evaluate_one(T.CHECKS[i], self.data)
+            view = T.CHECKS[i].view
+            if last_on.get(view) == i and view not in KEPT_VIEWS:
+                self.data.forget_view(view)     # at platform size the joined sessions are 75 MB
         if figures:
             self._early_figures(stop)
             if all(name in self.inp.figures for name in FIGURES_EARLY):
@@ -127,6 +131,9 @@ class RunReport:
         inputs.draw_the_rest(folder, inp, jobs, self.done)     # the checks left too
         return report_html.write(inp, folder)
 
+
+# views the figures read after the checks, or measures read without saying (analysis/targets/views.py)
+KEPT_VIEWS = frozenset({"completed", "sessions", "tutors", "activity", "personas", "personas+activity"})
 
 # the tables the page's sections read themselves (analysis/report_html/traces.py, figures_section.py)
 SECTION_TABLES = frozenset({"traits", "profiles", "aggregates", "labels"})
