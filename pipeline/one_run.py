@@ -109,7 +109,10 @@ def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int =
                 lookahead_s = time.perf_counter() - ahead_started
                 if bar is not None:
                     bar.close()
-                done = worker.finish(after, jobs, meanwhile=lambda: let_go(model)) if handed else None
+                # the platform is let go for the report's sake: without one, the run ends sooner
+                # without the collection
+                done = (worker.finish(after, jobs, meanwhile=(lambda: let_go(model)) if report else None)
+                        if handed else None)
                 if done is None:            # one job, or the worker failed: the rest is written here
                     if files is None:
                         files = _write_tables_here(window, tmp, report)
