@@ -26,8 +26,8 @@ from world.signals import Signals
 from world.streams import Streams
 
 # what `Platform.let_go` drops: everything that grew with the platform's size
-LET_GO = ("env", "tutors", "marketplace", "match_index", "desk", "acquisition", "signals", "engagement",
-          "interventions", "experiments", "network", "recorder", "datacollector")
+LET_GO = ("env", "tutors", "students", "marketplace", "match_index", "desk", "acquisition", "signals",
+          "engagement", "interventions", "experiments", "network", "recorder", "datacollector")
 PACK_EVERY = 60        # minutes between two looks at the event log's waiting rows (`pack_log`)
 
 
@@ -240,7 +240,6 @@ class Platform(mesa.Model):
         self.remove_all_agents()
         for name in LET_GO:
             setattr(self, name, None)
-        self.students = {}
 
     # --- the clock -------------------------------------------------------------------------------
     def step(self) -> None:
