@@ -210,13 +210,11 @@ def save_log(log: dict[str, dict[str, np.ndarray]], path: Path, mode: str = "w")
 
 
 def _one_column_at_a_time(log, etype: str):
-    """(column, values) of `etype` in `log`; from a SpooledLog each column is read only when
-    reached (at platform size a whole event type is a hundred megabytes)."""
-    if not isinstance(log, SpooledLog):
-        yield from log[etype].items()
-        return
-    for col, _ in SCHEMA[etype]:
-        yield col, log.columns(etype, (col,))[col]
+    """(column, values) of `etype` in `log`, each column read only when reached (`log_columns`: at
+    platform size a whole event type is a hundred megabytes)."""
+    names = [col for col, _ in SCHEMA[etype]] if isinstance(log, SpooledLog) else list(log[etype])
+    for col in names:
+        yield col, log_columns(log, etype, (col,))[col]
 
 
 def load_log(path: Path) -> dict[str, dict[str, np.ndarray]]:

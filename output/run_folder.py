@@ -104,20 +104,8 @@ class RunFolder:
         self._write(pd.DataFrame(window.daily), "daily")
         if window.scenario.outputs.event_log:
             save_log(window.log, folder / "events.npz")
-        self._keep_what_labels_read()
         self.seconds += time.perf_counter() - started
         return dict(self.rows)
-
-    def _keep_what_labels_read(self) -> None:
-        """The tables are written: of the window's log, keep only what `write_labels` reads after
-        the look-ahead (the tutors' quits, and the upcoming sessions' events at or after the
-        window's end), a few thousand rows read now from the spool (whose reads then stop)."""
-        log, end = self.window.log, self.ctx.calendar.window_end
-        kept = {"tutor_quit": log["tutor_quit"]}
-        for etype in upcoming.SESSION_EVENTS:
-            after = log[etype]["t"] >= end
-            kept[etype] = {col: values[after] for col, values in log[etype].items()}
-        self.window.log = kept
 
     def write_labels(self, after: dict) -> dict[str, int]:
         """After the look-ahead (`after`: pipeline/one_run.py `lookahead_events`): the churn labels
