@@ -234,8 +234,10 @@ def scale_bench(python: str, scales: list[float], reps: int, extra: list[str], j
                       f"{r['wall_per_session_us']:7.1f} us wall/session  {r['group_peak_mib']:8.0f} MiB peak (all processes)",
                       flush=True)
                 run_mib, *others = r["group_peak_parts_mib"]
-                print(f"          peak at {r['group_peak_at_s']:.1f} s: {run_mib:,.0f} MiB the run's process (it simulates)"
-                      + "".join(f" + {m:,.0f}" for m in others) + " MiB its other processes", flush=True)
+                # with two jobs the forks are the simulating process, the second process and the
+                # model's helpers (pipeline/one_run.py)
+                print(f"          peak at {r['group_peak_at_s']:.1f} s: {run_mib:,.0f} MiB the run's own process"
+                      + "".join(f" + {m:,.0f}" for m in others) + " MiB its forks, largest first", flush=True)
                 samples = r.pop("group_samples")
                 if timeline:
                     _append_timeline(timeline, k, rep, samples)

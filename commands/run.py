@@ -119,6 +119,7 @@ def main(argv: list[str]) -> int:
         return 2
 
     from pipeline.one_run import run
+    from pipeline.simulator import SimulationDied
     try:
         summary = run(scenario, document, out, progress=not args.no_progress, jobs=args.jobs,
                       report=not args.no_report)
@@ -130,6 +131,9 @@ def main(argv: list[str]) -> int:
         return 1
     except MemoryError:
         sys.stderr.write(f"run.py: error: out of memory; nothing was written to {out}\n")
+        return 1
+    except SimulationDied as e:
+        sys.stderr.write(f"run.py: error: {e}; nothing was written to {out}\n")
         return 1
     rows = summary["rows"]
     sessions = rows["sessions"]

@@ -2,9 +2,9 @@
 
 glibc's allocator keeps the memory a process has freed inside its heap for the next allocations;
 after a phase that built and dropped a gigabyte of frames (the run's second process writing the
-tables) or let go of a platform (the simulating process after the look-ahead), most of it would
-stay counted against the run while the next phase runs. `malloc_trim(0)` (glibc's own call, where
-there is one) returns the free pages inside the heap; elsewhere this does nothing.
+tables), most of it would stay counted against the run while the next phase runs. `malloc_trim(0)`
+(glibc's own call, where there is one) returns the free pages inside the heap; elsewhere this does
+nothing.
 """
 from __future__ import annotations
 

@@ -1,20 +1,21 @@
 """From a scenario to a folder of tables: simulate, hand the window over, write everything at once.
 
-    simulate the warm-up and the window (this process), the event log spooled to disk in
-      chunks as it goes (output/recorder.py), into the run's temporary folder
+    simulate the warm-up and the window, the event log spooled to disk in chunks as it goes
+      (output/recorder.py), into the run's temporary folder
     -> `Window`: the log's row counts at the window's end, the agents' traits, the daily series
     -> the tables, written from the spooled log cut at   | the look-ahead, simulated on from
-       those counts (output/run_folder.py)                |   the window's end (here)
+       those counts (output/run_folder.py)                |   the window's end
     -> the churn labels (from the look-ahead's tutor quits), the upcoming sessions' outcomes,
-       run.json, the churn model                          | the platform let go (`let_go`)
-    -> report.html, once the platform is let go
+       run.json, the churn model; report.html
     -> the spool goes, the temporary folder moves into place.
 
-With jobs >= 2 the left column runs in the run's second process (pipeline/worker.py), forked before
-the platform is built: it imports the table writers and the model's libraries while this process
-simulates, and reads the window's log from the spool.
-With one job, or where that process cannot run, everything runs here, one step after the other;
-the files are the same bytes either way.
+With jobs >= 2 the right column runs in a process of its own that ends with the look-ahead
+(pipeline/simulator.py: its memory goes back to the system whole, before the report reads the
+tables), and the left column in the run's second process (pipeline/worker.py), forked before the
+platform is built: it imports the table writers and the model's libraries meanwhile, and reads the
+window's log from the spool. This process hands the window and the look-ahead's events from one
+to the other. With one job, or where those processes cannot run, everything runs here, one step
+after the other; the files are the same bytes either way.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from pathlib import Path
 from output.recorder import Recorder, read_spool
 from output.writers import atomic_directory
 from pipeline.finish import finish
-from pipeline.memory import give_back_free_memory
+from pipeline.simulator import Simulator
 from pipeline.worker import Worker
 from world.model import Platform, enable_gc_without_a_walk
 
@@ -88,7 +89,7 @@ def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int =
     Returns a summary for the command line."""
     started = time.perf_counter()
     worker = Worker.start(scenario.outputs.model, report) if jobs >= 2 else None
-    files = None
+    simulator = files = None
     # the millions of objects the simulation makes stay alive until the run ends: the cyclic
     # garbage collector stays off meanwhile. (Turned on again between the window and the
     # look-ahead, its first collection walked every one of them: 0.3 s at production's scale.)
@@ -98,21 +99,27 @@ def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int =
         with atomic_directory(out) as tmp:
             try:
                 spool = tmp / SPOOL
-                model, bar, counts = simulate_window(scenario, progress, spool)
-                simulated = time.perf_counter()
-                window = Window(model, counts, scenario, document)
+                if worker is not None:
+                    simulator = Simulator.start(
+                        lambda send: simulate_and_send(send, scenario, document, progress, spool))
+                if simulator is not None:       # the simulation in its own process, which ends
+                    window, simulate_s = simulator.window()
+                else:
+                    model, bar, counts = simulate_window(scenario, progress, spool)
+                    simulate_s = time.perf_counter() - started
+                    window = Window(model, counts, scenario, document)
                 handed = worker is not None and worker.write_tables(window, tmp)
                 if not handed:
                     files = _write_tables_here(window, tmp, report)
-                ahead_started = time.perf_counter()
-                after = lookahead_events(model, window, bar)
-                lookahead_s = time.perf_counter() - ahead_started
-                if bar is not None:
-                    bar.close()
-                # the platform is let go for the report's sake: without one, the run ends sooner
-                # without the collection
-                done = (worker.finish(after, jobs, meanwhile=(lambda: let_go(model)) if report else None)
-                        if handed else None)
+                if simulator is not None:
+                    after, lookahead_s = simulator.lookahead()
+                else:
+                    ahead_started = time.perf_counter()
+                    after = lookahead_events(model, window, bar)
+                    lookahead_s = time.perf_counter() - ahead_started
+                    if bar is not None:
+                        bar.close()
+                done = worker.finish(after, jobs) if handed else None
                 if done is None:            # one job, or the worker failed: the rest is written here
                     if files is None:
                         files = _write_tables_here(window, tmp, report)
@@ -122,21 +129,24 @@ def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int =
                 else:
                     rows, trained, text, tables_s, made = done
             except BaseException:
-                if worker is not None:      # it may be writing into tmp: stopped before tmp goes
-                    worker.close()
+                # they may be writing into tmp: stopped before tmp goes
+                for helper in (simulator, worker):
+                    if helper is not None:
+                        helper.close()
                 raise
             shutil.rmtree(spool)
     finally:
-        if worker is not None:
-            worker.close()
+        for helper in (simulator, worker):
+            if helper is not None:
+                helper.close()
         if gc_was_enabled:
             enable_gc_without_a_walk()
     return {
         "rows": rows,
         "events": dict(window.counts),
         "window_days": scenario.calendar.window_days,
-        "window": (model.calendar.window_start_dt, model.calendar.window_end_dt),
-        "simulate_s": simulated - started,          # warm-up and window
+        "window": (window.calendar.window_start_dt, window.calendar.window_end_dt),
+        "simulate_s": simulate_s,                   # warm-up and window
         "lookahead_s": lookahead_s,
         "tables_s": tables_s,                       # writing the tables (beside the look-ahead, or before it)
         "tables_beside_lookahead": done is not None,
@@ -146,6 +156,20 @@ def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int =
         "total_s": time.perf_counter() - started,
         "out": str(out),
     }
+
+
+def simulate_and_send(send, scenario, document: dict, progress: bool, spool: Path) -> None:
+    """The simulation of a run in its own process (pipeline/simulator.py): `send(window, seconds)`
+    at the window's end, `send(the look-ahead's events, seconds)` at the look-ahead's."""
+    started = time.perf_counter()
+    model, bar, counts = simulate_window(scenario, progress, spool)
+    window = Window(model, counts, scenario, document)
+    send(window, time.perf_counter() - started)
+    started = time.perf_counter()
+    after = lookahead_events(model, window, bar)
+    if bar is not None:
+        bar.close()
+    send(after, time.perf_counter() - started)
 
 
 def lookahead_events(model, window, bar=None) -> dict:
@@ -173,17 +197,6 @@ def lookahead_events(model, window, bar=None) -> dict:
         keep = rows["session"] < window.booked_before_end
         after[etype] = {col: arr[keep] for col, arr in rows.items()}
     return after
-
-
-def let_go(model) -> None:
-    """The look-ahead is done and the second process finishes the files: the platform's memory
-    goes back to the system meanwhile (world/model.py `let_go`, then one collection of what refers
-    to itself; glibc's `malloc_trim` hands back the free pages inside its heap too), so that the
-    report's checks do not run beside a simulation's worth of memory. At platform size the
-    collection takes seconds, while the second process writes the labels and trains the model."""
-    model.let_go()
-    gc.collect()
-    give_back_free_memory()
 
 
 def _report_here(files, jobs: int) -> dict:

@@ -1,8 +1,8 @@
 """The run's second process: the files and the churn model, beside the simulation.
 
-A run with --jobs 2 forks this process before it builds the platform. The simulating process
-then never imports scikit-learn or matplotlib (pandas and scipy come with mesa); this one
-imports them all, on the second core:
+A run with --jobs 2 forks this process before the simulating one (pipeline/simulator.py). The
+simulation then never imports scikit-learn or matplotlib (pandas and scipy come with mesa); this
+one imports them all, on the second core:
 
     while the warm-up and the window are simulated: import pandas, scipy.special and the table
         builders; if the window is not ready half a second later, the model's libraries too
@@ -12,16 +12,16 @@ imports them all, on the second core:
         write the tables (output/run_folder.py), while the simulating process runs the
         look-ahead; then, if the model's libraries are loaded, warm them up (analysis/churn
         `warm_up`);
-    when the look-ahead's events arrive (its tutor quits, the upcoming sessions' outcomes): write
-        the churn labels, the upcoming outcomes and run.json, train the model (analysis/churn,
-        which forks again for its cross-validation and figures); once the simulating process has
-        let go of its platform (`LET_GO`), make the HTML report (pipeline/run_report.py:
-        validate's checks and figures, then the page), and reply with the rows written and the
-        model's metrics. (The report's checks ran beside the look-ahead before: at platform size
-        their copies of the sessions, on top of the simulation, were the run's peak of memory.)
+    when the look-ahead's events arrive (its tutor quits, the upcoming sessions' outcomes; the
+        simulating process has ended, pipeline/simulator.py): write the churn labels, the upcoming
+        outcomes and run.json, train the model (analysis/churn, which forks again for its
+        cross-validation and figures), make the HTML report (pipeline/run_report.py: validate's
+        checks and figures, then the page), and reply with the rows written and the model's
+        metrics. (The report's checks ran beside the look-ahead once: at platform size their
+        copies of the sessions, on top of the simulation, were the run's peak of memory.)
 
-If this process cannot be started, fails or dies, the simulating process does the same work
-itself from the window it still holds: the files are the same either way (tests compare them).
+If this process cannot be started, fails or dies, the run's own process does the same work itself
+from the window it was handed: the files are the same either way (tests compare them).
 """
 from __future__ import annotations
 
@@ -35,11 +35,10 @@ from pipeline.finish import finish
 from pipeline.memory import give_back_free_memory
 
 PATIENCE = 0.5      # seconds the worker waits for the window before loading the model's libraries
-LET_GO = "let go"   # the simulating process has let go of its platform: the report may start
 
 
 class Worker:
-    """The second process, from the simulating process's side. `start()` gives None where there is
+    """The second process, from the run's own process's side. `start()` gives None where there is
     no fork (or no process could be started): the caller then does the work itself."""
 
     def __init__(self, process, inbox, replies):
@@ -76,17 +75,13 @@ class Worker:
         self._inbox.put((window, str(folder)))
         return True
 
-    def finish(self, after: dict, jobs: int, meanwhile=None):
+    def finish(self, after: dict, jobs: int):
         """The labels, run.json and the model, after the tables (pipeline/finish.py), and the report:
         (rows, metrics, one line on the model, seconds spent writing the tables, the report's
         outcome or None) or None if the worker failed or died: the caller then writes everything
-        itself. `meanwhile()` runs here once the look-ahead's events are handed over (the
-        simulating process lets go of its platform); the report waits for it to return."""
+        itself."""
         try:
             self._inbox.put((after, int(jobs)))
-            if meanwhile is not None:
-                meanwhile()
-            self._inbox.put(LET_GO)
             reply = self._replies.recv()
         except (EOFError, OSError):
             return None
@@ -111,8 +106,8 @@ class Worker:
 
 
 def _serve(inbox, replies, run_end, train_model: bool, report: bool = False) -> None:
-    # the simulating process's end of the pipe is inherited by the fork: closed here, so that
-    # it alone holds it
+    # the run's own end of the pipe is inherited by the fork: closed here, so that it alone
+    # holds it
     run_end.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the run's to handle: it stops us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)    # and its terminate() ends us at once
@@ -148,10 +143,6 @@ def _serve(inbox, replies, run_end, train_model: bool, report: bool = False) -> 
         done = finish(files, after, jobs)
         made = None
         if report:
-            # the report's checks hold the sessions two and three times over: they start once the
-            # simulating process has let go of its platform, not beside it
-            if inbox.get() is None:
-                return
             from pipeline.run_report import RunReport
             builder = RunReport(files)
             builder.early(stop=lambda: False)

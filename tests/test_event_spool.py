@@ -125,39 +125,6 @@ def test_the_simulation_keeps_the_present_not_the_history(tmp_path):
     assert not old, f"tutors {old[:5]} still hold bookings of more than a week ago"
 
 
-def test_a_platform_let_go_leaves_no_agent_or_event_alive(tmp_path):
-    """Once the look-ahead is done the simulating process lets go of its platform
-    (world/model.py `let_go`), so that the report's checks do not run beside it: after one
-    collection no tutor, student, session or SimPy process of the run is alive, though Mesa
-    keeps the model object itself."""
-    import gc
-
-    import simpy
-
-    from agents.student import Student
-    from agents.tutor import Tutor
-    from pipeline.one_run import simulate_window
-    from world.scenario import load
-    from world.sessions import Session
-
-    model, _, _ = simulate_window(load(DEV), spool=tmp_path / "spool")
-    model.run_lookahead()
-    env = id(model.env)     # an id, not the clock: holding it would keep every process alive
-
-    def ours():         # this run's agents, sessions and processes (other tests' runs may be alive)
-        return {id(o) for o in gc.get_objects()
-                if isinstance(o, (Tutor, Student)) and o.model is model
-                or isinstance(o, Session) and o.tutor.model is model
-                or isinstance(o, simpy.Process) and id(o.env) == env}
-
-    before = ours()
-    assert len(before) > len(model.tutors) > 0
-    model.let_go()
-    gc.collect()
-    assert not ours(), "something outside the platform still holds its agents or processes"
-    assert model.calendar.window_end > 0           # the run's summary still reads it
-
-
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_full_disk_is_one_line_exit_1_and_nothing_written(tmp_path, jobs):
     """The run's spool cannot be written (no space left on the device; made to fail from inside,

@@ -25,9 +25,6 @@ from world.sessions import SessionDesk
 from world.signals import Signals
 from world.streams import Streams
 
-# what `Platform.let_go` drops: everything that grew with the platform's size
-LET_GO = ("env", "tutors", "students", "marketplace", "match_index", "desk", "acquisition", "signals",
-          "engagement", "interventions", "experiments", "network", "recorder", "datacollector")
 PACK_EVERY = 60        # minutes between two looks at the event log's waiting rows (`pack_log`)
 
 
@@ -230,16 +227,6 @@ class Platform(mesa.Model):
                                          *tutor.quit_factors(t, recent)))
         for s in list(tutor.upcoming.values()):
             s.student.journey.interrupt("tutor_quit")
-
-    def let_go(self) -> None:
-        """The run is simulated to its end: let go of the platform's people, bookings, services
-        and clock, so that their memory can go back to the system while the run's second process
-        finishes the files (pipeline/one_run.py). Mesa's registries are emptied by its own
-        `remove_all_agents`; what is left is the calendar and the settings. Their objects refer to
-        one another: a garbage collection frees them."""
-        self.remove_all_agents()
-        for name in LET_GO:
-            setattr(self, name, None)
 
     # --- the clock -------------------------------------------------------------------------------
     def step(self) -> None:
