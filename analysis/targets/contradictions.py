@@ -11,9 +11,10 @@ from analysis.targets.tolerance import RULE_TEXT
 
 HISTORICAL = "avg_historical_rating 4.2 (tutor level) vs student_rating 4.1 (session level)"
 RECOMMEND = "would_recommend 78% vs 'True if satisfaction >= 7.0' with satisfaction N(8.2, 1.2)"
+RELIABILITY = "reliability_score Beta(8, 2) (mean 0.80) vs the personas' reliability ranges"
 # check key -> the title of the reading it may miss by
 READINGS = {"historical_rating_mean": HISTORICAL, "historical_rating_skew": HISTORICAL,
-            "recommend_share": RECOMMEND}
+            "recommend_share": RECOMMEND, "reliability_mean": RELIABILITY}
 
 CONTRADICTIONS: list[tuple[str, str]] = [
     ("session_completed 97% and student_showed 97%",
@@ -54,6 +55,16 @@ CONTRADICTIONS: list[tuple[str, str]] = [
      "satisfaction = 2 x rating would make empathy -> satisfaction (0.72) equal empathy -> "
      "rating, which the rating's skill-driven quality and noise keep near 0.45; so the "
      "correlation itself is required to be strong (r >= 0.5), not 1."),
+    (RELIABILITY,
+     "Section 1 gives reliability_score a Beta(8, 2): mean 0.80, SD 0.12. Section 10 gives the "
+     "personas (93% of tutors) ranges: rock star 0.85-0.95, solid performer 0.70-0.85, struggling "
+     "newbie 0.50-0.70, burned-out veteran 0.60-0.75, no-show problem 0.40-0.60, natural "
+     "0.80-0.95. With every persona at the middle of its range the platform's mean is 0.74; "
+     "with every one at the top of its range, 0.81 (the other 7% at Beta(8, 2)'s 0.80). We keep "
+     "the personas' ranges (the persona checks and the churn stories read them) and the SD "
+     "(0.12 ± 15%), and report the mean as READING when it misses: production lands at "
+     "0.77-0.78 (coaching raises some tutors' reliability during the run), and a million-session "
+     "run, whose two standard errors are 0.003, at 0.777."),
     (HISTORICAL,
      "The historical rating is a tutor-level mean (4.2, 'skewed high', and section 10's persona "
      "ranges, which average to 4.22 over tutors); the session rating a session-level one (4.1). "

@@ -153,7 +153,8 @@ corr(1, "'correlates with experience': months_experience vs avg_historical_ratin
 
 # reliability_score, reschedule_rate
 field(1, "profiles", "reliability_score", level="tutor", needs=P, family="beta", params=(8, 2),
-      lo=0.0, hi=1.0, mean=0.80, sd=0.12, note="Beta(8, 2): mean 0.80, SD 0.12")
+      lo=0.0, hi=1.0, mean=0.80, sd=0.12, note="Beta(8, 2): mean 0.80, SD 0.12",
+      mean_key="reliability_mean")
 rng(1, "profiles", "reschedule_rate", 0.0, 0.35, level="tutor", needs=P)
 figure("profiles", "reschedule_rate", P, "none", lo=0.0, hi=0.35, markers=(0.15, 0.20))
 corr(1, "reschedule_rate is 'inverse reliability': reliability_score vs reschedule_rate",
