@@ -98,27 +98,14 @@ def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int =
     try:
         with atomic_directory(out) as tmp:
             try:
-                spool = tmp / SPOOL
-                if worker is not None:
-                    simulator = Simulator.start(
-                        lambda send: simulate_and_send(send, scenario, document, progress, spool))
-                if simulator is not None:       # the simulation in its own process, which ends
-                    window, simulate_s = simulator.window()
-                else:
-                    model, bar, counts = simulate_window(scenario, progress, spool)
-                    simulate_s = time.perf_counter() - started
-                    window = Window(model, counts, scenario, document)
+                steps = simulation(scenario, document, progress, tmp / SPOOL)
+                if worker is not None:          # in its own process, which ends with the look-ahead
+                    simulator = Simulator.start(steps)
+                window, simulate_s = simulator.window() if simulator is not None else next(steps)
                 handed = worker is not None and worker.write_tables(window, tmp)
                 if not handed:
                     files = _write_tables_here(window, tmp, report)
-                if simulator is not None:
-                    after, lookahead_s = simulator.lookahead()
-                else:
-                    ahead_started = time.perf_counter()
-                    after = lookahead_events(model, window, bar)
-                    lookahead_s = time.perf_counter() - ahead_started
-                    if bar is not None:
-                        bar.close()
+                after, lookahead_s = simulator.lookahead() if simulator is not None else next(steps)
                 done = worker.finish(after, jobs) if handed else None
                 if done is None:            # one job, or the worker failed: the rest is written here
                     if files is None:
@@ -134,7 +121,7 @@ def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int =
                     if helper is not None:
                         helper.close()
                 raise
-            shutil.rmtree(spool)
+            shutil.rmtree(tmp / SPOOL)
     finally:
         for helper in (simulator, worker):
             if helper is not None:
@@ -158,18 +145,19 @@ def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int =
     }
 
 
-def simulate_and_send(send, scenario, document: dict, progress: bool, spool: Path) -> None:
-    """The simulation of a run in its own process (pipeline/simulator.py): `send(window, seconds)`
-    at the window's end, `send(the look-ahead's events, seconds)` at the look-ahead's."""
+def simulation(scenario, document: dict, progress: bool, spool: Path):
+    """A run's simulation, step by step (a generator: nothing runs until it is asked for the first
+    step, here or in the simulating process, pipeline/simulator.py): (the `Window`, seconds the
+    warm-up and the window took), then (the look-ahead's events, seconds it took)."""
     started = time.perf_counter()
     model, bar, counts = simulate_window(scenario, progress, spool)
     window = Window(model, counts, scenario, document)
-    send(window, time.perf_counter() - started)
+    yield window, time.perf_counter() - started
     started = time.perf_counter()
     after = lookahead_events(model, window, bar)
     if bar is not None:
         bar.close()
-    send(after, time.perf_counter() - started)
+    yield after, time.perf_counter() - started
 
 
 def lookahead_events(model, window, bar=None) -> dict:

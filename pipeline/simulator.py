@@ -39,14 +39,14 @@ class Simulator:
         self._conn = conn
 
     @classmethod
-    def start(cls, simulate) -> Simulator | None:
-        """Fork the process and run `simulate(send)` in it: `send(*values)` hands the window's
-        values, then the look-ahead's, to this process (pipeline/one_run.py `simulate_and_send`)."""
+    def start(cls, steps) -> Simulator | None:
+        """Fork the process and take `steps` (pipeline/one_run.py `simulation`, not yet started) in
+        it, sending each step's values to this process: the window's, then the look-ahead's."""
         if not can_fork():
             return None
         ctx = mp.get_context("fork")
         ours, theirs = ctx.Pipe(duplex=False)
-        process = ctx.Process(target=_serve, args=(theirs, ours, simulate), name="tutorsim-simulation", daemon=True)
+        process = ctx.Process(target=_serve, args=(theirs, ours, steps), name="tutorsim-simulation", daemon=True)
         try:
             process.start()
         except OSError:                 # no fork now (memory, process limit): simulated here
@@ -95,13 +95,14 @@ class Simulator:
         self._process = None
 
 
-def _serve(conn, parents_end, simulate) -> None:
+def _serve(conn, parents_end, steps) -> None:
     parents_end.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the run's to handle: it stops us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)    # and its terminate() ends us at once
     code = 0
     try:
-        simulate(lambda *values: conn.send(("ok", *values)))
+        for values in steps:
+            conn.send(("ok", *values))
     except BaseException as e:  # noqa: BLE001 - raised again in the run's own process
         code = 1
         try:

@@ -23,7 +23,7 @@ def spooled(folder: Path) -> dict:
 
 
 def test_the_simulating_process_hands_over_what_simulating_here_gives_and_ends(tmp_path):
-    from pipeline.one_run import Window, lookahead_events, simulate_and_send, simulate_window
+    from pipeline.one_run import Window, lookahead_events, simulate_window, simulation
     from pipeline.simulator import Simulator
     from world.scenario import load
 
@@ -32,7 +32,7 @@ def test_the_simulating_process_hands_over_what_simulating_here_gives_and_ends(t
     here = Window(model, counts, scenario, {})
     after_here = lookahead_events(model, here)
 
-    simulator = Simulator.start(lambda send: simulate_and_send(send, scenario, {}, False, tmp_path / "there"))
+    simulator = Simulator.start(simulation(scenario, {}, False, tmp_path / "there"))
     try:
         there, window_s = simulator.window()
         after_there, lookahead_s = simulator.lookahead()
@@ -56,7 +56,7 @@ def test_an_error_while_simulating_is_raised_in_the_run_as_itself(tmp_path, monk
     import errno
 
     from output import recorder
-    from pipeline.one_run import simulate_and_send
+    from pipeline.one_run import simulation
     from pipeline.simulator import Simulator
     from world.scenario import load
 
@@ -64,7 +64,7 @@ def test_an_error_while_simulating_is_raised_in_the_run_as_itself(tmp_path, monk
         raise OSError(errno.ENOSPC, "No space left on device", str(self.spool))
     monkeypatch.setattr(recorder.Recorder, "flush", no_space)     # the fork inherits it
     scenario = load(DEV)
-    simulator = Simulator.start(lambda send: simulate_and_send(send, scenario, {}, False, tmp_path / "spool"))
+    simulator = Simulator.start(simulation(scenario, {}, False, tmp_path / "spool"))
     try:
         with pytest.raises(OSError) as raised:
             simulator.window()
