@@ -14,6 +14,15 @@ def default_jobs() -> int:
     return 2 if cpus >= 2 else 1
 
 
+def ignore_ctrl_c() -> None:
+    """The start of a forked helper (the run's simulating and second processes, a pool's workers):
+    Ctrl-C is its parent's to handle (no traceback from each helper), and SIGTERM ends it at once,
+    so that the parent's terminate() stops it whatever handler the parent had set."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def can_fork() -> bool:
     """Whether this platform can fork a process (tutorsim's second processes are forks: they
     start from this one's memory)."""

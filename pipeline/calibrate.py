@@ -83,7 +83,7 @@ class Evaluator:
         self.checks = {c.id: c for c in T.CHECKS}
         # fork, not the start method mesa forces on import (spawn, which re-imports from disk); a
         # Pool, not an executor: a stopped calibration terminates the runs in progress at once
-        from pipeline.replications import ignore_ctrl_c
+        from analysis.cpus import ignore_ctrl_c
         self.pool = (multiprocessing.get_context("fork").Pool(workers, initializer=ignore_ctrl_c)
                      if workers > 1 else None)
 

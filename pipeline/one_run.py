@@ -90,8 +90,8 @@ def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int =
     started = time.perf_counter()
     worker = Worker.start(scenario.outputs.model, report) if jobs >= 2 else None
     simulator = files = None
-    # the millions of objects the simulation makes stay alive until the run ends: the cyclic
-    # garbage collector stays off meanwhile. (Turned on again between the window and the
+    # the millions of objects the simulation makes here (one job, or no simulating process) stay
+    # alive until the run ends: the cyclic garbage collector stays off meanwhile. (Turned on again between the window and the
     # look-ahead, its first collection walked every one of them: 0.3 s at production's scale.)
     gc_was_enabled = gc.isenabled()
     gc.disable()

@@ -26,6 +26,7 @@ from typing import Callable
 
 import pandas as pd
 
+from analysis.cpus import ignore_ctrl_c
 from analysis.whatif import Arm, difference_table, outcome_list, outcomes
 
 
@@ -172,13 +173,6 @@ def _preload() -> None:
     import world.scenario  # noqa: F401
     from output import run_folder
     run_folder.preload()
-
-
-def ignore_ctrl_c() -> None:
-    """A pool worker's start: Ctrl-C is its parent's to handle (no traceback from each worker), and
-    SIGTERM ends it at once, so that the pool's terminate() stops the runs in progress."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)   # the pool's terminate() ends a worker at once
 
 
 def _indexed(job: tuple[int, dict]) -> tuple[int, dict]:

@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import signal
 
-from analysis.cpus import can_fork
+from analysis.cpus import can_fork, ignore_ctrl_c
 
 
 class SimulationDied(RuntimeError):
@@ -97,8 +96,7 @@ class Simulator:
 
 def _serve(conn, parents_end, steps) -> None:
     parents_end.close()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the run's to handle: it stops us
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)    # and its terminate() ends us at once
+    ignore_ctrl_c()                  # the run's own process stops us (close: terminate)
     code = 0
     try:
         for values in steps:

@@ -27,10 +27,9 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue
-import signal
 from pathlib import Path
 
-from analysis.cpus import can_fork
+from analysis.cpus import can_fork, ignore_ctrl_c
 from pipeline.finish import finish
 from pipeline.memory import give_back_free_memory
 
@@ -109,8 +108,7 @@ def _serve(inbox, replies, run_end, train_model: bool, report: bool = False) -> 
     # the run's own end of the pipe is inherited by the fork: closed here, so that it alone
     # holds it
     run_end.close()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the run's to handle: it stops us
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)    # and its terminate() ends us at once
+    ignore_ctrl_c()                  # the run's own process stops us (close: terminate)
     from output import run_folder
     run_folder.preload()
     try:
