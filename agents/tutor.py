@@ -18,6 +18,11 @@ WEEKEND_BLOCK = tuple(range(8, 21))       # weekend tutors spread 8am-9pm
 ODD_HOURS = (6, 22)                       # 6-7am, 10-11pm
 
 
+def tutor_id(index: int) -> str:
+    """The spec's T0001 form of a 0-based tutor index."""
+    return f"T{index + 1:04d}"
+
+
 class Tutor(mesa.Agent):
     """One tutor. `index` is 0-based; `tutor_id` is the spec's T0001 form."""
 
@@ -25,7 +30,7 @@ class Tutor(mesa.Agent):
                  n_subjects: int):
         super().__init__(model)
         self.index = index
-        self.tutor_id = f"T{index + 1:04d}"
+        self.tutor_id = tutor_id(index)
         self.persona = persona_name
         rng_traits = streams.stream("tutor", index, "traits")
         self.stream = streams.stream("tutor", index, "decisions")

@@ -83,6 +83,10 @@ def main(argv: list[str]) -> int:
     except ScenarioError as e:
         sys.stderr.write(f"{e}\n")
         return 2
+    if scenario.platform.markets > 1:
+        sys.stderr.write(f"run.py live: error: {path}: platform.markets: expected 1, got "
+                         f"{scenario.platform.markets} (the live mode runs one platform's clock)\n")
+        return 2
     if not args.db.startswith(("postgresql://", "postgres://")):
         sys.stderr.write("run.py live: error: --db: expected a postgresql:// URL (the live mode writes to PostgreSQL)\n")
         return 2

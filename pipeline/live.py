@@ -106,10 +106,10 @@ class LiveWorld:
 
     def run_history(self):
         """Warm-up and window; returns the pipeline's Window (for the history's files)."""
-        from pipeline.one_run import Window
+        from pipeline.window import Window
         self.model.run_window()
         self.model.recorder.flush()
-        window = Window(self.model, self.model.recorder.counts(), self.scenario, self.document)
+        window = Window.at_end_of(self.model, self.model.recorder.counts(), self.scenario, self.document)
         # from now on the platform's in-login actions are simulated too (a run stops them at the
         # window's end: only engagement_events.csv shows them)
         if self.scenario.outputs.engagement_events:

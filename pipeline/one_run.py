@@ -16,6 +16,11 @@ platform is built: it imports the table writers and the model's libraries meanwh
 window's log from the spool. This process hands the window and the look-ahead's events from one
 to the other. With one job, or where those processes cannot run, everything runs here, one step
 after the other; the files are the same bytes either way.
+
+A platform split into markets (scenario `platform.markets`, pipeline/markets.py) has one
+simulation per market, each spooling into a folder of its own and, with jobs >= 2, in a process of
+its own, side by side; the run's window is made of theirs (its log merged from their spools when
+the tables are written: output/market_logs.py) and so are the look-ahead's events.
 """
 from __future__ import annotations
 
@@ -24,10 +29,12 @@ import shutil
 import time
 from pathlib import Path
 
-from output.recorder import Recorder, read_spool
+from output.recorder import Recorder
 from output.writers import atomic_directory
 from pipeline.finish import finish
+from pipeline.markets import market_logs, market_scenarios, run_window
 from pipeline.simulator import Simulator
+from pipeline.window import Window
 from pipeline.worker import Worker
 from world.model import Platform, enable_gc_without_a_walk
 
@@ -57,39 +64,17 @@ def simulate_window(scenario, progress: bool = False, spool: Path | None = None)
     return model, bar, recorder.counts()
 
 
-class Window:
-    """What the files are written from, taken at the window's end: the event log's row counts
-    then (the log itself is read back from the spool, cut at them: `read_log`), the tutors'
-    traits, the daily series, the scenario. Small and plain, so that it can be handed to another
-    process; the simulation then goes on into the look-ahead, which only adds rows to the spool
-    (and only to the tutors' quits). The students' traits are in the log (`student_arrived`)."""
-
-    def __init__(self, model, counts: dict, scenario, document: dict):
-        from world.events import DEVICES
-        self.scenario = scenario
-        self.document = document
-        self.calendar = model.calendar
-        self.counts = counts                # events of each type in the log at the window's end
-        self.spool = model.recorder.spool
-        self.booked_before_end = model.desk.next_sid      # sessions booked by now have lower numbers
-        self.tutor_traits = [t.traits() for t in model.tutors]    # coaching moves them later
-        self.usual_devices = [DEVICES[h.device] for h in model.engagement.habits]
-        # Mesa's DataCollector: one list per daily model-level series
-        self.daily = {name: list(values) for name, values in model.datacollector.model_vars.items()}
-        self.log = None
-
-    def read_log(self) -> Window:
-        """The event log as it was at the window's end, from the spool."""
-        self.log = read_spool(self.spool, self.counts)
-        return self
-
-
 def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int = 1, report: bool = False) -> dict:
     """Simulate and write `out` atomically (with report.html if `report`: pipeline/run_report.py).
     Returns a summary for the command line."""
     started = time.perf_counter()
-    worker = Worker.start(scenario.outputs.model, report) if jobs >= 2 else None
-    simulator = files = None
+    # a platform in several markets: the markets' processes hold the memory the model's libraries
+    # would take beside them while the tables are written; those load after the tables, meanwhile
+    # the markets finish their look-ahead
+    worker = (Worker.start(scenario.outputs.model, report, libraries_first=scenario.platform.markets == 1)
+              if jobs >= 2 else None)
+    simulators: list = []
+    files = None
     # the millions of objects the simulation makes here (one job, or no simulating process) stay
     # alive until the run ends: the cyclic garbage collector stays off meanwhile. (Turned on again between the window and the
     # look-ahead, its first collection walked every one of them: 0.3 s at production's scale.)
@@ -98,14 +83,19 @@ def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int =
     try:
         with atomic_directory(out) as tmp:
             try:
-                steps = simulation(scenario, document, progress, tmp / SPOOL)
-                if worker is not None:          # in its own process, which ends with the look-ahead
-                    simulator = Simulator.start(steps)
-                window, simulate_s = simulator.window() if simulator is not None else next(steps)
+                markets = market_scenarios(scenario)
+                steps = [simulation(sc, document, progress and k == 0, _spool(tmp, k, len(markets)))
+                         for k, sc in enumerate(markets)]
+                # each market in its own process, which ends with its look-ahead
+                simulators = [Simulator.start(s) if worker is not None else None for s in steps]
+                windows, simulate_s = _take(simulators, steps, "window")
+                window = windows[0] if len(windows) == 1 else run_window(windows, scenario, document, tmp / SPOOL)
                 handed = worker is not None and worker.write_tables(window, tmp)
                 if not handed:
                     files = _write_tables_here(window, tmp, report)
-                after, lookahead_s = simulator.lookahead() if simulator is not None else next(steps)
+                room = worker.room if handed and report else None
+                afters, lookahead_s = _take(simulators, steps, "lookahead", room)
+                after = afters[0] if len(afters) == 1 else market_logs(windows).merge_lookahead(afters)
                 done = worker.finish(after, jobs) if handed else None
                 if done is None:            # one job, or the worker failed: the rest is written here
                     if files is None:
@@ -117,13 +107,13 @@ def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int =
                     rows, trained, text, tables_s, made = done
             except BaseException:
                 # they may be writing into tmp: stopped before tmp goes
-                for helper in (simulator, worker):
+                for helper in (*simulators, worker):
                     if helper is not None:
                         helper.close()
                 raise
             shutil.rmtree(tmp / SPOOL)
     finally:
-        for helper in (simulator, worker):
+        for helper in (*simulators, worker):
             if helper is not None:
                 helper.close()
         if gc_was_enabled:
@@ -145,13 +135,37 @@ def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int =
     }
 
 
+def _spool(tmp: Path, market: int, markets: int) -> Path:
+    """Where a market spools its log: the run's spool, or a folder of its own in it."""
+    return tmp / SPOOL if markets == 1 else tmp / SPOOL / f"market{market}"
+
+
+def _take(simulators: list, steps: list, step: str, ended=None):
+    """Each market's next step ("window" or "lookahead"), from its simulating process or simulated
+    here: (the markets' values, seconds: the slowest of those simulated side by side, plus those
+    simulated here one after the other). `ended()` is called each time a market's simulating
+    process has ended and another's still runs."""
+    values, beside, here = [], 0.0, 0.0
+    for k, (simulator, market) in enumerate(zip(simulators, steps)):
+        if simulator is not None:
+            value, seconds = getattr(simulator, step)()
+            beside = max(beside, seconds)
+            if ended is not None and step == "lookahead" and k < len(steps) - 1:
+                ended()
+        else:
+            value, seconds = next(market)
+            here += seconds
+        values.append(value)
+    return values, beside + here
+
+
 def simulation(scenario, document: dict, progress: bool, spool: Path):
     """A run's simulation, step by step (a generator: nothing runs until it is asked for the first
     step, here or in the simulating process, pipeline/simulator.py): (the `Window`, seconds the
     warm-up and the window took), then (the look-ahead's events, seconds it took)."""
     started = time.perf_counter()
     model, bar, counts = simulate_window(scenario, progress, spool)
-    window = Window(model, counts, scenario, document)
+    window = Window.at_end_of(model, counts, scenario, document)
     yield window, time.perf_counter() - started
     started = time.perf_counter()
     after = lookahead_events(model, window, bar)

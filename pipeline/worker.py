@@ -6,19 +6,23 @@ one imports them all, on the second core:
 
     while the warm-up and the window are simulated: import pandas, scipy.special and the table
         builders; if the window is not ready half a second later, the model's libraries too
-        (scikit-learn, matplotlib), which a short run that skips the model never loads;
-    when the window is handed over (pipeline/one_run.py `Window`: the event log's row counts at
-        the window's end, the traits, the daily series): read the log from the run's spool and
-        write the tables (output/run_folder.py), while the simulating process runs the
-        look-ahead; then, if the model's libraries are loaded, warm them up (analysis/churn
-        `warm_up`);
+        (scikit-learn, matplotlib), which a short run that skips the model never loads (a
+        platform in several markets loads them after the tables instead: beside the markets'
+        look-ahead their 87 MiB would be the run's peak of memory);
+    when the window is handed over (pipeline/window.py `Window`: the event log's row counts at
+        the window's end, the traits, the daily series): read the log from the run's spool (merged
+        from the markets' spools first, if there are several) and write the tables
+        (output/run_folder.py), while the simulating processes run the look-ahead; then, if the
+        model's libraries are loaded, warm them up (analysis/churn `warm_up`);
     when the look-ahead's events arrive (its tutor quits, the upcoming sessions' outcomes; the
         simulating process has ended, pipeline/simulator.py): write the churn labels, the upcoming
         outcomes and run.json, train the model (analysis/churn, which forks again for its
         cross-validation and figures), make the HTML report (pipeline/run_report.py: validate's
         checks and figures, then the page), and reply with the rows written and the model's
         metrics. (The report's checks ran beside the look-ahead once: at platform size their
-        copies of the sessions, on top of the simulation, were the run's peak of memory.)
+        copies of the sessions, on top of the simulation, were the run's peak of memory. In a
+        platform of several markets they start when all but the last market's simulation have
+        ended, `room`: its memory and its core are free then.)
 
 If this process cannot be started, fails or dies, the run's own process does the same work itself
 from the window it was handed: the files are the same either way (tests compare them).
@@ -34,6 +38,7 @@ from pipeline.finish import finish
 from pipeline.memory import give_back_free_memory
 
 PATIENCE = 0.5      # seconds the worker waits for the window before loading the model's libraries
+ROOM = "room"       # a simulating process has ended, another still runs (`Worker.room`)
 
 
 class Worker:
@@ -47,14 +52,16 @@ class Worker:
         self._replied = False           # the worker has answered: it ends by itself
 
     @classmethod
-    def start(cls, train_model: bool, report: bool = False) -> Worker | None:
+    def start(cls, train_model: bool, report: bool = False, libraries_first: bool = True) -> Worker | None:
+        """`libraries_first`: load the model's and the report's libraries while the window is
+        simulated (else after the tables: `_serve`)."""
         if not can_fork():
             return None
         ctx = mp.get_context("fork")
         inbox = ctx.Queue()
         replies, theirs = ctx.Pipe(duplex=False)
         # not a daemon: the model's training forks its own helpers (cross-validation, figures)
-        process = ctx.Process(target=_serve, args=(inbox, theirs, replies, train_model, report),
+        process = ctx.Process(target=_serve, args=(inbox, theirs, replies, train_model, report, libraries_first),
                               name="tutorsim-worker", daemon=False)
         try:
             process.start()
@@ -73,6 +80,12 @@ class Worker:
             return False
         self._inbox.put((window, str(folder)))
         return True
+
+    def room(self) -> None:
+        """A simulating process has ended and another still runs (a platform in several markets:
+        pipeline/markets.py): its memory is free, and its core, for the report's first checks."""
+        if self._process.is_alive():
+            self._inbox.put(ROOM)
 
     def finish(self, after: dict, jobs: int):
         """The labels, run.json and the model, after the tables (pipeline/finish.py), and the report:
@@ -104,7 +117,17 @@ class Worker:
         self._process = None
 
 
-def _serve(inbox, replies, run_end, train_model: bool, report: bool = False) -> None:
+def _preload(train_model: bool, report: bool) -> None:
+    """Import the model's and the report's libraries (scikit-learn, matplotlib: 87 MiB)."""
+    if train_model:
+        from analysis.churn import preload
+        preload()
+    if report:
+        from pipeline.run_report import preload as preload_report
+        preload_report()
+
+
+def _serve(inbox, replies, run_end, train_model: bool, report: bool = False, libraries_first: bool = True) -> None:
     # the run's own end of the pipe is inherited by the fork: closed here, so that it alone
     # holds it
     run_end.close()
@@ -114,12 +137,8 @@ def _serve(inbox, replies, run_end, train_model: bool, report: bool = False) -> 
     try:
         job = inbox.get(timeout=PATIENCE)
     except queue.Empty:                              # a long simulation: load the model's too
-        if train_model:
-            from analysis.churn import preload
-            preload()
-        if report:
-            from pipeline.run_report import preload as preload_report
-            preload_report()
+        if libraries_first:
+            _preload(train_model, report)
         job = inbox.get()
     if job is None:
         return                                       # the run ended without handing anything over
@@ -130,19 +149,27 @@ def _serve(inbox, replies, run_end, train_model: bool, report: bool = False) -> 
             files.keep_frames_on_disk(Path(window.spool) / "report_frames")
         files.write_tables()
         give_back_free_memory()         # what building the tables freed: before the report reads them
+        if not libraries_first:
+            _preload(train_model, report)
         if train_model and inbox.empty():
             from analysis import churn as churn_model
             if churn_model.sklearn_loaded():    # time to spare: the first training starts warm
                 churn_model.warm_up()
+        builder = None
+        if report:
+            from pipeline.run_report import RunReport
+            builder = RunReport(files)
         job = inbox.get()
+        while job == ROOM:                  # checks until the look-ahead's events arrive
+            if builder is not None:
+                builder.early(stop=lambda: not inbox.empty())
+            job = inbox.get()
         if job is None:
             return
         after, jobs = job
         done = finish(files, after, jobs)
         made = None
-        if report:
-            from pipeline.run_report import RunReport
-            builder = RunReport(files)
+        if builder is not None:
             builder.early(stop=lambda: False)
             made = builder.finish(jobs)
     except Exception as e:  # noqa: BLE001 - the run writes everything itself, and raises there

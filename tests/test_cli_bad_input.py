@@ -34,6 +34,7 @@ BAD_INPUT = {
     "invalid-toml": _invalid_toml,
     "unknown-key": _unknown_key,
     "negative-window": lambda tmp: (["--set", "calendar.window_days=-1"], ["window_days"]),
+    "more-markets-than-tutors": lambda tmp: (["--tutors", "2", "--set", "platform.markets=3"], ["platform.markets", "3"]),
 }
 
 

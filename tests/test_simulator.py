@@ -23,13 +23,14 @@ def spooled(folder: Path) -> dict:
 
 
 def test_the_simulating_process_hands_over_what_simulating_here_gives_and_ends(tmp_path):
-    from pipeline.one_run import Window, lookahead_events, simulate_window, simulation
+    from pipeline.one_run import lookahead_events, simulate_window, simulation
+    from pipeline.window import Window
     from pipeline.simulator import Simulator
     from world.scenario import load
 
     scenario = load(DEV)
     model, _, counts = simulate_window(scenario, spool=tmp_path / "here")
-    here = Window(model, counts, scenario, {})
+    here = Window.at_end_of(model, counts, scenario, {})
     after_here = lookahead_events(model, here)
 
     simulator = Simulator.start(simulation(scenario, {}, False, tmp_path / "there"))

@@ -89,6 +89,7 @@ class Platform(mesa.Model):
         self.sessions_today = 0
         self.quit_hazard_today = 0.0                 # the hazards tutors decided with at the last midnight
         self.ratings_today: list[float] = []
+        self.rating_totals: list[tuple[float, int]] = []   # each day's (sum, count) of ratings
         self.active_students = 0
         self.students_arrived = 0               # the next student's index
         self.students: dict[int, Student] = {}   # the students on the platform now, by index
@@ -232,6 +233,7 @@ class Platform(mesa.Model):
     def step(self) -> None:
         """One simulated day has ended: collect the day's series and start the next."""
         self.datacollector.collect(self)
+        self.rating_totals.append((sum(self.ratings_today), len(self.ratings_today)))
         self.acquisition.held_by_day.append(self.sessions_today)
         self.acquisition.active_by_day.append(self.active_students)
         self.sessions_today = 0

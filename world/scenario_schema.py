@@ -378,6 +378,9 @@ class ExperimentPolicy(Strict):
 
 
 class Platform(Strict):
+    # independent markets the tutors and the demand are split into, each simulated as a platform of
+    # its own (a student books only the tutors of their market): pipeline/markets.py
+    markets: int = Field(1, ge=1)
     speak_balance_width: float = Field(gt=0)          # |ratio - 0.5| at which balance reaches 0
     primary_subject_weight: float = Field(gt=0)       # search weight of a tutor in their primary subject (others: 1)
     full_roster_weight: float = Field(gt=0, le=1)     # search weight left to a tutor whose roster is full
@@ -524,6 +527,13 @@ class Scenario(Strict):
     engagement: Engagement
     experiments: list[Experiment] = []
     outputs: Outputs = Outputs()
+
+    @model_validator(mode="after")
+    def _markets(self):
+        if self.platform.markets > self.tutors.count:
+            raise ValueError(f"platform.markets: {self.platform.markets} markets need at least as many "
+                             f"tutors (tutors.count is {self.tutors.count})")
+        return self
 
     @model_validator(mode="after")
     def _experiments(self):
