@@ -196,6 +196,11 @@ class Recorder:
 AFTER_WINDOW = "tutor_quit_after"
 
 
+# zlib's fastest level: at a million sessions, 4.3 s for the log's 344 MB against 13.5 s at its
+# default (6), for an archive 4% larger (157 MB against 151)
+COMPRESS_LEVEL = 1
+
+
 def save_log(log: dict[str, dict[str, np.ndarray]], path: Path, mode: str = "w") -> None:
     """Write the log as an .npz archive (readable with numpy.load) with fixed timestamps inside,
     so that the same run gives the same bytes. mode "a" adds the tables of `log` to the archive."""
@@ -206,7 +211,7 @@ def save_log(log: dict[str, dict[str, np.ndarray]], path: Path, mode: str = "w")
                 np.lib.format.write_array(buf, np.ascontiguousarray(arr), allow_pickle=False)
                 info = zipfile.ZipInfo(f"{etype}.{col}.npy", date_time=(1980, 1, 1, 0, 0, 0))
                 info.compress_type = zipfile.ZIP_DEFLATED
-                zf.writestr(info, buf.getvalue())
+                zf.writestr(info, buf.getvalue(), compresslevel=COMPRESS_LEVEL)
 
 
 def _one_column_at_a_time(log, etype: str):
