@@ -12,9 +12,11 @@ from analysis.targets.tolerance import RULE_TEXT
 HISTORICAL = "avg_historical_rating 4.2 (tutor level) vs student_rating 4.1 (session level)"
 RECOMMEND = "would_recommend 78% vs 'True if satisfaction >= 7.0' with satisfaction N(8.2, 1.2)"
 RELIABILITY = "reliability_score Beta(8, 2) (mean 0.80) vs the personas' reliability ranges"
+DECLINING = "declining activity 'sessions_7d < sessions_30d / 4' vs the rock stars' churn_probability 0.05-0.15"
 # check key -> the title of the reading it may miss by
 READINGS = {"historical_rating_mean": HISTORICAL, "historical_rating_skew": HISTORICAL,
-            "recommend_share": RECOMMEND, "reliability_mean": RELIABILITY}
+            "recommend_share": RECOMMEND, "reliability_mean": RELIABILITY,
+            "rock_star_churn": DECLINING}
 
 CONTRADICTIONS: list[tuple[str, str]] = [
     ("session_completed 97% and student_showed 97%",
@@ -65,6 +67,20 @@ CONTRADICTIONS: list[tuple[str, str]] = [
      "(0.12 ± 15%), and report the mean as READING when it misses: production lands at "
      "0.77-0.78 (coaching raises some tutors' reliability during the run), and a million-session "
      "run, whose two standard errors are 0.003, at 0.777."),
+    (DECLINING,
+     "Section 7's declining-activity signal, sessions_7d < sessions_30d / 4, fires for a tutor at "
+     "a steady pace: a week is 7/30 = 0.233 of a 30-day window, less than a quarter. With 0.12 "
+     "per signal and noise U(0, 0.1) (mean 0.05), section 10's rock-star band 0.05-0.15 leaves "
+     "room for at most 0.83 signals on average, and the solid performers' 0.15-0.35 asks for at "
+     "least that many, though their own ranges (reschedule_rate 0.05-0.12, ratings 4.0-4.5, "
+     "empathy 6-8) trip no other signal: only the literal rule, firing on their steady activity, "
+     "lifts them into their band. The steadier a tutor's weekly count (the more sessions), the "
+     "more often it fires, so rock stars carry it most: at a million sessions 87% of rock stars "
+     "and 68% of solid performers, means 0.157 and 0.154. Read as 'below the 30-day pace' (7/30), "
+     "rock stars would land at 0.092 and solid performers at 0.106, below their band. We keep "
+     "the rule as the spec writes it (churn_probability can then be recomputed from the table's "
+     "columns) and report the rock stars' mean as READING when it misses; production (15 rock "
+     "stars) lands inside the band's two standard errors."),
     (HISTORICAL,
      "The historical rating is a tutor-level mean (4.2, 'skewed high', and section 10's persona "
      "ranges, which average to 4.22 over tutors); the session rating a session-level one (4.1). "

@@ -99,6 +99,7 @@ for _persona, _metrics in PERSONAS.items():
         mean(10, "personas", _m, (_lo + _hi) / 2, lo=_blo, hi=_bhi, level="persona",
              needs=_persona_needs(_m), where=equals("persona", _persona),
              claim=f"{_persona}: mean {_m} in {_range_text}",
+             key="rock_star_churn" if (_persona, _m) == ("rock_star", "churn_probability") else "",
              note=f"spec range {_range_text}, widened: {PERSONA_TOL_TEXT}")
 for _persona in AT_RISK:
     metric(10, f"{_persona}: mean churn_probability at least twice the solid performers'",
