@@ -130,9 +130,14 @@ def test_the_daily_series_are_the_markets_together(split):
 
 
 def test_the_files_do_not_depend_on_jobs(tmp_path):
-    scenario = load(DEV, MARKETS)
-    run(scenario, {}, tmp_path / "one", jobs=1)
-    run(scenario, {}, tmp_path / "two", jobs=2)
+    """report.html included: with two jobs its first checks start when the first market ends
+    (pipeline/worker.py `room`), with one after everything else."""
+    from world.scenario import apply_overrides, read_document, validate_document
+    document = apply_overrides(read_document(DEV), MARKETS)
+    scenario = validate_document(document, str(DEV), MARKETS)
+    run(scenario, document, tmp_path / "one", jobs=1, report=True)
+    run(scenario, document, tmp_path / "two", jobs=2, report=True)
+    assert (tmp_path / "two" / "report.html").is_file()
     one = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*") if p.is_file())
     two = sorted(p.relative_to(tmp_path / "two") for p in (tmp_path / "two").rglob("*") if p.is_file())
     assert one == two
