@@ -105,7 +105,7 @@ class MarketLogs:
             parts = [np.where(p >= 0, p + off, p).astype(p.dtype) for p, off in zip(parts, self.offsets)]
         elif name in MADE_BY:
             maps = self._map(name)
-            parts = [np.where(p >= 0, m[np.clip(p, 0, max(len(m) - 1, 0))] if len(m) else p, p).astype(p.dtype)
+            parts = [np.where(p >= 0, m[np.maximum(p, 0)], p).astype(p.dtype) if len(m) else p
                      for p, m in zip(parts, maps)]
         return np.concatenate(parts)
 

@@ -95,6 +95,7 @@ def run(scenario, document: dict, out: Path, progress: bool = False, jobs: int =
                     files = _write_tables_here(window, tmp, report)
                 room = worker.room if handed and report else None
                 afters, lookahead_s = _take(simulators, steps, "lookahead", room)
+                # (numbered by logs of its own: the window's went to the second process)
                 after = afters[0] if len(afters) == 1 else market_logs(windows).merge_lookahead(afters)
                 done = worker.finish(after, jobs) if handed else None
                 if done is None:            # one job, or the worker failed: the rest is written here
@@ -150,7 +151,7 @@ def _take(simulators: list, steps: list, step: str, ended=None):
         if simulator is not None:
             value, seconds = getattr(simulator, step)()
             beside = max(beside, seconds)
-            if ended is not None and step == "lookahead" and k < len(steps) - 1:
+            if ended is not None and k < len(steps) - 1:
                 ended()
         else:
             value, seconds = next(market)
