@@ -75,5 +75,11 @@ def daily_series(windows: list[Window], totals: list) -> dict:
         elif name == "mean_rating":
             out[name] = [round(s / n, 3) if n else None for s, n in totals]
         else:
-            out[name] = [round(sum(v), 6) if isinstance(sum(v), float) else sum(v) for v in days]
+            out[name] = [_total(values) for values in days]
     return out
+
+
+def _total(values):
+    """A day's series summed over the markets (a float to world/model.py's 6 decimals)."""
+    total = sum(values)
+    return round(total, 6) if isinstance(total, float) else total
