@@ -82,7 +82,11 @@ class _Frame:
         start = pd.DataFrame({"session": out["session"], "start": out["t"]})
         held = held.merge(start, on="session", how="left").merge(booked, on="session", how="left")
         held = held.sort_values(["tutor", "start", "session"], kind="mergesort")
-        self.held_tutor = held["tutor"].to_numpy()
+        held_tutor = held["tutor"].to_numpy()
+        # each tutor's held sessions: rows held_rows[tutor] to held_rows[tutor + 1] (found once, not
+        # per intervention: at platform size a search with a key of another integer type
+        # converted the whole column each time, 5 s for 4,000 interventions)
+        self.held_rows = np.searchsorted(held_tutor, np.arange(len(self.tutor_ids) + 1), "left")
         self.held_start = held["start"].to_numpy()
         self.held_engagement = held["engagement"].to_numpy()
         # interventions decided in the window, numbered by decision time
@@ -106,8 +110,7 @@ class _Frame:
 
     def held_between(self, tutor: int, lo: float, hi: float, closed_right: bool) -> tuple[int, float]:
         """Count and mean engagement of the tutor's held sessions starting in [lo, hi) (or (lo, hi])."""
-        a = np.searchsorted(self.held_tutor, tutor, "left")
-        b = np.searchsorted(self.held_tutor, tutor, "right")
+        a, b = self.held_rows[tutor], self.held_rows[tutor + 1]
         starts = self.held_start[a:b]
         side_lo, side_hi = ("right", "right") if closed_right else ("left", "left")
         i = a + np.searchsorted(starts, lo, side_lo)
