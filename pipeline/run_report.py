@@ -80,6 +80,36 @@ class RunReport:
             if all(name in self.inp.figures for name in FIGURES_EARLY):
                 self._release()
 
+    def early_shared(self, jobs: int) -> None:
+        """`early` to its end, its checks shared with a forked helper (analysis/report_html/jobs.py),
+        then its figures here; the tables the rest does not read then go, before `finish` reads
+        the traced tutors' event log."""
+        started = time.perf_counter()
+        try:
+            self._early_shared(jobs)
+        except Exception as e:  # noqa: BLE001 - finish() says so; the run goes on
+            self.error = f"{type(e).__name__}: {e}".splitlines()[0]
+        self.seconds += time.perf_counter() - started
+
+    def _early_shared(self, jobs: int) -> None:
+        from analysis import targets as T
+        from analysis import validate
+        from analysis.report_html.inputs import check_jobs
+        from analysis.report_html.jobs import run_jobs
+        self._tables()
+        skip = set(self.done) | {i for i, check in enumerate(T.CHECKS) if "labels" in check.needs}
+        checks = check_jobs(self.inp, skip) if len(skip) < len(T.CHECKS) else {}
+        self.inp.data = self.data
+        out = run_jobs({name: job for name, (_, job) in checks.items()}, jobs)
+        for name, (chunk, _) in checks.items():
+            rows = out[name]
+            if not isinstance(rows, list):      # the job failed as a whole: made here, each check's error its own
+                rows = validate.evaluate_indexed(self.data, chunk)
+            self.done.update(validate.from_indexed(rows))
+        for view in {T.CHECKS[i].view for i in self.done} - KEPT_VIEWS:
+            self.data.forget_view(view)
+        self._early(stop=lambda: False, figures=True)
+
     def _release(self) -> None:
         """Every figure and every check that needs no label is made: of the tables, keep those the
         checks left read and those the page's sections read (the traced tutors' and the personas'),

@@ -18,7 +18,8 @@ one imports them all, on the second core:
         simulating process has ended, pipeline/simulator.py): write the churn labels, the upcoming
         outcomes and run.json, train the model (analysis/churn, which forks again for its
         cross-validation and figures), make the HTML report (pipeline/run_report.py: validate's
-        checks and figures, then the page), and reply with the rows written and the model's
+        checks and figures: those that need no labels shared with a forked helper, the tables
+        left unread let go, then the rest and the page), and reply with the rows written and the model's
         metrics. (The report's checks ran beside the look-ahead once: at platform size their
         copies of the sessions, on top of the simulation, were the run's peak of memory. In a
         platform of several markets they start when all but the last market's simulation have
@@ -170,7 +171,7 @@ def _serve(inbox, replies, run_end, train_model: bool, report: bool = False, lib
         done = finish(files, after, jobs)
         made = None
         if builder is not None:
-            builder.early(stop=lambda: False)
+            builder.early_shared(jobs)
             made = builder.finish(jobs)
     except Exception as e:  # noqa: BLE001 - the run writes everything itself, and raises there
         replies.send(("error", f"{type(e).__name__}: {e}"))
