@@ -16,6 +16,9 @@ if TYPE_CHECKING:           # the simulating process imports this module, and ne
     import pandas as pd
 
 
+CSV_ROWS = 100_000          # rows of a table turned into text at a time
+
+
 def write_csv(df: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as f:
@@ -34,9 +37,6 @@ def _write_csv_rows(df: pd.DataFrame, f, header: bool) -> None:
         if data is None:
             data = part.to_csv(index=False, header=first, lineterminator="\n").encode("utf-8")
         f.write(data)
-
-
-CSV_ROWS = 100_000
 
 
 def formats(outputs) -> list[str]:

@@ -93,19 +93,14 @@ class RunReport:
 
     def _early_shared(self, jobs: int) -> None:
         from analysis import targets as T
-        from analysis import validate
-        from analysis.report_html.inputs import check_jobs
+        from analysis.report_html.inputs import check_jobs, check_results
         from analysis.report_html.jobs import run_jobs
         self._tables()
+        self.inp.data = self.data               # what the checks' jobs read
         skip = set(self.done) | {i for i, check in enumerate(T.CHECKS) if "labels" in check.needs}
         checks = check_jobs(self.inp, skip) if len(skip) < len(T.CHECKS) else {}
-        self.inp.data = self.data
         out = run_jobs({name: job for name, (_, job) in checks.items()}, jobs)
-        for name, (chunk, _) in checks.items():
-            rows = out[name]
-            if not isinstance(rows, list):      # the job failed as a whole: made here, each check's error its own
-                rows = validate.evaluate_indexed(self.data, chunk)
-            self.done.update(validate.from_indexed(rows))
+        self.done.update(check_results(self.inp, checks, out))
         for view in {T.CHECKS[i].view for i in self.done} - KEPT_VIEWS:
             self.data.forget_view(view)
         self._early(stop=lambda: False, figures=True)

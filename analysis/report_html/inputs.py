@@ -127,8 +127,9 @@ def trace_jobs(inp: Inputs) -> dict:
 CHECK_CHUNKS = 6        # validate's checks are shared out in this many runs of consecutive checks
 
 
-def check_jobs(inp: Inputs, done: dict) -> dict[str, tuple[list[int], object]]:
-    """validate's checks not in `done` ({index: Result}), in runs of consecutive checks (which
+def check_jobs(inp: Inputs, done) -> dict[str, tuple[list[int], object]]:
+    """validate's checks not in `done` (indexes of checks made, or not to make now: a set, or
+    {index: Result}), in runs of consecutive checks (which
     read the same views): {name: (indexes, job)}; a job returns analysis.validate.evaluate_indexed's
     rows, plain data a helper process sends back."""
     from analysis import targets as T
@@ -139,6 +140,19 @@ def check_jobs(inp: Inputs, done: dict) -> dict[str, tuple[list[int], object]]:
     return {f"checks_{k}": (chunk, lambda chunk=chunk: evaluate_indexed(inp.data, chunk)) for k, chunk in enumerate(chunks)}
 
 
+def check_results(inp: Inputs, checks: dict, out: dict) -> dict:
+    """{index: Result} of `check_jobs`' checks, from what `run_jobs` returned for them (taken out
+    of `out`); a run of checks whose job failed as a whole is made here, each check's error its own."""
+    from analysis.validate import evaluate_indexed, from_indexed
+    results = {}
+    for name, (chunk, _) in checks.items():
+        rows = out.pop(name)
+        if not isinstance(rows, list):
+            rows = evaluate_indexed(inp.data, chunk)
+        results.update(from_indexed(rows))
+    return results
+
+
 def draw_the_rest(folder: Path, inp: Inputs, processes: int, done: dict | None = None) -> None:
     """validate's checks not made yet (`done`: {index: Result} already made), realised churn by
     cause, the traced tutors and every figure not drawn yet. The checks and realised churn are
@@ -146,7 +160,6 @@ def draw_the_rest(folder: Path, inp: Inputs, processes: int, done: dict | None =
     the traced tutors and draws their timelines; validate's figures, which read the checks'
     results, come last (a few hundredths of a second)."""
     from analysis import targets as T
-    from analysis.validate import evaluate_indexed, from_indexed
     done = dict(done or {})
 
     def then() -> dict:
@@ -159,11 +172,7 @@ def draw_the_rest(folder: Path, inp: Inputs, processes: int, done: dict | None =
     out = run_jobs(jobs, processes, then)
     if "causes" in out:
         read_causes(folder, inp, out.pop("causes"))
-    for name, (chunk, _) in checks.items():
-        rows = out.pop(name)
-        if not isinstance(rows, list):      # the job failed as a whole: made here, each check's error its own
-            rows = evaluate_indexed(inp.data, chunk)
-        done.update(from_indexed(rows))
+    done.update(check_results(inp, checks, out))
     if inp.data is not None:
         inp.results = [done[i] for i in range(len(T.CHECKS))]
     inp.figures.update(out)
