@@ -3,7 +3,7 @@ pyarrow's compute functions: each column's values turned into text in Arrow's C 
 joined there too.
 
 pandas formats every value through Python objects: at a million sessions sessions.csv took 7.4 s
-of the tables' 28 s of CPU; this takes 3.3 s for the same bytes. Only what is known to give
+of CPU; this takes 3.7 s for the same bytes. Only what is known to give
 pandas' bytes is written here:
 
     float64        Python's shortest repr (Arrow's cast gives the same digits, without the ".0"

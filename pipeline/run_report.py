@@ -98,7 +98,7 @@ class RunReport:
         self._tables()
         self.inp.data = self.data               # what the checks' jobs read
         skip = set(self.done) | {i for i, check in enumerate(T.CHECKS) if "labels" in check.needs}
-        checks = check_jobs(self.inp, skip) if len(skip) < len(T.CHECKS) else {}
+        checks = check_jobs(self.inp, skip)
         out = run_jobs({name: job for name, (_, job) in checks.items()}, jobs)
         self.done.update(check_results(self.inp, checks, out))
         for view in {T.CHECKS[i].view for i in self.done} - KEPT_VIEWS:
