@@ -10,17 +10,13 @@ from collections import deque
 
 import mesa
 
+from agents.ids import tutor_id
 from agents.traits import correlated_uniforms, draw, pick, quantile
 
 MORNING_BLOCK = (8, 9, 10, 11)            # 8am-12pm
 EVENING_BLOCK = (15, 16, 17, 18, 19, 20)  # 3pm-9pm
 WEEKEND_BLOCK = tuple(range(8, 21))       # weekend tutors spread 8am-9pm
 ODD_HOURS = (6, 22)                       # 6-7am, 10-11pm
-
-
-def tutor_id(index: int) -> str:
-    """The spec's T0001 form of a 0-based tutor index."""
-    return f"T{index + 1:04d}"
 
 
 class Tutor(mesa.Agent):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 
-from agents.tutor import tutor_id
+from agents.ids import tutor_id
 from output.market_logs import MarketLogs
 from pipeline.window import Window
 

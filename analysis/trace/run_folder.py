@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from agents.ids import tutor_id
 from output.reading import BadInput, read_csv, read_event_log
 from world.clock import Calendar
 
@@ -106,9 +107,7 @@ class Run:
     def intervention(self, iid) -> str:
         return "(in-app)" if iid < 0 else self.intervention_label.get(int(iid), f"#{int(iid)}")
 
-    @staticmethod
-    def tutor_id(i) -> str:
-        return f"T{int(i) + 1:04d}"
+    tutor_id = staticmethod(tutor_id)
 
     @staticmethod
     def student_id(i) -> str:
